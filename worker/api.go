@@ -1,0 +1,63 @@
+// Package worker runs a goeval session in a child process and drives it from the
+// kernel, so that nothing a cell does (a fatal error, a stack overflow, a stuck
+// cgo call) can take the kernel down with it.
+package worker
+
+// Output receives what a running cell produces. Stream and Display are called
+// from one goroutine at a time, in the order the cell produced the output;
+// Input may be called concurrently with them.
+type Output interface {
+	// Stream delivers text the cell wrote; name is "stdout" or "stderr".
+	Stream(name, text string)
+	// Display delivers rich output (display_data, or update_display_data when
+	// d.Update is set).
+	Display(d Display)
+	// Input asks the front end for a line of input (input_request); it is only
+	// called when the request allowed stdin.
+	Input(prompt string, password bool) (string, error)
+}
+
+// Display is one rich output: a MIME bundle with optional metadata, and a
+// display id when it can be updated in place.
+type Display struct {
+	Data      map[string]any `json:"data"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	DisplayID string         `json:"display_id,omitempty"`
+	Update    bool           `json:"update,omitempty"`
+}
+
+// Request is one cell to execute.
+type Request struct {
+	Code       string // Go source of the cell, magics already removed
+	Cell       int    // execution count, used to name the cell in positions ("cell[3]:2:5")
+	AllowStdin bool   // whether reads of os.Stdin may ask the front end
+}
+
+// Result is the value of a cell's final bare expression as a MIME bundle
+// (at least "text/plain"); Data is nil when the cell has no value to show.
+type Result struct {
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// Error is a cell that failed: compile error, panic, os.Exit, interrupt or a
+// crash of the interpreter process. Its fields map to Jupyter's error message.
+type Error struct {
+	Name      string   `json:"ename"`
+	Value     string   `json:"evalue"`
+	Traceback []string `json:"traceback"`
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Value }
+
+// Completion answers complete_request; Start and End are code point offsets.
+type Completion struct {
+	Matches []string `json:"matches"`
+	Start   int      `json:"cursor_start"`
+	End     int      `json:"cursor_end"`
+}
+
+// Inspection answers inspect_request.
+type Inspection struct {
+	Found bool           `json:"found"`
+	Data  map[string]any `json:"data"`
+}

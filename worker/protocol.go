@@ -1,0 +1,59 @@
+package worker
+
+import "github.com/mpigo/mpigo/goeval"
+
+// The parent and the child exchange one JSON object per line: requests on the
+// child's fd 3, replies and events on its fd 4. Cell output does not travel
+// here: it is the child's own stdout and stderr, with display records and sync
+// markers framed in-band (see package display) so that everything stays in
+// the order the cell wrote it.
+
+// Operations.
+const (
+	opExecute      = "execute"
+	opComplete     = "complete"
+	opInspect      = "inspect"
+	opReset        = "reset"
+	opSetenv       = "setenv"
+	opChdir        = "chdir"
+	opRestore      = "restore"
+	opInterrupt    = "interrupt"     // no reply
+	opInput        = "input"         // answers opInputRequest; no reply
+	opInputRequest = "input_request" // child → parent, while a cell reads stdin
+	opDone         = "done"          // child → parent, the reply to a request
+)
+
+// request is a message from the parent to the child.
+type request struct {
+	ID         int64         `json:"id,omitempty"`
+	Op         string        `json:"op"`
+	Cell       int           `json:"cell,omitempty"`
+	Code       string        `json:"code,omitempty"`
+	Cursor     int           `json:"cursor,omitempty"`
+	Detail     int           `json:"detail,omitempty"`
+	AllowStdin bool          `json:"allow_stdin,omitempty"`
+	Key        string        `json:"key,omitempty"`
+	Value      string        `json:"value,omitempty"`
+	Unset      bool          `json:"unset,omitempty"`
+	EOF        bool          `json:"eof,omitempty"`
+	Dir        string        `json:"dir,omitempty"`
+	Decls      []goeval.Decl `json:"decls,omitempty"`
+}
+
+// reply is a message from the child to the parent.
+type reply struct {
+	ID         int64         `json:"id"`
+	Op         string        `json:"op"`
+	Fail       string        `json:"fail,omitempty"` // the operation itself failed
+	CellError  *Error        `json:"cell_error,omitempty"`
+	Result     *Result       `json:"result,omitempty"`
+	Completion *Completion   `json:"completion,omitempty"`
+	Inspection *Inspection   `json:"inspection,omitempty"`
+	Decls      []goeval.Decl `json:"decls,omitempty"`
+	DeclsSet   bool          `json:"decls_set,omitempty"` // Decls is the whole new store
+	Synced     bool          `json:"synced,omitempty"`    // sync markers were written to stdout and stderr
+}
+
+// envToken names the environment variable that gives the child its token for
+// sync markers; display records use display.EnvToken with the same value.
+const envToken = "MPIGO_WORKER_TOKEN"

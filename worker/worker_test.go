@@ -1,0 +1,218 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("MPIGO_WORKER_TEST_CHILD") == "1" {
+		if err := Serve(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func startEngine(t *testing.T) *Engine {
+	t.Helper()
+	e, err := Start(context.Background(), Config{
+		Command: []string{os.Args[0]},
+		Env:     append(os.Environ(), "MPIGO_WORKER_TEST_CHILD=1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// recorder is an Output that keeps everything and can answer input.
+type recorder struct {
+	mu       sync.Mutex
+	streams  map[string]*strings.Builder
+	displays []Display
+	inputs   []string // answers, in order
+	asked    int
+	onStream func(name, text string)
+}
+
+func (r *recorder) Stream(name, text string) {
+	r.mu.Lock()
+	if r.streams == nil {
+		r.streams = map[string]*strings.Builder{}
+	}
+	if r.streams[name] == nil {
+		r.streams[name] = &strings.Builder{}
+	}
+	r.streams[name].WriteString(text)
+	f := r.onStream
+	r.mu.Unlock()
+	if f != nil {
+		f(name, text)
+	}
+}
+
+func (r *recorder) Display(d Display) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.displays = append(r.displays, d)
+}
+
+func (r *recorder) Input(prompt string, password bool) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked++
+	if len(r.inputs) == 0 {
+		return "", errors.New("no input")
+	}
+	v := r.inputs[0]
+	r.inputs = r.inputs[1:]
+	return v, nil
+}
+
+func (r *recorder) text(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams[name] == nil {
+		return ""
+	}
+	return r.streams[name].String()
+}
+
+func run(t *testing.T, e *Engine, cell int, code string, out *recorder, allowStdin bool) (Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return e.Execute(ctx, Request{Code: code, Cell: cell, AllowStdin: allowStdin}, out)
+}
+
+func TestOutputOrderAndValue(t *testing.T) {
+	e := startEngine(t)
+	out := &recorder{}
+	res, err := run(t, e, 1, `fmt.Print("a"); fmt.Fprint(os.Stderr, "e"); display.Markdown("*m*"); fmt.Println("b"); 6*7`, out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Data["text/plain"]; got != "42" {
+		t.Errorf("value %v, want 42", got)
+	}
+	if got := out.text("stdout"); got != "ab\n" {
+		t.Errorf("stdout %q", got)
+	}
+	if got := out.text("stderr"); got != "e" {
+		t.Errorf("stderr %q", got)
+	}
+	if len(out.displays) != 1 || out.displays[0].Data["text/markdown"] != "*m*" {
+		t.Errorf("displays %+v", out.displays)
+	}
+}
+
+func TestUpdateShowsFirstThenUpdates(t *testing.T) {
+	e := startEngine(t)
+	out := &recorder{}
+	if _, err := run(t, e, 1, `for i := 0; i < 3; i++ { display.Update("p", map[string]any{"text/plain": fmt.Sprint(i)}) }`, out, false); err != nil {
+		t.Fatal(err)
+	}
+	var updates []bool
+	for _, d := range out.displays {
+		if d.DisplayID != "p" {
+			t.Fatalf("display id %q", d.DisplayID)
+		}
+		updates = append(updates, d.Update)
+	}
+	if len(updates) != 3 || updates[0] || !updates[1] || !updates[2] {
+		t.Fatalf("update flags %v, want [false true true]", updates)
+	}
+}
+
+func TestStreamsLive(t *testing.T) {
+	e := startEngine(t)
+	flag := filepath.Join(t.TempDir(), "go-on")
+	out := &recorder{onStream: func(name, text string) {
+		if strings.Contains(text, "first") {
+			os.WriteFile(flag, nil, 0o600)
+		}
+	}}
+	// The cell only prints "second" once the test has seen "first": with
+	// output held back until the end of the cell it would give up instead.
+	code := `fmt.Println("first")
+for i := 0; i < 600; i++ {
+	if _, err := os.Stat(` + "`" + flag + "`" + `); err == nil { fmt.Println("second"); break }
+	time.Sleep(50 * time.Millisecond)
+}`
+	if _, err := run(t, e, 1, code, out, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.text("stdout"); got != "first\nsecond\n" {
+		t.Fatalf("stdout %q", got)
+	}
+}
+
+func TestStdin(t *testing.T) {
+	e := startEngine(t)
+	out := &recorder{inputs: []string{"gopher", "42"}}
+	code := `var name string; var n int
+fmt.Scanln(&name); fmt.Scanln(&n)
+fmt.Println(name, n+1)`
+	if _, err := run(t, e, 1, code, out, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.text("stdout"); got != "gopher 43\n" || out.asked != 2 {
+		t.Fatalf("stdout %q after %d input requests", got, out.asked)
+	}
+
+	out = &recorder{}
+	if _, err := run(t, e, 2, `_, err := bufio.NewReader(os.Stdin).ReadString('\n'); fmt.Println(err)`, out, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.text("stdout"); got != "EOF\n" || out.asked != 0 {
+		t.Fatalf("without stdin: stdout %q after %d input requests", got, out.asked)
+	}
+}
+
+func TestInterruptKeepsState(t *testing.T) {
+	e := startEngine(t)
+	if _, err := run(t, e, 1, `x := 5`, &recorder{}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{`for {}`, `time.Sleep(time.Hour)`, `<-make(chan int)`} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		_, err := e.Execute(ctx, Request{Code: code, Cell: 2}, &recorder{})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Name != "Interrupted" {
+			t.Fatalf("%s: got %v, want an Interrupted error", code, err)
+		}
+	}
+	res, err := run(t, e, 3, `x`, &recorder{}, false)
+	if err != nil || res.Data["text/plain"] != "5" {
+		t.Fatalf("x after interrupts: %v %v", res.Data, err)
+	}
+}
+
+func TestCrashRestartsWithDeclarations(t *testing.T) {
+	e := startEngine(t)
+	if _, err := run(t, e, 1, `func double(n int) int { return 2 * n }`, &recorder{}, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, e, 2, `func r(n int) int { return r(n+1) + 1 }
+r(0)`, &recorder{}, false)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Name != "InterpreterCrashed" || !strings.Contains(ce.Value, "stack") {
+		t.Fatalf("got %v, want an InterpreterCrashed error about the stack", err)
+	}
+	res, err := run(t, e, 3, `double(21)`, &recorder{}, false)
+	if err != nil || res.Data["text/plain"] != "42" {
+		t.Fatalf("declaration after crash: %v %v", res.Data, err)
+	}
+}
