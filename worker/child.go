@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -36,9 +38,17 @@ func Serve() error {
 	debug.SetMaxStack(maxStack)
 	reqs := os.NewFile(3, "requests")
 	events := os.NewFile(4, "events")
-	if reqs == nil || events == nil {
-		return errors.New("mpigo worker: fds 3 and 4 are not open")
+	stderr := os.NewFile(5, "/dev/stderr")
+	if reqs == nil || events == nil || stderr == nil {
+		return errors.New("mpigo worker: fds 3 to 5 are not open")
 	}
+	// Cells write their stderr to fd 5; fd 2 stays for the Go runtime's own
+	// report should this process die. The old *os.File must stay reachable:
+	// its finalizer would close fd 2.
+	crashOut := os.Stderr
+	defer runtime.KeepAlive(crashOut)
+	os.Stderr = stderr
+	log.SetOutput(stderr)
 	sess, err := goeval.New(goeval.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	if err != nil {
 		return fmt.Errorf("mpigo worker: %w", err)

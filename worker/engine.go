@@ -350,23 +350,29 @@ type process struct {
 	replies chan reply
 	dead    chan struct{} // closed when the child has exited
 
-	readers sync.WaitGroup // stdout and stderr
+	readers sync.WaitGroup // stdout, stderr and the crash output
 	syncs   chan string    // "stream:id" for each sync marker seen
 
 	tailMu sync.Mutex
-	tail   []byte // the end of stderr, for crash reports
+	crash  []byte // the start of the child's own stderr, for crash reports
 	exit   error
 }
 
 func (e *Engine) start() (*process, error) {
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
+	// fd 3: requests, fd 4: replies, fd 5: the cell's stderr. The child's own
+	// fd 2 is kept for what the Go runtime prints when the process dies, so a
+	// crash dump never floods the notebook.
+	var pipes [3][2]*os.File
+	for i := range pipes {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		pipes[i] = [2]*os.File{r, w}
 	}
-	evR, evW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
-	}
+	reqR, reqW := pipes[0][0], pipes[0][1]
+	evR, evW := pipes[1][0], pipes[1][1]
+	errR, errW := pipes[2][0], pipes[2][1]
 	cmd := exec.Command(e.cfg.Command[0], e.cfg.Command[1:]...)
 	env := e.cfg.Env
 	if env == nil {
@@ -374,24 +380,30 @@ func (e *Engine) start() (*process, error) {
 	}
 	cmd.Env = append(append([]string(nil), env...), envToken+"="+e.token, display.EnvToken+"="+e.token)
 	cmd.Dir = e.cfg.Dir
-	cmd.ExtraFiles = []*os.File{reqR, evW} // fds 3 and 4
+	cmd.ExtraFiles = []*os.File{reqR, evW, errW}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	stderr, err := cmd.StderrPipe()
+	crash, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		for _, p := range pipes {
+			p[0].Close()
+			p[1].Close()
+		}
 		return nil, fmt.Errorf("worker: starting %s: %w", e.cfg.Command[0], err)
 	}
 	reqR.Close()
 	evW.Close()
+	errW.Close()
 	p := &process{cmd: cmd, reqs: reqW, replies: make(chan reply, 64), dead: make(chan struct{}), syncs: make(chan string, 16)}
-	p.readers.Add(2)
+	p.readers.Add(3)
 	go e.pump(p, "stdout", stdout)
-	go e.pump(p, "stderr", stderr)
+	go e.pump(p, "stderr", errR)
+	go p.collectCrash(crash)
 	go func() {
 		sc := bufio.NewScanner(evR)
 		sc.Buffer(make([]byte, 64<<10), 1<<30)
@@ -408,15 +420,34 @@ func (e *Engine) start() (*process, error) {
 			}
 		}
 		evR.Close()
-		// Wait closes stdout and stderr: let the pumps read what is left first
-		// (a grandchild holding them open must not keep us waiting).
+		// Wait closes stdout and stderr: let the readers finish first (a
+		// grandchild holding them open must not keep us waiting).
 		e.drain(p)
+		errR.Close()
 		p.exit = cmd.Wait()
-		e.log.Debug("interpreter exited", "err", p.exit)
+		e.log.Debug("interpreter exited", "err", p.exit, "stderr", string(p.crash))
 		close(p.dead)
 	}()
 	e.log.Debug("interpreter started", "pid", cmd.Process.Pid)
 	return p, nil
+}
+
+// collectCrash keeps the beginning of what the child's runtime prints on its
+// fd 2 (the fatal error comes first; goroutine dumps follow).
+func (p *process) collectCrash(r io.Reader) {
+	defer p.readers.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		p.tailMu.Lock()
+		if room := 16<<10 - len(p.crash); room > 0 {
+			p.crash = append(p.crash, buf[:min(n, room)]...)
+		}
+		p.tailMu.Unlock()
+		if err != nil {
+			return
+		}
+	}
 }
 
 // pump forwards one output stream of the child: text to the cell's Output,
@@ -432,7 +463,6 @@ func (e *Engine) pump(p *process, stream string, r io.Reader) {
 				text := append(carry, pc.Text...)
 				n := completeUTF8(text)
 				carry = append([]byte(nil), text[n:]...)
-				p.keepTail(text[:n])
 				e.emit(stream, string(text[:n]))
 			case pc.Record.Kind == "display":
 				e.display(pc.Record.Payload)
@@ -499,26 +529,18 @@ func (e *Engine) drain(p *process) {
 	}
 }
 
-func (p *process) keepTail(b []byte) {
-	p.tailMu.Lock()
-	defer p.tailMu.Unlock()
-	p.tail = append(p.tail, b...)
-	if len(p.tail) > 8<<10 {
-		p.tail = p.tail[len(p.tail)-4<<10:]
-	}
-}
-
 // crashReport says why the child died, from its exit status and the fatal
 // error the Go runtime printed last.
 func (p *process) crashReport() string {
 	p.tailMu.Lock()
-	tail := string(p.tail)
+	dump := string(p.crash)
 	p.tailMu.Unlock()
 	why := "the Go interpreter process died"
-	if i := strings.LastIndex(tail, "fatal error: "); i >= 0 {
-		why += " with " + strings.TrimSpace(strings.SplitN(tail[i:], "\n", 2)[0])
-	} else if i := strings.LastIndex(tail, "panic: "); i >= 0 {
-		why += " with " + strings.TrimSpace(strings.SplitN(tail[i:], "\n", 2)[0])
+	for _, line := range strings.Split(dump, "\n") {
+		if strings.HasPrefix(line, "fatal error: ") || strings.HasPrefix(line, "panic: ") {
+			why += " with " + strings.TrimSpace(line)
+			break
+		}
 	}
 	if p.exit != nil {
 		why += " (" + p.exit.Error() + ")"

@@ -205,11 +205,12 @@ func TestCrashRestartsWithDeclarations(t *testing.T) {
 	if _, err := run(t, e, 1, `func double(n int) int { return 2 * n }`, &recorder{}, false); err != nil {
 		t.Fatal(err)
 	}
+	out := &recorder{}
 	_, err := run(t, e, 2, `func r(n int) int { return r(n+1) + 1 }
-r(0)`, &recorder{}, false)
+r(0)`, out, false)
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Name != "InterpreterCrashed" || !strings.Contains(ce.Value, "stack") {
-		t.Fatalf("got %v, want an InterpreterCrashed error about the stack", err)
+		t.Fatalf("got %v, want an InterpreterCrashed error about the stack; stderr: %q", err, out.text("stderr"))
 	}
 	res, err := run(t, e, 3, `double(21)`, &recorder{}, false)
 	if err != nil || res.Data["text/plain"] != "42" {

@@ -1,0 +1,129 @@
+// Command mpigo is a Jupyter kernel for Go with MPI support.
+//
+// Usage:
+//
+//	mpigo kernel CONNECTION_FILE   run the kernel (what Jupyter starts)
+//	mpigo install [flags]          install the kernel spec for Jupyter
+//	mpigo version                  print the version
+//	mpigo help                     print this help
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/kernel"
+	"github.com/mpigo/mpigo/worker"
+)
+
+// version is mpigo's version, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// yaegiFallback is the yaegi version go.mod requires, for builds without
+// module information.
+const yaegiFallback = "v0.16.1"
+
+// The worker's engine is what the kernel drives.
+var _ kernel.Engine = (*worker.Engine)(nil)
+
+const usage = `mpigo: a Jupyter kernel for Go, with MPI.
+
+Usage:
+  mpigo kernel CONNECTION_FILE   run the kernel (Jupyter starts it from the kernel spec)
+  mpigo install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
+                                 install the kernel spec so that Jupyter lists "Go (mpigo)"
+  mpigo version                  print the version
+  mpigo help                     print this help
+
+Environment:
+  MPIGO_LOG=debug|info|warn|error   kernel log level on stderr (default warn)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "kernel":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, "usage: mpigo kernel CONNECTION_FILE\n")
+			return 2
+		}
+		if err := runKernel(args[1]); err != nil {
+			fmt.Fprintf(stderr, "mpigo kernel: %v\n", err)
+			return 1
+		}
+		return 0
+	case "worker": // hidden: the interpreter process the kernel starts
+		if err := worker.Serve(); err != nil {
+			fmt.Fprintf(stderr, "mpigo worker: %v\n", err)
+			return 1
+		}
+		return 0
+	case "install":
+		return cmdInstall(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "mpigo: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// versionString is what `mpigo version` prints.
+func versionString() string {
+	yaegi := yaegiFallback
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range bi.Deps {
+			if dep.Path == "github.com/traefik/yaegi" {
+				yaegi = dep.Version
+				if dep.Replace != nil && dep.Replace.Version != "" {
+					yaegi = dep.Replace.Version
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("mpigo %s (%s, yaegi %s)", version, runtime.Version(), yaegi)
+}
+
+// runKernel starts the interpreter process and serves Jupyter until shutdown.
+func runKernel(connectionFile string) error {
+	logger := kernel.NewLogger(os.Stderr, os.Getenv("MPIGO_LOG"))
+	// Fail on a bad connection file before starting the interpreter process.
+	if _, err := kernel.ReadConnectionFile(connectionFile); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locating the mpigo binary: %w", err)
+	}
+	ctx := context.Background()
+	engine, err := worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("starting the Go interpreter: %w", err)
+	}
+	return kernel.Run(ctx, kernel.Config{
+		ConnectionFile: connectionFile,
+		Engine:         engine,
+		IsComplete:     goeval.IsComplete,
+		Logger:         logger,
+		Version:        version,
+		HandleSignals:  true,
+	})
+}

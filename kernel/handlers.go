@@ -1,0 +1,334 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/mpigo/mpigo/worker"
+)
+
+// engineTimeout bounds requests the front end makes while the user types
+// (completion, inspection), so that a stuck engine cannot wedge the shell.
+const engineTimeout = 30 * time.Second
+
+// dispatch handles one request from l (shell or control) between a busy and
+// an idle status. Requests that touch the engine or the history are only
+// served on the shell, which handles them one at a time.
+func (k *kernel) dispatch(l *link, m *message, onShell bool) {
+	k.publishStatus(m, "busy")
+	quit := false
+	switch t := m.Header.MsgType; t {
+	case "kernel_info_request":
+		k.reply(l, m, "kernel_info_reply", k.kernelInfo())
+	case "shutdown_request":
+		var req struct {
+			Restart bool `json:"restart"`
+		}
+		_ = json.Unmarshal(m.Content, &req) // a malformed request still shuts down
+		content := map[string]any{"status": "ok", "restart": req.Restart}
+		k.reply(l, m, "shutdown_reply", content)
+		k.publish(m, "shutdown_reply", content) // protocol 5.4 does, and clients listen for it
+		quit = true
+	case "interrupt_request":
+		k.interrupt()
+		k.reply(l, m, "interrupt_reply", map[string]any{"status": "ok"})
+	case "is_complete_request":
+		k.handleIsComplete(l, m)
+	case "comm_info_request":
+		k.reply(l, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
+	case "comm_open", "comm_msg", "comm_close":
+		k.log.Info("ignoring comm message (no comms are supported)", "msg_type", t)
+	case "execute_request", "complete_request", "inspect_request", "history_request":
+		if !onShell {
+			k.log.Warn("ignoring shell request sent on control", "msg_type", t)
+			break
+		}
+		switch t {
+		case "execute_request":
+			k.handleExecute(m)
+		case "complete_request":
+			k.handleComplete(m)
+		case "inspect_request":
+			k.handleInspect(m)
+		case "history_request":
+			k.handleHistory(m)
+		}
+	default:
+		k.log.Warn("ignoring unknown message type", "msg_type", t)
+	}
+	k.publishStatus(m, "idle")
+	if quit {
+		k.requestQuit()
+	}
+}
+
+func (k *kernel) kernelInfo() map[string]any {
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	return map[string]any{
+		"status":                 "ok",
+		"protocol_version":       ProtocolVersion,
+		"implementation":         "mpigo",
+		"implementation_version": k.cfg.Version,
+		"language_info": map[string]any{
+			"name":               "go",
+			"version":            goVersion,
+			"mimetype":           "text/x-go",
+			"file_extension":     ".go",
+			"pygments_lexer":     "go",
+			"codemirror_mode":    "go",
+			"nbconvert_exporter": "script",
+		},
+		"banner": fmt.Sprintf("mpigo %s: Go %s in Jupyter, with MPI.\n"+
+			"Cells are Go; imports are added for you. Type %%help for the magics.", k.cfg.Version, goVersion),
+		"help_links": []map[string]string{
+			{"text": "Go documentation", "url": "https://go.dev/doc/"},
+			{"text": "mpigo README", "url": "https://github.com/mpigo/mpigo#readme"},
+			{"text": "A Tour of Go", "url": "https://go.dev/tour/"},
+		},
+		"debugger": false,
+	}
+}
+
+// executeRequest is the content of execute_request; pointers tell a missing
+// field (which takes the protocol's default) from false.
+type executeRequest struct {
+	Code            string                     `json:"code"`
+	Silent          bool                       `json:"silent"`
+	StoreHistory    *bool                      `json:"store_history"`
+	UserExpressions map[string]json.RawMessage `json:"user_expressions"`
+	AllowStdin      *bool                      `json:"allow_stdin"`
+	StopOnError     *bool                      `json:"stop_on_error"`
+}
+
+// handleExecute runs a cell.
+func (k *kernel) handleExecute(m *message) {
+	var req executeRequest
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.log.Warn("bad execute_request content", "err", err)
+		k.reply(k.socks.shell, m, "execute_reply", errorContent(k.execCount,
+			&worker.Error{Name: "BadRequest", Value: "malformed execute_request: " + err.Error()}))
+		return
+	}
+	store := !req.Silent && (req.StoreHistory == nil || *req.StoreHistory)
+	allowStdin := req.AllowStdin == nil || *req.AllowStdin
+	stopOnError := req.StopOnError == nil || *req.StopOnError
+	if store {
+		k.execCount++
+	}
+	count := k.execCount
+	if !req.Silent {
+		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+	}
+
+	ctx, cancel := context.WithCancel(k.runCtx)
+	k.mu.Lock()
+	k.cancelRun = cancel
+	k.mu.Unlock()
+	out := &cellOutput{k: k, parent: m, ctx: ctx, silent: req.Silent, allowStdin: allowStdin}
+	res, err := k.runCell(ctx, req.Code, count, allowStdin, out)
+	out.close() // what the cell sent so far is queued before the idle status
+	k.mu.Lock()
+	k.cancelRun = nil
+	k.mu.Unlock()
+	interrupted := ctx.Err() != nil
+	cancel()
+
+	if err != nil {
+		if store {
+			k.history.add(count, req.Code, "")
+		}
+		werr := toWorkerError(err, interrupted)
+		if !req.Silent {
+			k.publish(m, "error", map[string]any{
+				"ename": werr.Name, "evalue": werr.Value, "traceback": werr.Traceback,
+			})
+		}
+		k.reply(k.socks.shell, m, "execute_reply", errorContent(count, werr))
+		if stopOnError && !req.Silent {
+			k.abortQueued()
+		}
+		return
+	}
+	var plain string
+	if res.Data != nil && !req.Silent {
+		k.publish(m, "execute_result", map[string]any{
+			"execution_count": count, "data": res.Data, "metadata": map[string]any{},
+		})
+		plain, _ = res.Data["text/plain"].(string)
+	}
+	if store {
+		k.history.add(count, req.Code, plain)
+	}
+	k.reply(k.socks.shell, m, "execute_reply", map[string]any{
+		"status":           "ok",
+		"execution_count":  count,
+		"user_expressions": userExpressions(req.UserExpressions),
+		"payload":          []any{},
+	})
+}
+
+// userExpressions answers every requested user expression with an error:
+// mpigo evaluates none (they would need a second, side-effect free evaluator).
+func userExpressions(req map[string]json.RawMessage) map[string]any {
+	out := make(map[string]any, len(req))
+	for name := range req {
+		out[name] = map[string]any{
+			"status":    "error",
+			"ename":     "NotImplementedError",
+			"evalue":    "mpigo does not evaluate user_expressions",
+			"traceback": []string{},
+		}
+	}
+	return out
+}
+
+// toWorkerError turns any error from a cell into the fields of an error
+// message. Cells the engine failed report a *worker.Error; anything else is
+// wrapped, and a bare context error after an interrupt reads as one.
+func toWorkerError(err error, interrupted bool) *worker.Error {
+	var werr *worker.Error
+	if errors.As(err, &werr) {
+		werr = &worker.Error{Name: werr.Name, Value: werr.Value, Traceback: werr.Traceback}
+	} else if interrupted && errors.Is(err, context.Canceled) {
+		werr = interruptedError()
+	} else {
+		werr = &worker.Error{Name: "Error", Value: err.Error()}
+	}
+	if werr.Name == "" {
+		werr.Name = "Error"
+	}
+	if len(werr.Traceback) == 0 {
+		// Front ends show the traceback, not ename/evalue, when there is one.
+		werr.Traceback = []string{werr.Name + ": " + werr.Value}
+	}
+	return werr
+}
+
+func interruptedError() *worker.Error {
+	return &worker.Error{Name: "Interrupted", Value: "the cell was interrupted"}
+}
+
+func errorContent(count int, e *worker.Error) map[string]any {
+	tb := e.Traceback
+	if tb == nil {
+		tb = []string{}
+	}
+	return map[string]any{
+		"status":          "error",
+		"execution_count": count,
+		"ename":           e.Name,
+		"evalue":          e.Value,
+		"traceback":       tb,
+	}
+}
+
+func (k *kernel) handleComplete(m *message) {
+	var req struct {
+		Code      string `json:"code"`
+		CursorPos int    `json:"cursor_pos"`
+	}
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.log.Warn("bad complete_request content", "err", err)
+	}
+	cursor := clampCursor(req.Code, req.CursorPos)
+	c, err := k.complete(req.Code, cursor)
+	if err != nil {
+		k.log.Warn("completion failed", "err", err)
+		c = worker.Completion{Start: cursor, End: cursor}
+	}
+	if c.Matches == nil {
+		c.Matches = []string{}
+	}
+	k.reply(k.socks.shell, m, "complete_reply", map[string]any{
+		"status":       "ok",
+		"matches":      c.Matches,
+		"cursor_start": c.Start,
+		"cursor_end":   c.End,
+		"metadata":     map[string]any{},
+	})
+}
+
+// complete completes magic names on a magic line and asks the engine
+// otherwise, with magic lines blanked so that the engine sees plain Go.
+func (k *kernel) complete(code string, cursor int) (worker.Completion, error) {
+	if line, col, ok := magicLineAt(code, cursor); ok {
+		return completeMagic(line, col, cursor, k.cfg.CellMagics), nil
+	}
+	ctx, cancel := context.WithTimeout(k.runCtx, engineTimeout)
+	defer cancel()
+	return k.engine.Complete(ctx, maskMagics(code), cursor)
+}
+
+func (k *kernel) handleInspect(m *message) {
+	var req struct {
+		Code        string `json:"code"`
+		CursorPos   int    `json:"cursor_pos"`
+		DetailLevel int    `json:"detail_level"`
+	}
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.log.Warn("bad inspect_request content", "err", err)
+	}
+	cursor := clampCursor(req.Code, req.CursorPos)
+	var ins worker.Inspection
+	var err error
+	if line, _, ok := magicLineAt(req.Code, cursor); ok {
+		ins = inspectMagic(line)
+	} else {
+		ctx, cancel := context.WithTimeout(k.runCtx, engineTimeout)
+		ins, err = k.engine.Inspect(ctx, maskMagics(req.Code), cursor, req.DetailLevel)
+		cancel()
+	}
+	if err != nil {
+		k.log.Warn("inspection failed", "err", err)
+		ins = worker.Inspection{}
+	}
+	if ins.Data == nil {
+		ins.Data = map[string]any{}
+	}
+	k.reply(k.socks.shell, m, "inspect_reply", map[string]any{
+		"status":   "ok",
+		"found":    ins.Found,
+		"data":     ins.Data,
+		"metadata": map[string]any{},
+	})
+}
+
+func (k *kernel) handleIsComplete(l *link, m *message) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.log.Warn("bad is_complete_request content", "err", err)
+	}
+	status, indent := isComplete(req.Code, k.cfg.CellMagics, k.cfg.IsComplete)
+	content := map[string]any{"status": status}
+	if status == "incomplete" {
+		content["indent"] = indent
+	}
+	k.reply(l, m, "is_complete_reply", content)
+}
+
+func (k *kernel) handleHistory(m *message) {
+	var req historyRequest
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.log.Warn("bad history_request content", "err", err)
+	}
+	k.reply(k.socks.shell, m, "history_reply", map[string]any{
+		"status":  "ok",
+		"history": k.history.query(req),
+	})
+}
+
+// clampCursor keeps a front end's cursor within the code.
+func clampCursor(code string, cursor int) int {
+	n := len([]rune(code))
+	if cursor < 0 || cursor > n {
+		return n
+	}
+	return cursor
+}

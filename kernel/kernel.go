@@ -1,0 +1,338 @@
+// Package kernel is the Jupyter kernel process of mpigo: it speaks the Jupyter
+// messaging protocol (5.3) over ZeroMQ, runs the line magics (!cmd, %env, %cd,
+// ...) itself, and hands Go code to an Engine.
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/mpigo/mpigo/worker"
+)
+
+// CellMagic runs a whole cell whose first line is %name or %%name. args are
+// the words after the name, split shell-like; body is the cell after its
+// first line (so body line 1 is cell line 2).
+type CellMagic func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error)
+
+// Config configures Run.
+type Config struct {
+	// ConnectionFile is the path of the connection file Jupyter wrote.
+	ConnectionFile string
+	// Engine runs Go cells. Run closes it before returning.
+	Engine Engine
+	// IsComplete answers is_complete_request for Go code: status is
+	// "complete", "incomplete", "invalid" or "unknown"; indent goes with
+	// "incomplete". Nil answers "unknown".
+	IsComplete func(code string) (status, indent string)
+	// CellMagics are the cell magics, keyed by name without '%'.
+	CellMagics map[string]CellMagic
+	// Logger receives the kernel's logs; nil logs to stderr at the level
+	// named by $MPIGO_LOG (see NewLogger).
+	Logger *slog.Logger
+	// Version is reported as implementation_version; empty means "dev".
+	Version string
+	// HandleSignals makes Run treat SIGINT as an interrupt_request (instead of
+	// dying) and SIGTERM as a shutdown, for the duration of Run.
+	HandleSignals bool
+}
+
+// NewLogger returns a text logger writing to w at the level named by level
+// ("debug", "info", "warn" or "error"; anything else means warn).
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	l := slog.LevelWarn
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		l = slog.LevelDebug
+	case "info":
+		l = slog.LevelInfo
+	case "error":
+		l = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// kernel is the state of one Run.
+type kernel struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  Engine
+	session string
+	signer  signer
+	replay  *replayGuard
+	socks   *sockets
+
+	runCtx context.Context // cancelled when the kernel stops
+
+	mu        sync.Mutex
+	cancelRun context.CancelFunc // interrupts the running execute, if any
+	input     chan string        // waiting Input call, if any
+
+	quitOnce sync.Once
+	quit     chan struct{} // closed by shutdown_request
+	shellQ   chan *message // shell requests waiting for their turn
+	deferred []*message    // shell requests set aside by abortQueued (shell goroutine)
+
+	// Owned by the shell goroutine.
+	execCount int
+	history   history
+	oldpwd    string // for %cd -
+}
+
+// Run runs a kernel until a shutdown_request arrives (it then returns nil),
+// SIGTERM arrives with cfg.HandleSignals (nil too), or ctx is cancelled
+// (ctx.Err()). It closes the sockets and cfg.Engine before returning.
+func Run(ctx context.Context, cfg Config) error {
+	return run(ctx, cfg, nil)
+}
+
+// run is Run; tests pass started to reach the kernel's internals.
+func run(ctx context.Context, cfg Config, started func(*kernel)) error {
+	if cfg.Engine == nil {
+		return errors.New("kernel: Config.Engine is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = NewLogger(os.Stderr, os.Getenv("MPIGO_LOG"))
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	ci, err := ReadConnectionFile(cfg.ConnectionFile)
+	if err != nil {
+		cfg.Engine.Close()
+		return fmt.Errorf("kernel: %w", err)
+	}
+	socks, err := bindSockets(ci, cfg.Logger)
+	if err != nil {
+		cfg.Engine.Close()
+		return fmt.Errorf("kernel: %w", err)
+	}
+
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	k := &kernel{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		engine:  cfg.Engine,
+		session: uuid.NewString(),
+		signer:  signer{key: []byte(ci.Key)},
+		replay:  newReplayGuard(1 << 14),
+		socks:   socks,
+		runCtx:  runCtx,
+		quit:    make(chan struct{}),
+		shellQ:  make(chan *message, 256),
+	}
+
+	var sigs chan os.Signal
+	if cfg.HandleSignals {
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+	}
+
+	shellQ := k.shellQ
+	controlQ := make(chan *message, 64)
+	var loops sync.WaitGroup
+	go heartbeat(socks.hb, k.log)
+	enqueue := func(q chan *message) func(*message) {
+		return func(m *message) {
+			select {
+			case q <- m:
+			case <-runCtx.Done():
+			}
+		}
+	}
+	go k.readLoop(socks.shell, enqueue(shellQ))
+	go k.readLoop(socks.control, enqueue(controlQ))
+	go k.readLoop(socks.stdin, k.handleStdin)
+	loops.Add(2)
+	go func() { defer loops.Done(); k.shellLoop(shellQ) }()
+	go func() { defer loops.Done(); k.controlLoop(controlQ) }()
+
+	k.publish(nil, "status", map[string]any{"execution_state": "starting"})
+	if started != nil {
+		started(k)
+	}
+	k.log.Info("kernel started", "session", k.session, "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort)
+
+	var result error
+wait:
+	for {
+		select {
+		case <-k.quit:
+			k.log.Info("shutdown requested")
+			break wait
+		case <-ctx.Done():
+			result = ctx.Err()
+			break wait
+		case s := <-sigs:
+			if s == os.Interrupt {
+				k.log.Info("SIGINT: interrupting")
+				k.interrupt()
+				continue
+			}
+			k.log.Info("SIGTERM: shutting down")
+			break wait
+		}
+	}
+
+	// Stop the running cell and the loops, give the cell's error and idle
+	// messages a moment to go out, then close everything.
+	stop()
+	done := make(chan struct{})
+	go func() { loops.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		k.log.Warn("cell did not stop in time; closing the engine")
+	}
+	if err := k.engine.Close(); err != nil {
+		k.log.Debug("closing engine", "err", err)
+	}
+	socks.close()
+	return result
+}
+
+// readLoop receives, decodes and authenticates messages from a ROUTER socket
+// and hands them to handle. Bad messages are logged and dropped.
+func (k *kernel) readLoop(l *link, handle func(*message)) {
+	for {
+		zm, err := l.sock.Recv()
+		if err != nil {
+			if errors.Is(err, context.Canceled) || k.runCtx.Err() != nil {
+				return
+			}
+			k.log.Warn("receive failed", "socket", l.name, "err", err)
+			time.Sleep(50 * time.Millisecond) // no hot loop on a persistent error
+			continue
+		}
+		m, err := decode(zm.Frames, k.signer)
+		if err != nil {
+			k.log.Warn("dropping bad message", "socket", l.name, "frames", len(zm.Frames), "err", err)
+			continue
+		}
+		if !k.replay.fresh(m.Signature) {
+			k.log.Warn("dropping replayed message", "socket", l.name, "msg_type", m.Header.MsgType)
+			continue
+		}
+		k.log.Debug("received", "socket", l.name, "msg_type", m.Header.MsgType, "msg_id", m.Header.MsgID)
+		if k.runCtx.Err() != nil {
+			return
+		}
+		handle(m)
+	}
+}
+
+// shellLoop handles shell requests one at a time, in order.
+func (k *kernel) shellLoop(q chan *message) {
+	for {
+		var m *message
+		if len(k.deferred) > 0 {
+			m, k.deferred = k.deferred[0], k.deferred[1:]
+		} else {
+			select {
+			case <-k.runCtx.Done():
+				return
+			case m = <-q:
+			}
+		}
+		if k.runCtx.Err() != nil {
+			return
+		}
+		k.dispatch(k.socks.shell, m, true)
+	}
+}
+
+// abortQueued answers the execute requests already queued behind a failed
+// cell with status "aborted", as ipykernel does, so that "Run all" stops at the
+// first error. It runs before the failed request's idle status, so a client
+// that waits for that idle before sending its next cell never sees it
+// aborted. Other queued requests are kept, in order, for the shell loop.
+func (k *kernel) abortQueued() {
+	for {
+		select {
+		case m := <-k.shellQ:
+			if m.Header.MsgType != "execute_request" {
+				k.deferred = append(k.deferred, m)
+				continue
+			}
+			k.log.Info("aborting execute_request queued behind an error", "msg_id", m.Header.MsgID)
+			k.publishStatus(m, "busy")
+			k.reply(k.socks.shell, m, "execute_reply", map[string]any{
+				"status":          "aborted",
+				"execution_count": k.execCount,
+			})
+			k.publishStatus(m, "idle")
+		default:
+			return
+		}
+	}
+}
+
+// controlLoop handles control requests, concurrently with the shell so that
+// interrupt and shutdown work while a cell runs.
+func (k *kernel) controlLoop(q chan *message) {
+	for {
+		select {
+		case <-k.runCtx.Done():
+			return
+		case m := <-q:
+			k.dispatch(k.socks.control, m, false)
+		}
+	}
+}
+
+// interrupt cancels the running execute, if any.
+func (k *kernel) interrupt() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cancelRun != nil {
+		k.cancelRun()
+	}
+}
+
+// requestQuit makes Run return.
+func (k *kernel) requestQuit() {
+	k.quitOnce.Do(func() { close(k.quit) })
+}
+
+// send encodes m and queues it on l.
+func (k *kernel) send(l *link, m *message) {
+	l.send(encode(m, k.signer))
+}
+
+// reply sends a reply to req on l, to the identities req came from.
+func (k *kernel) reply(l *link, req *message, msgType string, content any) {
+	m, err := newMessage(k.session, msgType, req, content)
+	if err != nil {
+		k.log.Error("building reply", "msg_type", msgType, "err", err)
+		return
+	}
+	m.Identities = req.Identities
+	k.send(l, m)
+}
+
+// publish broadcasts a message on iopub with parent as parent header.
+func (k *kernel) publish(parent *message, msgType string, content any) {
+	m, err := newMessage(k.session, msgType, parent, content)
+	if err != nil {
+		k.log.Error("building iopub message", "msg_type", msgType, "err", err)
+		return
+	}
+	m.Identities = [][]byte{[]byte("kernel." + k.session + "." + msgType)}
+	k.send(k.socks.iopub, m)
+}
+
+func (k *kernel) publishStatus(parent *message, state string) {
+	k.publish(parent, "status", map[string]any{"execution_state": state})
+}
