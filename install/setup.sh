@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# mpigo set-up: system packages, build, kernel spec, then the main job.
+#
+# Safe to run again: packages are only installed when missing, the Go build is
+# cached and the kernel spec is overwritten in place. See --help.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+usage() {
+	cat <<'EOF'
+Usage: bash install/setup.sh [--notebook | --no-run] [-- JUPYTER NOTEBOOK ARGS...]
+
+Installs what mpigo needs, builds bin/mpigo, installs the "mpigo" Jupyter kernel
+spec, then runs the main job: executes the first notebook under notebooks/
+headless (jupyter nbconvert) into out/ and prints its outputs.
+
+  (no flag)     install + build + kernel spec, then execute the notebook headless
+  --notebook    install + build + kernel spec, then start Jupyter Notebook on
+                notebooks/ (no browser is opened; open the printed URL)
+  --no-run      install + build + kernel spec only (used by test/all.sh and CI)
+  -h, --help    show this help
+
+As root on Debian/Ubuntu the missing apt packages are installed. Without root
+(e.g. a cluster login node) system packages are skipped: load the tools with your
+module system first (e.g. `module load go openmpi`); the script says which of
+go, mpicc and jupyter it found, and installs the kernel spec with --user.
+
+Environment:
+  MPIGO_INSTALL_ARGS   arguments for `bin/mpigo install` instead of the default
+                       (none as root, --user otherwise), e.g. "--prefix /opt/jupyter"
+EOF
+}
+
+MODE=run
+NOTEBOOK_ARGS=()
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--notebook) MODE=notebook ;;
+	--no-run) MODE=none ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--)
+		shift
+		NOTEBOOK_ARGS=("$@")
+		break
+		;;
+	*)
+		echo "setup.sh: unknown argument: $1" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+IS_ROOT=false
+[[ $(id -u) -eq 0 ]] && IS_ROOT=true
+
+# the official Go tarball installs here without touching PATH
+if [[ -x /usr/local/go/bin/go && ":$PATH:" != *":/usr/local/go/bin:"* ]]; then
+	export PATH="/usr/local/go/bin:$PATH"
+fi
+
+# ---------------------------------------------------------------------------
+# 1. System packages (root on Debian/Ubuntu only)
+# ---------------------------------------------------------------------------
+PKGS=(
+	# build: Go fetches modules over HTTPS; cgo (the mpi package) needs a C compiler
+	ca-certificates gcc libc6-dev pkg-config
+	# MPI and Jupyter
+	libopenmpi-dev openmpi-bin
+	python3-jupyter-client jupyter-client jupyter-nbconvert jupyter-console jupyter-notebook
+	# tests (test/all.sh)
+	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq
+)
+
+pkg_installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
+}
+
+APT_UPDATED=false
+apt_install() {
+	if ! $APT_UPDATED; then
+		info "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		APT_UPDATED=true
+	fi
+	info "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+step "System packages"
+if $IS_ROOT && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
+	missing=()
+	for p in "${PKGS[@]}"; do
+		pkg_installed "$p" || missing+=("$p")
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		info "all ${#PKGS[@]} packages already installed"
+	else
+		apt_install "${missing[@]}"
+	fi
+elif $IS_ROOT; then
+	warn "not a Debian/Ubuntu system (no apt-get): install Go, Open MPI and Jupyter yourself"
+else
+	info "not root: skipping system packages (cluster login node?)"
+	module_hint="module load go openmpi"
+	if [[ -n ${LMOD_CMD:-} || -n ${MODULESHOME:-} ]]; then
+		info "a module system is available: e.g. \`$module_hint\` (see \`module avail go\`, \`module avail mpi\`)"
+	else
+		info "if your site uses environment modules, load the tools first, e.g. \`$module_hint\`"
+	fi
+	for tool in go mpicc jupyter; do
+		if command -v "$tool" >/dev/null; then
+			info "found $tool: $(command -v "$tool")"
+		else
+			info "NOT found: $tool"
+		fi
+	done
+	command -v mpicc >/dev/null || warn "mpicc not found: plain Go cells work, %mpirun cells will not (module load openmpi)"
+	command -v jupyter >/dev/null || warn "jupyter not found: the kernel spec is installed, but nothing can run it here (module load python/jupyter, or pip install --user jupyter)"
+fi
+
+# ---------------------------------------------------------------------------
+# 2. Go toolchain (>= 1.22; go.mod may then fetch its exact toolchain itself)
+# ---------------------------------------------------------------------------
+GO_MIN_MINOR=22
+
+go_minor() { # prints the minor version of "go1.X[.Y]" (or "1.X~..."), empty if unknown
+	sed -nE 's/^(go)?1\.([0-9]+).*/\2/p' <<<"$1"
+}
+
+go_help() {
+	cat >&2 <<EOF
+Go 1.$GO_MIN_MINOR or newer is needed. Install it with one of:
+  - a cluster module:   module load go
+  - the official build: curl -LO https://go.dev/dl/go1.26.0.linux-amd64.tar.gz
+                        tar -C /usr/local -xzf go1.26.0.linux-amd64.tar.gz
+                        export PATH=/usr/local/go/bin:\$PATH
+then run this script again.
+EOF
+}
+
+step "Go toolchain"
+if ! command -v go >/dev/null; then
+	if $IS_ROOT && command -v apt-cache >/dev/null; then
+		cand=$(apt-cache policy golang-go 2>/dev/null | sed -nE 's/^ *Candidate: *([0-9]+:)?//p')
+		minor=$(go_minor "$cand")
+		if [[ -n $minor && $minor -ge $GO_MIN_MINOR ]]; then
+			apt_install golang-go
+		else
+			warn "Debian's golang-go (${cand:-none}) is older than Go 1.$GO_MIN_MINOR"
+		fi
+	fi
+	command -v go >/dev/null || {
+		go_help
+		die "go not found"
+	}
+fi
+GOVERSION=$(go env GOVERSION)
+minor=$(go_minor "$GOVERSION")
+[[ $GOVERSION == devel* ]] && minor=$GO_MIN_MINOR # a development build: assume recent
+if [[ -z $minor || $minor -lt $GO_MIN_MINOR ]]; then
+	go_help
+	die "$(command -v go) is $GOVERSION"
+fi
+info "$(command -v go): $GOVERSION (go.mod asks for $(sed -nE 's/^go ([0-9.]+)$/\1/p' go.mod); with GOTOOLCHAIN=auto an older Go fetches that one)"
+
+# ---------------------------------------------------------------------------
+# 3. Build
+# ---------------------------------------------------------------------------
+step "Build bin/mpigo"
+t0=$SECONDS
+go build -o bin/mpigo ./cmd/mpigo
+info "built $ROOT/bin/mpigo in $((SECONDS - t0)) s ($(bin/mpigo version 2>/dev/null | head -n1 || echo 'version unknown'))"
+
+# ---------------------------------------------------------------------------
+# 4. Kernel spec
+# ---------------------------------------------------------------------------
+step "Install the Jupyter kernel spec"
+if [[ -n ${MPIGO_INSTALL_ARGS:-} ]]; then
+	read -r -a install_args <<<"$MPIGO_INSTALL_ARGS"
+elif $IS_ROOT; then
+	install_args=()
+else
+	install_args=(--user)
+fi
+bin/mpigo install "${install_args[@]}"
+
+# ---------------------------------------------------------------------------
+# 5. Main job
+# ---------------------------------------------------------------------------
+if [[ $MODE == none ]]; then
+	step "Done (--no-run): bin/mpigo built, kernel spec installed"
+	exit 0
+fi
+
+command -v jupyter >/dev/null || die "jupyter not found; cannot run the notebook (the kernel itself is installed)"
+
+NOTEBOOK=$(find notebooks -maxdepth 1 -name '*.ipynb' | LC_ALL=C sort | head -n1)
+[[ -n $NOTEBOOK ]] || die "no notebook under notebooks/"
+
+if [[ $MODE == notebook ]]; then
+	step "Starting Jupyter Notebook on notebooks/ (Ctrl-C to stop); open the URL printed below"
+	nb_args=(--no-browser --notebook-dir="$ROOT/notebooks")
+	$IS_ROOT && nb_args+=(--allow-root)
+	exec jupyter notebook "${nb_args[@]}" "${NOTEBOOK_ARGS[@]}"
+fi
+
+step "Executing $NOTEBOOK headless (jupyter nbconvert, kernel mpigo)"
+mkdir -p out
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+jupyter nbconvert --to notebook --execute \
+	--ExecutePreprocessor.kernel_name=mpigo \
+	--ExecutePreprocessor.timeout=600 \
+	--output-dir out/ "$NOTEBOOK"
+RESULT="out/$(basename "$NOTEBOOK")"
+
+step "Outputs of $RESULT"
+PY=
+for p in /usr/bin/python3 python3; do
+	if command -v "$p" >/dev/null && "$p" -c 'import nbformat' 2>/dev/null; then
+		PY=$p
+		break
+	fi
+done
+if [[ -z $PY ]]; then
+	jupyter nbconvert --to markdown --stdout "$RESULT"
+	exit 0
+fi
+"$PY" - "$RESULT" <<'PYEOF'
+import sys
+import nbformat
+
+nb = nbformat.read(sys.argv[1], as_version=4)
+
+
+def indent(text, prefix):
+    return "\n".join(prefix + line for line in text.rstrip("\n").split("\n"))
+
+
+def mime_summary(data):
+    text = data.get("text/plain", "")
+    rich = [k for k in data if k != "text/plain"]
+    head = "[" + ", ".join(rich) + "] " if rich else ""
+    return head + (text if isinstance(text, str) else "".join(text))
+
+
+for cell in nb.cells:
+    if cell.cell_type == "markdown":
+        print(cell.source.rstrip())
+        print()
+        continue
+    if cell.cell_type != "code":
+        continue
+    n = cell.get("execution_count") or " "
+    print(f"In [{n}]:")
+    print(indent(cell.source, "    "))
+    for out in cell.get("outputs", []):
+        kind = out.output_type
+        if kind == "stream":
+            print(indent(out.text, f"  {out.name}| "))
+        elif kind == "execute_result":
+            print(indent(mime_summary(out.data), f"  Out[{n}]: "))
+        elif kind in ("display_data", "update_display_data"):
+            print(indent(mime_summary(out.data), "  display| "))
+        elif kind == "error":
+            print(f"  ERROR {out.ename}: {out.evalue}")
+    print()
+PYEOF

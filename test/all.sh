@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The one test command: install step, then every check. Extra arguments are
+# passed to pytest (e.g. `bash test/all.sh -k interrupt`).
+#
+#   1. install/setup.sh --no-run   packages, build bin/mpigo (once), kernel spec
+#   2. gofmt -l                     no unformatted Go file
+#   3. go vet ./...
+#   4. go test -count=1 ./...
+#   5. pytest test/e2e              end-to-end tests against bin/mpigo
+#
+# Every step runs even if an earlier check failed (except the install step);
+# a summary follows and the exit status is non-zero if anything failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+PYTHON=${PYTHON:-/usr/bin/python3}
+[[ -x $PYTHON ]] || PYTHON=python3
+
+NAMES=()
+RESULTS=()
+TIMES=()
+T_START=$SECONDS
+
+step() { # step NAME CMD...: runs CMD, records PASS/FAIL and its duration
+	local name=$1
+	shift
+	printf '\n========== %s ==========\n' "$name"
+	local t0=$SECONDS rc=0
+	"$@" || rc=$?
+	NAMES+=("$name")
+	TIMES+=($((SECONDS - t0)))
+	if [[ $rc -eq 0 ]]; then RESULTS+=(PASS); else RESULTS+=("FAIL (exit $rc)"); fi
+	return $rc
+}
+
+summary() {
+	printf '\n========== summary ==========\n'
+	local i failed=0
+	for i in "${!NAMES[@]}"; do
+		printf '  %-28s %-14s %4ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+		[[ ${RESULTS[$i]} == PASS ]] || failed=1
+	done
+	printf '  %-28s %-14s %4ss\n' total "" $((SECONDS - T_START))
+	if [[ $failed -eq 0 ]]; then
+		echo "ALL PASSED"
+	else
+		echo "FAILED"
+	fi
+	return $failed
+}
+
+check_gofmt() {
+	local files
+	files=$(gofmt -l . 2>&1) || {
+		echo "$files"
+		return 1
+	}
+	if [[ -n $files ]]; then
+		echo "gofmt: these files need formatting (run gofmt -w):"
+		echo "$files"
+		return 1
+	fi
+	echo "all Go files formatted"
+}
+
+if ! step "install/setup.sh --no-run" bash install/setup.sh --no-run; then
+	summary
+	exit 1
+fi
+
+# same Go as setup.sh found
+if [[ -x /usr/local/go/bin/go && ":$PATH:" != *":/usr/local/go/bin:"* ]]; then
+	export PATH="/usr/local/go/bin:$PATH"
+fi
+
+step "gofmt -l" check_gofmt
+step "go vet ./..." go vet ./...
+step "go test ./..." go test -count=1 -timeout 10m ./...
+
+export MPIGO_BIN="$ROOT/bin/mpigo"
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+# the hard limit keeps a hung kernel from eating the CI budget
+step "pytest test/e2e" timeout -k 30 900 "$PYTHON" -m pytest -q -rfEs -p no:cacheprovider test/e2e "$@"
+
+summary

@@ -1,0 +1,243 @@
+"""Helpers shared by the end-to-end tests: send a request, collect what comes back."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import queue
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTDATA = Path(__file__).resolve().parent / "testdata"
+
+
+def text(value) -> str:
+    """A MIME value as a string (nbformat may store multi-line text as a list)."""
+    if isinstance(value, list):
+        return "".join(value)
+    return value
+
+
+@dataclasses.dataclass
+class Execution:
+    """What one execute_request produced."""
+
+    msg_id: str
+    reply: dict  # execute_reply content
+    messages: list  # every iopub message with this parent, in arrival order
+    input_requests: list  # input_request contents, in order
+
+    def contents(self, msg_type: str) -> list:
+        return [m["content"] for m in self.messages if m["msg_type"] == msg_type]
+
+    @property
+    def msg_types(self) -> list:
+        return [m["msg_type"] for m in self.messages]
+
+    @property
+    def status(self) -> str:
+        return self.reply["status"]
+
+    def stream(self, name: str) -> str:
+        return "".join(c["text"] for c in self.contents("stream") if c["name"] == name)
+
+    @property
+    def stdout(self) -> str:
+        return self.stream("stdout")
+
+    @property
+    def stderr(self) -> str:
+        return self.stream("stderr")
+
+    @property
+    def display_data(self) -> list:
+        return self.contents("display_data")
+
+    @property
+    def update_display_data(self) -> list:
+        return self.contents("update_display_data")
+
+    @property
+    def execute_result(self) -> Optional[dict]:
+        results = self.contents("execute_result")
+        assert len(results) <= 1, f"more than one execute_result: {results}"
+        return results[0] if results else None
+
+    @property
+    def result_text(self) -> Optional[str]:
+        """text/plain of the execute_result, None when there is none."""
+        r = self.execute_result
+        return None if r is None else text(r["data"].get("text/plain"))
+
+    @property
+    def error(self) -> Optional[dict]:
+        errors = self.contents("error")
+        assert len(errors) <= 1, f"more than one error message: {errors}"
+        return errors[0] if errors else None
+
+    @property
+    def error_text(self) -> str:
+        """ename, evalue and traceback of the error (iopub and reply), one string."""
+        parts = []
+        for e in (self.error, self.reply if self.status == "error" else None):
+            if e:
+                parts += [e.get("ename", ""), e.get("evalue", "")] + list(e.get("traceback", []))
+        return "\n".join(parts)
+
+    def describe(self) -> str:
+        """A readable dump for assertion messages."""
+        return (
+            f"status={self.status!r} reply={self.reply!r}\n"
+            f"iopub={self.msg_types}\nstdout={self.stdout!r}\nstderr={self.stderr!r}\n"
+            f"result={self.result_text!r}\nerror={self.error!r}"
+        )
+
+
+def _poll(get, timeout):
+    try:
+        return get(timeout=timeout)
+    except queue.Empty:
+        return None
+
+
+def run(
+    kc,
+    code: str,
+    allow_stdin: bool = False,
+    timeout: float = 30,
+    stdin: tuple = (),
+    on_msg: Optional[Callable[[dict], None]] = None,
+    **execute_kw,
+) -> Execution:
+    """Executes code and collects every iopub message with that parent until the
+    kernel is idle again, plus the execute_reply.
+
+    stdin: answers sent, in order, to input_request messages (an input_request
+    with no answer left fails the test). on_msg is called with each iopub
+    message of this request as it arrives (to act while the cell still runs).
+    """
+    answers = list(stdin)
+    msg_id = kc.execute(code, allow_stdin=allow_stdin, **execute_kw)
+    deadline = time.monotonic() + timeout
+    reply = None
+    idle = False
+    messages: list = []
+    input_requests: list = []
+    while reply is None or not idle:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"no {'execute_reply' if reply is None else 'idle status'} within {timeout}s "
+                f"for {code!r}; iopub so far: {[m['msg_type'] for m in messages]}; "
+                f"stdout so far: {''.join(m['content'].get('text', '') for m in messages if m['msg_type'] == 'stream')!r}"
+            )
+        got = False
+        msg = _poll(kc.get_iopub_msg, 0.05)
+        if msg is not None:
+            got = True
+            if msg["parent_header"].get("msg_id") == msg_id:
+                messages.append(msg)
+                if on_msg is not None:
+                    on_msg(msg)
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    idle = True
+        msg = _poll(kc.get_shell_msg, 0 if got else 0.01)
+        if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+            reply = msg["content"]
+        msg = _poll(kc.get_stdin_msg, 0)
+        if msg is not None and msg["msg_type"] == "input_request":
+            input_requests.append(msg["content"])
+            if not answers:
+                raise AssertionError(f"unexpected input_request {msg['content']!r} for {code!r}")
+            kc.input(answers.pop(0))
+    return Execution(msg_id, reply, messages, input_requests)
+
+
+def shell_reply(kc, msg_id: str, timeout: float = 30) -> dict:
+    """The shell reply (whole message) to request msg_id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = _poll(kc.get_shell_msg, 0.1)
+        if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+            return msg
+    raise TimeoutError(f"no shell reply to {msg_id} within {timeout}s")
+
+
+def control_reply(kc, msg_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = _poll(kc.get_control_msg, 0.1)
+        if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+            return msg
+    raise TimeoutError(f"no control reply to {msg_id} within {timeout}s")
+
+
+def iopub_until_idle(kc, msg_id: str, timeout: float = 30) -> list:
+    """Every iopub message with parent msg_id, up to and including status idle."""
+    deadline = time.monotonic() + timeout
+    out = []
+    while time.monotonic() < deadline:
+        msg = _poll(kc.get_iopub_msg, 0.1)
+        if msg is None or msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        out.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return out
+    raise TimeoutError(f"no idle for {msg_id} within {timeout}s; got {[m['msg_type'] for m in out]}")
+
+
+def ok(kc, code: str, **kw) -> Execution:
+    """Runs code and asserts it succeeded."""
+    ex = run(kc, code, **kw)
+    assert ex.status == "ok", f"cell failed:\n{code}\n{ex.describe()}"
+    assert ex.error is None, ex.describe()
+    return ex
+
+
+def b64decode(value) -> bytes:
+    return base64.b64decode(text(value))
+
+
+def png_size(data: bytes) -> tuple:
+    """(width, height) of a PNG file's bytes."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"not a PNG: {data[:16]!r}"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def children_of(pid: int) -> list:
+    """PIDs of the direct children of pid (Linux /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command name may contain spaces; the fields after ")" are fixed
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def alive(pid: int) -> bool:
+    """Whether pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
