@@ -124,3 +124,36 @@ func TestSplitterChunksAndForgery(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitterKeepsRunesWhole(t *testing.T) {
+	e := []byte("é")    // 2 bytes
+	euro := []byte("€") // 3 bytes
+	cases := []struct {
+		name   string
+		chunks [][]byte
+		want   []string // text pieces, Flush included
+	}{
+		{"ascii", [][]byte{[]byte("abc")}, []string{"abc"}},
+		{"2-byte rune split", [][]byte{append([]byte("a"), e[0]), e[1:]}, []string{"a", "é"}},
+		{"3-byte rune split", [][]byte{append([]byte("a"), euro[:2]...), euro[2:]}, []string{"a", "€"}},
+		{"invalid byte passes", [][]byte{{'a', 0xff}}, []string{"a\xff"}},
+		{"cut rune at the end is flushed", [][]byte{append([]byte("a"), e[0])}, []string{"a", string(e[:1])}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sp := NewSplitter("")
+			var got []string
+			for _, ch := range c.chunks {
+				for _, p := range sp.Split(ch) {
+					got = append(got, string(p.Text))
+				}
+			}
+			for _, p := range sp.Flush() {
+				got = append(got, string(p.Text))
+			}
+			if strings.Join(got, "|") != strings.Join(c.want, "|") {
+				t.Fatalf("pieces %q, want %q", got, c.want)
+			}
+		})
+	}
+}

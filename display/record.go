@@ -3,6 +3,7 @@ package display
 import (
 	"bytes"
 	"encoding/base64"
+	"unicode/utf8"
 )
 
 // maxRecord bounds how much text is held back while waiting for the end of
@@ -28,7 +29,9 @@ func EncodeRecord(token, kind string, payload []byte) string {
 }
 
 // Splitter separates the records marked with one token from the text around
-// them in a byte stream that arrives in arbitrary chunks. Records carrying
+// them in a byte stream that arrives in arbitrary chunks, and never splits a
+// UTF-8 sequence between two pieces of text (a Jupyter stream message must
+// hold valid text). With an empty token it only does the latter. Records carrying
 // another token (or none) stay text, so a program cannot forge them without
 // the token.
 type Splitter struct {
@@ -54,7 +57,9 @@ func (s *Splitter) Split(p []byte) []Piece {
 	for len(buf) > 0 {
 		i := bytes.Index(buf, start)
 		if i < 0 {
-			keep := partialPrefix(buf, start)
+			// Hold back what may start a record, and an incomplete UTF-8
+			// sequence, so that text pieces always hold whole runes.
+			keep := max(partialPrefix(buf, start), len(buf)-completeUTF8(buf))
 			text(buf[:len(buf)-keep])
 			s.pending = bytes.Clone(buf[len(buf)-keep:])
 			return pieces
@@ -116,4 +121,18 @@ func partialPrefix(b, start []byte) int {
 		}
 	}
 	return 0
+}
+
+// completeUTF8 returns the length of b without a trailing incomplete UTF-8
+// sequence (invalid bytes count as complete: nothing can complete them).
+func completeUTF8(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
 }

@@ -177,27 +177,6 @@ func TestCompleteMagic(t *testing.T) {
 	}
 }
 
-func TestCompleteUTF8(t *testing.T) {
-	e := []byte("é")    // 2 bytes
-	euro := []byte("€") // 3 bytes
-	tests := []struct {
-		in   []byte
-		want int
-	}{
-		{[]byte("abc"), 3},
-		{append([]byte("a"), e[0]), 1},
-		{append([]byte("a"), e...), 3},
-		{append([]byte("a"), euro[:2]...), 1},
-		{[]byte{0xff}, 1},
-		{nil, 0},
-	}
-	for _, tt := range tests {
-		if got := completeUTF8(tt.in); got != tt.want {
-			t.Errorf("completeUTF8(%q) = %d, want %d", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestHistoryQuery(t *testing.T) {
 	var h history
 	h.add(1, "x := 1", "")

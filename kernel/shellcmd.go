@@ -10,8 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/worker"
 )
 
@@ -102,37 +102,21 @@ func (k *kernel) shellCommand(ctx context.Context, command string, out worker.Ou
 // pump streams r to out as chunks arrive, never splitting a UTF-8 sequence
 // between two messages.
 func pump(r io.Reader, name string, out worker.Output) {
+	sp := display.NewSplitter("") // no records in shell output: whole runes only
+	send := func(pieces []display.Piece) {
+		for _, p := range pieces {
+			out.Stream(name, string(p.Text))
+		}
+	}
 	buf := make([]byte, 32<<10)
-	var pending []byte
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			data := append(pending, buf[:n]...)
-			cut := completeUTF8(data)
-			if cut > 0 {
-				out.Stream(name, string(data[:cut]))
-			}
-			pending = append([]byte(nil), data[cut:]...)
+			send(sp.Split(buf[:n]))
 		}
 		if err != nil {
 			break
 		}
 	}
-	if len(pending) > 0 {
-		out.Stream(name, string(pending))
-	}
-}
-
-// completeUTF8 returns the length of b without a trailing incomplete UTF-8
-// sequence (invalid bytes count as complete: they cannot be completed).
-func completeUTF8(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				return i
-			}
-			break
-		}
-	}
-	return len(b)
+	send(sp.Flush())
 }

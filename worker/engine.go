@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/goeval"
@@ -455,21 +454,14 @@ func (p *process) collectCrash(r io.Reader) {
 func (e *Engine) pump(p *process, stream string, r io.Reader) {
 	defer p.readers.Done()
 	sp := display.NewSplitter(e.token)
-	var carry []byte // an incomplete UTF-8 sequence at the end of a chunk
 	forward := func(pieces []display.Piece) {
 		for _, pc := range pieces {
 			switch {
 			case pc.Record == nil:
-				text := append(carry, pc.Text...)
-				n := completeUTF8(text)
-				carry = append([]byte(nil), text[n:]...)
-				e.emit(stream, string(text[:n]))
+				e.emit(stream, string(pc.Text))
 			case pc.Record.Kind == "display":
 				e.display(pc.Record.Payload)
 			case pc.Record.Kind == "sync":
-				// Text before the marker is complete: flush a partial rune.
-				e.emit(stream, string(carry))
-				carry = nil
 				select {
 				case p.syncs <- stream + ":" + string(pc.Record.Payload):
 				default:
@@ -485,23 +477,9 @@ func (e *Engine) pump(p *process, stream string, r io.Reader) {
 		}
 		if err != nil {
 			forward(sp.Flush())
-			e.emit(stream, string(carry))
 			return
 		}
 	}
-}
-
-// completeUTF8 returns the length of b without a trailing incomplete rune.
-func completeUTF8(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				return i
-			}
-			break
-		}
-	}
-	return len(b)
 }
 
 // waitSync waits until both streams have delivered everything up to the sync
