@@ -57,6 +57,10 @@ type Message struct {
 	// Update asks to replace the display with DisplayID when it is already
 	// shown; the kernel shows it anew the first time a cell uses the id.
 	Update bool `json:"update,omitempty"`
+	// Clear asks to clear the cell's output instead of showing Data; with
+	// Wait, the front end clears it only when new output arrives.
+	Clear bool `json:"clear,omitempty"`
+	Wait  bool `json:"wait,omitempty"`
 }
 
 // out serialises writes so that records from concurrent goroutines never
@@ -142,6 +146,18 @@ func Update(id string, data map[string]any) {
 	emit(Message{Data: withFallback(data), DisplayID: id, Update: true})
 }
 
+// Clear clears the output of the running cell (Jupyter's clear_output). With
+// wait, the old output stays until new output replaces it, which avoids
+// flicker when redrawing in a loop:
+//
+//	for i := 0; i < 10; i++ {
+//		display.Clear(true)
+//		display.Markdown(fmt.Sprintf("step **%d**", i))
+//	}
+//
+// Outside the kernel it does nothing.
+func Clear(wait bool) { emit(Message{Clear: true, Wait: wait}) }
+
 func show(data map[string]any) { emit(Message{Data: data}) }
 
 // emit writes one display record, or the text fallback outside the kernel.
@@ -154,6 +170,9 @@ func emit(m Message) {
 	}
 	token := os.Getenv(EnvToken)
 	if token == "" {
+		if m.Clear {
+			return
+		}
 		text, _ := m.Data["text/plain"].(string)
 		if !strings.HasSuffix(text, "\n") {
 			text += "\n"

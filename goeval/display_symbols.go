@@ -25,5 +25,6 @@ var displaySymbols = map[string]map[string]reflect.Value{
 		"Image":      reflect.ValueOf(display.Image),
 		"Data":       reflect.ValueOf(display.Data),
 		"Update":     reflect.ValueOf(display.Update),
+		"Clear":      reflect.ValueOf(display.Clear),
 	},
 }

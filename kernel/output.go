@@ -62,8 +62,12 @@ func (o *cellOutput) Stream(name, text string) {
 }
 
 // Display publishes display_data, or update_display_data when d.Update is
-// set and d carries the display id to update.
+// set and d carries the display id to update, or clear_output when d.Clear.
 func (o *cellOutput) Display(d worker.Display) {
+	if d.Clear {
+		o.publish("clear_output", map[string]any{"wait": d.Wait})
+		return
+	}
 	msgType := "display_data"
 	if d.Update {
 		if d.DisplayID != "" {

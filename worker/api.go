@@ -24,6 +24,10 @@ type Display struct {
 	Metadata  map[string]any `json:"metadata,omitempty"`
 	DisplayID string         `json:"display_id,omitempty"`
 	Update    bool           `json:"update,omitempty"`
+	// Clear asks to clear the cell's output instead (clear_output); with
+	// Wait, the front end waits for new output before clearing.
+	Clear bool `json:"clear,omitempty"`
+	Wait  bool `json:"wait,omitempty"`
 }
 
 // Request is one cell to execute.

@@ -217,3 +217,14 @@ r(0)`, out, false)
 		t.Fatalf("declaration after crash: %v %v", res.Data, err)
 	}
 }
+
+func TestClearOutput(t *testing.T) {
+	e := startEngine(t)
+	out := &recorder{}
+	if _, err := run(t, e, 1, `display.Text("old"); display.Clear(true)`, out, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.displays) != 2 || out.displays[0].Clear || !out.displays[1].Clear || !out.displays[1].Wait {
+		t.Fatalf("displays %+v, want a text then a clear with wait", out.displays)
+	}
+}
