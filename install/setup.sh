@@ -80,7 +80,7 @@ PKGS=(
 	# build: Go fetches modules over HTTPS; cgo (the mpi package) needs a C compiler
 	ca-certificates gcc libc6-dev pkg-config
 	# MPI and Jupyter
-	libopenmpi-dev openmpi-bin
+	libopenmpi-dev openmpi-bin libmpich-dev mpich
 	python3-jupyter-client jupyter-client jupyter-nbconvert jupyter-console jupyter-notebook
 	# tests (test/all.sh)
 	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq

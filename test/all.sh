@@ -78,6 +78,7 @@ fi
 step "gofmt -l" check_gofmt
 step "go vet ./..." go vet ./...
 step "go test ./..." go test -count=1 -timeout 10m ./...
+step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
 
 export MPIGO_BIN="$ROOT/bin/mpigo"
 export PYDEVD_DISABLE_FILE_VALIDATION=1

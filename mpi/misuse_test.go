@@ -1,0 +1,116 @@
+package mpi
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestMisuse: every misuse the package checks panics with a *UsageError
+// before MPI is called, so each rank can trigger it on its own (roots are
+// the rank itself, where root-only checks apply) and carry on.
+func TestMisuse(t *testing.T) {
+	comm := needChild(t)
+	rank, size := comm.Rank(), comm.Size()
+	me := rank
+	f := []float64{1, 2}
+	cases := []struct {
+		name string
+		f    func()
+		want []string
+	}{
+		{"unsupported type", func() { comm.Send([]string{"a"}, me, 0) }, []string{"Comm.Send", "buf", "[]string", "SendObj"}},
+		{"struct slice", func() { comm.Bcast([]struct{ X int }{{1}}, 0) }, []string{"Comm.Bcast", "BcastObj"}},
+		{"nil buffer", func() { comm.Send(nil, me, 0) }, []string{"Comm.Send", "buf", "is nil"}},
+		{"array by value", func() { comm.Send([2]int{}, me, 0) }, []string{"array", "a[:]"}},
+		{"nil pointer", func() { var p *float64; comm.Recv(p, me, 0) }, []string{"Comm.Recv", "nil *float64"}},
+		{"dest too big", func() { comm.Send(f, size, 0) }, []string{"Comm.Send", "dest", "out of range", "comm.Size()-1"}},
+		{"dest negative", func() { comm.Isend(f, -5, 0) }, []string{"Comm.Isend", "dest"}},
+		{"source too big", func() { comm.Recv(f, size+3, 0) }, []string{"Comm.Recv", "source", "out of range"}},
+		{"probe source", func() { comm.Probe(size, 0) }, []string{"Comm.Probe", "source"}},
+		{"root", func() { comm.Bcast(f, size) }, []string{"Comm.Bcast", "root", "out of range"}},
+		{"reduce root", func() { comm.Reduce(f, f, Sum, -1) }, []string{"Comm.Reduce", "root"}},
+		{"negative tag", func() { comm.Send(f, me, -3) }, []string{"Comm.Send", "tag", "MPI_TAG_UB"}},
+		{"AnyTag on send", func() { comm.Send(f, me, AnyTag) }, []string{"Comm.Send", "tag"}},
+		{"tag above TAG_UB", func() { comm.Irecv(f, me, tagUB+1) }, []string{"Comm.Irecv", "tag", "MPI_TAG_UB"}},
+		{"scatter size", func() { comm.Scatter(make([]int, size*3+1), make([]int, 3), me) }, []string{"Comm.Scatter", "send", "comm.Size()*len(recv)"}},
+		{"scatter types", func() { comm.Scatter(make([]int32, size), make([]int64, 1), me) }, []string{"Comm.Scatter", "send", "[]int32", "[]int64", "same element type"}},
+		{"gather short", func() { comm.Gather(make([]int, 2), make([]int, 2*size-1), me) }, []string{"Comm.Gather", "recv", "comm.Size()*len(send)"}},
+		{"gather nil on root", func() { comm.Gather(make([]int, 2), nil, me) }, []string{"Comm.Gather", "recv", "nil"}},
+		{"allgather long", func() { comm.Allgather(make([]int, 2), make([]int, 2*size+1)) }, []string{"Comm.Allgather", "recv"}},
+		{"reduce length", func() { comm.Reduce(make([]int, 3), make([]int, 2), Sum, me) }, []string{"Comm.Reduce", "recv", "same length"}},
+		{"allreduce length", func() { comm.Allreduce(make([]int, 3), make([]int, 4), Sum) }, []string{"Comm.Allreduce", "recv"}},
+		{"allreduce types", func() { comm.Allreduce(make([]int, 3), make([]float64, 3), Sum) }, []string{"Comm.Allreduce", "same element type"}},
+		{"BAnd on float", func() { comm.Allreduce(f, make([]float64, 2), BAnd) }, []string{"Comm.Allreduce", "op", "BAnd", "[]float64", "Sum"}},
+		{"BOr on bool", func() { comm.Allreduce([]bool{true}, []bool{false}, BOr) }, []string{"BOr", "[]bool", "LAnd"}},
+		{"LAnd on int", func() { comm.Allreduce([]int{1}, []int{0}, LAnd) }, []string{"LAnd", "[]int", "BAnd"}},
+		{"LOr on float", func() { comm.Reduce(f, f, LOr, me) }, []string{"Comm.Reduce", "LOr"}},
+		{"Sum on bool", func() { comm.Allreduce([]bool{true}, []bool{false}, Sum) }, []string{"Sum", "[]bool", "LAnd"}},
+		{"Max on complex", func() { comm.Allreduce([]complex128{1}, []complex128{0}, Max) }, []string{"Max", "[]complex128", "complex"}},
+		{"bad op", func() { comm.Allreduce(f, make([]float64, 2), Op(99)) }, []string{"op", "99"}},
+		{"overlap", func() { b := make([]int, 10); comm.Allreduce(b[:6], b[3:9], Sum) }, []string{"overlaps"}},
+		{"sendrecv same buffer", func() { comm.Sendrecv(f, me, 0, f, me, 0) }, []string{"Comm.Sendrecv", "same memory"}},
+		{"split color", func() { comm.Split(-3, 0) }, []string{"Comm.Split", "color"}},
+		{"free World", func() { World.Free() }, []string{"Comm.Free", "World"}},
+		{"nil comm", func() { var c *Comm; c.Barrier() }, []string{"Comm.Barrier", "nil *Comm"}},
+		{"nil request", func() { var r *Request; r.Wait() }, []string{"Request.Wait", "nil"}},
+		{"CountOf", func() { Status{}.CountOf("x") }, []string{"Status.CountOf", "string"}},
+		{"RecvObj non-pointer", func() { var x int; comm.RecvObj(x, me, 0) }, []string{"Comm.RecvObj", "ptr", "pointer"}},
+		{"RecvObj nil", func() { comm.RecvObj(nil, me, 0) }, []string{"Comm.RecvObj", "ptr"}},
+		{"SendObj unencodable", func() { comm.SendObj(make(chan int), me, 0) }, []string{"Comm.SendObj", "v", "gob"}},
+		{"SendObj nil", func() { comm.SendObj(nil, me, 0) }, []string{"Comm.SendObj", "gob"}},
+		{"BcastObj value", func() { comm.BcastObj(3, 0) }, []string{"Comm.BcastObj", "ptr"}},
+		{"ScatterObj length", func() { var x int; comm.ScatterObj(make([]int, size+1), &x, me) }, []string{"Comm.ScatterObj", "slice", "comm.Size()"}},
+		{"ScatterObj non-slice", func() { var x int; comm.ScatterObj(7, &x, me) }, []string{"Comm.ScatterObj", "slice"}},
+		{"GatherObj slicePtr", func() { var s []int; comm.GatherObj(1, s, me) }, []string{"Comm.GatherObj", "slicePtr", "pointer to a slice"}},
+		{"AllgatherObj slicePtr", func() { comm.AllgatherObj(1, nil) }, []string{"Comm.AllgatherObj", "slicePtr"}},
+	}
+	for _, c := range cases {
+		expectPanic(t, c.name, false, c.f, c.want...)
+	}
+	// Finalize from a goroutine other than Init's is refused (and MPI stays up)
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		Finalize()
+	}()
+	if e, ok := (<-done).(*UsageError); !ok || !strings.Contains(e.Msg, "thread that initialised") {
+		t.Errorf("Finalize from another goroutine: %v", e)
+	}
+	if Finalized() {
+		t.Fatalf("Finalize ran from the wrong goroutine")
+	}
+	// the panic values are errors
+	var err error = usage("Comm.Send", "buf", "x")
+	var ue *UsageError
+	if !errors.As(err, &ue) || ue.Arg != "buf" {
+		t.Errorf("UsageError is not usable with errors.As")
+	}
+	comm.Barrier()
+}
+
+// TestMPIError: an error MPI itself reports (a message longer than the
+// receive buffer) becomes an *Error naming the call, the rank and MPI's
+// message; MPI stays usable.
+func TestMPIError(t *testing.T) {
+	comm := needChild(t)
+	rank := comm.Rank()
+	req := comm.Isend([]int64{1, 2, 3, 4}, rank, 80)
+	expectPanic(t, "truncated Recv", true, func() { comm.Recv(make([]int64, 2), rank, 80) }, "Comm.Recv", "truncat")
+	func() {
+		defer func() {
+			e, ok := errorsAs[*Error](recover())
+			if !ok || e.Rank != World.Rank() || e.Code == 0 || e.Msg == "" {
+				t.Errorf("MPI error: %#v", e)
+			}
+			if !strings.HasPrefix(e.Error(), "mpi: rank ") {
+				t.Errorf("MPI error message %q", e.Error())
+			}
+		}()
+		req2 := comm.Isend(make([]float32, 10), rank, 81)
+		defer req2.Wait()
+		comm.Recv(make([]float32, 9), rank, 81)
+	}()
+	req.Wait()
+	comm.Barrier()
+}

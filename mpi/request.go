@@ -1,0 +1,212 @@
+package mpi
+
+// #include "mpigo.h"
+import "C"
+
+import "runtime"
+
+// Request is a non-blocking send or receive in progress (MPI_Request,
+// mpi4py's MPI.Request), returned by Isend and Irecv. Its buffer is pinned
+// (runtime.Pinner) and must not be touched until Wait, WaitAll or a
+// successful Test returns; then it is released. Every request must be
+// completed that way before Finalize. A Request is not safe for concurrent
+// use: wait for it from one goroutine.
+//
+//	req := comm.Isend(data, 1, 0)
+//	compute() // overlaps with the transfer
+//	req.Wait()
+type Request struct {
+	req   C.MPI_Request
+	pin   runtime.Pinner
+	comm  *Comm
+	call  string // "Comm.Isend" or "Comm.Irecv"
+	peer  int
+	tag   int
+	shift uint8 // log2 of the element size
+	n     int
+	done  bool
+	st    Status
+}
+
+// Isend starts sending buf to dest and returns at once (comm.Isend). buf
+// stays pinned, and must not be modified, until the request completes.
+//
+//	reqs := []*mpi.Request{
+//		comm.Isend(left, (rank+size-1)%size, 0),
+//		comm.Isend(right, (rank+1)%size, 1),
+//	}
+//	mpi.WaitAll(reqs...)
+func (c *Comm) Isend(buf any, dest, tag int) *Request {
+	const call = "Comm.Isend"
+	c.check(call)
+	b := bufferOf(call, "buf", buf)
+	c.checkDest(call, dest)
+	checkTag(call, "tag", tag, false)
+	r := &Request{comm: c, call: call, peer: dest, tag: tag, shift: kindShift[b.k], n: b.n}
+	r.pinBuffer(b)
+	res := C.mpigo_isend(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(dest), C.int(tag), c.c)
+	if res.err != 0 {
+		r.pin.Unpin()
+		c.fail(res.err, "Comm.Isend(%d x %s, dest=%d, tag=%d)", b.n, kindName[b.k], dest, tag)
+	}
+	r.req = res.req
+	return r
+}
+
+// Irecv starts receiving into buf from source (or mpi.AnySource) with tag
+// (or mpi.AnyTag) and returns at once (comm.Irecv). buf stays pinned, and
+// must not be read, until the request completes; Wait's Status then says how
+// many elements arrived.
+//
+//	buf := make([]float64, n)
+//	req := comm.Irecv(buf, 0, 0)
+//	st := req.Wait()
+//	fmt.Println(buf[:st.Count])
+func (c *Comm) Irecv(buf any, source, tag int) *Request {
+	const call = "Comm.Irecv"
+	c.check(call)
+	b := bufferOf(call, "buf", buf)
+	c.checkSource(call, source)
+	checkTag(call, "tag", tag, true)
+	r := &Request{comm: c, call: call, peer: source, tag: tag, shift: kindShift[b.k], n: b.n}
+	r.pinBuffer(b)
+	res := C.mpigo_irecv(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(source), C.int(tag), c.c)
+	if res.err != 0 {
+		r.pin.Unpin()
+		c.fail(res.err, "Comm.Irecv(%d x %s, source=%d, tag=%d)", b.n, kindName[b.k], source, tag)
+	}
+	r.req = res.req
+	return r
+}
+
+// mode is how Wait completes r (see Comm.recvMode).
+func (r *Request) mode() C.int {
+	if r.call == "Comm.Irecv" {
+		return r.comm.recvMode(r.peer)
+	}
+	return mode()
+}
+
+// pinBuffer keeps the buffer's memory from being freed or moved while MPI
+// holds its address after the call has returned.
+func (r *Request) pinBuffer(b buffer) {
+	if b.n > 0 && b.ptr != nil {
+		r.pin.Pin((*byte)(b.ptr))
+	}
+}
+
+func (r *Request) complete(st C.mpigo_status, req C.MPI_Request) {
+	r.req = req
+	r.done = true
+	r.pin.Unpin()
+	if st.err != 0 {
+		r.comm.fail(st.err, "%s(%d elements, peer=%d, tag=%d) completing in Wait/Test", r.call, r.n, r.peer, r.tag)
+	}
+	switch {
+	case r.call == "Comm.Isend":
+		r.st = Status{Source: r.peer, Tag: r.tag, Count: r.n, bytes: r.n << r.shift}
+	case r.peer == ProcNull:
+		r.st = procNullStatus
+	default:
+		r.st = status(st, r.shift)
+	}
+}
+
+// Wait blocks until the request completes and returns its Status
+// (req.Wait()); the buffer may then be used again. Waiting again returns the
+// same Status.
+//
+//	req := comm.Irecv(buf, mpi.AnySource, 0)
+//	st := req.Wait()
+//	fmt.Println("got", st.Count, "from", st.Source)
+func (r *Request) Wait() Status {
+	if r == nil {
+		panic(usage("Request.Wait", "", "called on a nil *Request"))
+	}
+	if r.done {
+		return r.st
+	}
+	checkRunning("Request.Wait")
+	res := C.mpigo_wait(r.req, r.mode())
+	r.complete(res.st, res.req)
+	resched()
+	return r.st
+}
+
+// Test reports whether the request has completed, without blocking
+// (req.Test()); once it has, it returns the Status as Wait would.
+//
+//	for {
+//		if st, done := req.Test(); done {
+//			fmt.Println("received", st.Count)
+//			break
+//		}
+//		doSomeWork()
+//	}
+func (r *Request) Test() (Status, bool) {
+	if r == nil {
+		panic(usage("Request.Test", "", "called on a nil *Request"))
+	}
+	if r.done {
+		return r.st, true
+	}
+	checkRunning("Request.Test")
+	res := C.mpigo_test_req(r.req)
+	resched()
+	if res.done == 0 && res.st.err == 0 {
+		r.req = res.req
+		return Status{}, false
+	}
+	r.complete(res.st, res.req)
+	return r.st, true
+}
+
+// WaitAll waits for every request and returns their Statuses in order
+// (MPI.Request.Waitall). nil requests and completed ones are allowed.
+//
+//	reqs := make([]*mpi.Request, 0, 2)
+//	reqs = append(reqs, comm.Irecv(halo, left, 0), comm.Isend(edge, right, 0))
+//	mpi.WaitAll(reqs...)
+func WaitAll(reqs ...*Request) []Status {
+	out := make([]Status, len(reqs))
+	var pending []*Request
+	for _, r := range reqs {
+		if r != nil && !r.done {
+			pending = append(pending, r)
+		}
+	}
+	if len(pending) > 0 {
+		checkRunning("WaitAll")
+		handles := make([]C.MPI_Request, len(pending))
+		sts := make([]C.mpigo_status, len(pending))
+		var poll C.int
+		for i, r := range pending {
+			handles[i] = r.req
+			poll = max(poll, r.mode())
+		}
+		C.mpigo_waitall(C.int(len(pending)), &handles[0], &sts[0], poll)
+		resched()
+		// Complete all (unpinning every buffer) before reporting the first
+		// error, if any.
+		var first any
+		for i, r := range pending {
+			func() {
+				defer func() {
+					if e := recover(); e != nil && first == nil {
+						first = e
+					}
+				}()
+				r.complete(sts[i], handles[i])
+			}()
+		}
+		if first != nil {
+			panic(first)
+		}
+	}
+	for i, r := range reqs {
+		if r != nil {
+			out[i] = r.st
+		}
+	}
+	return out
+}
