@@ -22,8 +22,20 @@ import (
 
 // CellMagic runs a whole cell whose first line is %name or %%name. args are
 // the words after the name, split shell-like; body is the cell after its
-// first line (so body line 1 is cell line 2).
+// first line (so body line 1 is cell line 2). ExecutionCount(ctx) is the
+// cell's execution count.
 type CellMagic func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error)
+
+// countKey is the context key of a cell's execution count.
+type countKey struct{}
+
+// ExecutionCount returns the execution count of the cell whose CellMagic
+// was given ctx (what positions in the cell call it: cell[N]); ok is false
+// for any other context.
+func ExecutionCount(ctx context.Context) (n int, ok bool) {
+	n, ok = ctx.Value(countKey{}).(int)
+	return n, ok
+}
 
 // Config configures Run.
 type Config struct {

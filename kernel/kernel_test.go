@@ -525,7 +525,8 @@ func (tk *testKernel) execute(code string, extra map[string]any) (reply *message
 
 func TestKernel(t *testing.T) {
 	echo := func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error) {
-		out.Stream("stdout", fmt.Sprintf("args=%q body=%q\n", args, body))
+		n, ok := ExecutionCount(ctx)
+		out.Stream("stdout", fmt.Sprintf("args=%q body=%q count=%d,%v\n", args, body, n, ok))
 		return worker.Result{Data: map[string]any{"text/plain": "from magic"}}, nil
 	}
 	tk := startKernel(t, map[string]CellMagic{"echo": echo}, false)
@@ -665,7 +666,8 @@ func TestKernel(t *testing.T) {
 		if ct := content(t, r); ct["status"] != "ok" {
 			t.Fatalf("cell magic reply = %v", ct)
 		}
-		if got := content(t, io[2])["text"]; got != `args=["a" "b c"] body="body line"`+"\n" {
+		count := int(content(t, r)["execution_count"].(float64))
+		if got := content(t, io[2])["text"]; got != fmt.Sprintf(`args=["a" "b c"] body="body line" count=%d,true`+"\n", count) || count < 1 {
 			t.Errorf("cell magic output = %q", got)
 		}
 		if got := types(t, io); got != "status:busy execute_input stream:stdout execute_result status:idle" {

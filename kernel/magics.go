@@ -179,7 +179,7 @@ func (k *kernel) runCell(ctx context.Context, code string, count int, allowStdin
 			if err != nil {
 				return worker.Result{}, usageError("%%%s: %v", name, err)
 			}
-			return fn(ctx, args, strings.Join(lines[1:], "\n"), out)
+			return fn(context.WithValue(ctx, countKey{}, count), args, strings.Join(lines[1:], "\n"), out)
 		}
 		if percents == 2 {
 			if name == "mpirun" {

@@ -4,6 +4,7 @@
 //
 //	mpigo kernel CONNECTION_FILE   run the kernel (what Jupyter starts)
 //	mpigo install [flags]          install the kernel spec for Jupyter
+//	mpigo run -n N FILE.go|DIR     build and run a Go MPI program on N ranks
 //	mpigo version                  print the version
 //	mpigo help                     print this help
 package main
@@ -13,11 +14,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 
+	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/goeval"
 	"github.com/mpigo/mpigo/kernel"
+	"github.com/mpigo/mpigo/mpimagic"
+	"github.com/mpigo/mpigo/mpimagic/rankio"
 	"github.com/mpigo/mpigo/worker"
 )
 
@@ -38,6 +44,9 @@ Usage:
   mpigo kernel CONNECTION_FILE   run the kernel (Jupyter starts it from the kernel spec)
   mpigo install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
                                  install the kernel spec so that Jupyter lists "Go (mpigo)"
+  mpigo run -n N [flags] FILE.go|DIR [ARGS...]
+                                 build a Go MPI program and run it on N ranks, each output
+                                 line prefixed with [rank N] (mpigo run --help for the flags)
   mpigo version                  print the version
   mpigo help                     print this help
 
@@ -80,6 +89,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "install":
 		return cmdInstall(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "rankio": // hidden: what %mpirun's launcher runs on every rank
+		return rankio.Main(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "mpigo: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -118,12 +131,38 @@ func runKernel(connectionFile string) error {
 	if err != nil {
 		return fmt.Errorf("starting the Go interpreter: %w", err)
 	}
+	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: engine.Decls, Sources: mpigo.Sources, Logger: logger})
+	// Whatever a cell left running is stopped before the kernel exits.
+	defer magic.Close()
 	return kernel.Run(ctx, kernel.Config{
 		ConnectionFile: connectionFile,
 		Engine:         engine,
 		IsComplete:     goeval.IsComplete,
+		CellMagics:     map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
 		Logger:         logger,
 		Version:        version,
 		HandleSignals:  true,
 	})
+}
+
+// mpirunMagic adapts the %mpirun magic to the kernel.
+func mpirunMagic(m *mpimagic.Magic) kernel.CellMagic {
+	return func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error) {
+		count, _ := kernel.ExecutionCount(ctx)
+		return m.Cell(ctx, count, args, body, out)
+	}
+}
+
+// cmdRun is `mpigo run`: Ctrl-C (SIGINT) or SIGTERM stops every rank.
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "mpigo run: locating the mpigo binary: %v\n", err)
+		return 1
+	}
+	m := mpimagic.New(mpimagic.Config{Exe: exe, Sources: mpigo.Sources, Logger: kernel.NewLogger(stderr, os.Getenv("MPIGO_LOG"))})
+	defer m.Close()
+	return m.RunCommand(ctx, args, stdout, stderr)
 }

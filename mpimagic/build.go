@@ -1,0 +1,263 @@
+package mpimagic
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultCacheDir is where builds go: mpigo in the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache).
+func DefaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("locating the cache directory: %w", err)
+	}
+	return filepath.Join(dir, "mpigo"), nil
+}
+
+// ensurePrivateDir creates dir (and parents) and makes it readable by its
+// owner only: programs and sources of one user are not the others' business.
+func ensurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the cache directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("creating the cache directory: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("making the cache directory private: %w", err)
+		}
+	}
+	return nil
+}
+
+// builder builds programs in a cache directory, each in a directory named
+// after a hash of everything the build depends on, so an unchanged program
+// is never built twice. Go's own build cache (GOCACHE) is shared, so a
+// changed program recompiles only its main package.
+type builder struct {
+	cacheDir string
+	src      *embedded
+}
+
+// built is a program ready to run.
+type built struct {
+	bin    string
+	cached bool          // it was built before
+	took   time.Duration // building it (0 when cached)
+}
+
+// buildCmd describes the go build a program needs, for --verbose.
+type buildCmd struct {
+	dir  string
+	env  []string // the variables set on top of the environment
+	argv []string
+}
+
+// String shows the command as one would type it in a shell.
+func (c buildCmd) String() string {
+	return "cd " + shellQuote(c.dir) + " && " + shellJoin(c.env) + " " + shellJoin(c.argv)
+}
+
+// shellJoin writes words as a shell would need them (for showing commands
+// only: no shell ever runs them).
+func shellJoin(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = shellQuote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+./:,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// build makes sure the main package made of files (file name → content) is
+// built with tc into a binary called name, and returns it. External linking is used when
+// external is set, or when internal linking (faster, tried first) fails;
+// usedExternal says which one the build used.
+func (b *builder) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, external bool, verbose func(string)) (res *built, usedExternal bool, err error) {
+	srcDir, err := b.src.writeTo(b.cacheDir)
+	if err != nil {
+		return nil, external, err
+	}
+	gomod := fmt.Sprintf("module mpigo.local/program\n\ngo %s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n",
+		b.src.goVersion, modulePath, modulePath, srcDir)
+	for {
+		key := buildKey(name, files, gomod, tc, external)
+		res, err := b.buildKey(ctx, key, name, files, gomod, tc, external, verbose)
+		var le *linkError
+		if errors.As(err, &le) && !external {
+			external = true // internal linking cannot handle this MPI: link the usual way
+			continue
+		}
+		return res, external, err
+	}
+}
+
+// buildKey hashes what a build depends on.
+func buildKey(name string, files map[string][]byte, gomod string, tc *toolchain, external bool) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "mpigo build v1\n%s\n%s\n%s\nexternal=%v\n", name, gomod, tc.fingerprint, external)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s %d\n", n, len(files[n]))
+		h.Write(files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// linkError is a build that compiled but did not link.
+type linkError struct{ out string }
+
+// Error says that linking failed, with the linker's output.
+func (e *linkError) Error() string { return "link failed: " + e.out }
+
+func (b *builder) buildKey(ctx context.Context, key, name string, files map[string][]byte, gomod string, tc *toolchain, external bool, verbose func(string)) (*built, error) {
+	buildDir := filepath.Join(b.cacheDir, "build")
+	dir := filepath.Join(buildDir, key)
+	bin := filepath.Join(dir, name)
+	if _, err := os.Stat(bin); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(dir, now, now) // recently used: kept by prune
+		return &built{bin: bin, cached: true}, nil
+	}
+	if err := os.MkdirAll(buildDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the build directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(buildDir, key+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the build directory: %w", err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(tmp, name), content, 0o600); err != nil {
+			return nil, fmt.Errorf("writing the program: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(gomod), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the program: %w", err)
+	}
+	bc := goBuildCmd(tmp, name, tc, external)
+	if verbose != nil {
+		verbose(bc.String())
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, tc.goBin, bc.argv[1:]...)
+	cmd.Dir = tmp
+	cmd.Env = mergeEnv(launcherEnv(os.Environ()), bc.env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, buildError(out.String(), err)
+	}
+	took := time.Since(start)
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(bin); serr != nil {
+			return nil, fmt.Errorf("storing the build: %w", err)
+		}
+		// another kernel built the same program at the same time: use its
+	}
+	b.prune(buildDir, key)
+	return &built{bin: bin, took: took}, nil
+}
+
+// goBuildCmd is the go build of the program in dir into dir/name.
+func goBuildCmd(dir, name string, tc *toolchain, external bool) buildCmd {
+	ldflags := "-s -w"
+	if !external {
+		ldflags += " -linkmode=internal"
+	}
+	argv := []string{tc.goBin, "build", "-ldflags=" + ldflags}
+	if tc.tags != "" {
+		argv = append(argv, "-tags="+tc.tags)
+	}
+	argv = append(argv, "-o", name, ".")
+	env := []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local", "GOSUMDB=off", "CGO_ENABLED=1"}
+	if tc.cc != "" {
+		env = append(env, "CC="+tc.cc)
+	}
+	return buildCmd{dir: dir, env: env, argv: argv}
+}
+
+// goPosition matches a compiler message's position.
+var goPosition = regexp.MustCompile(`^(\S+?\.go|cell\[[^\]]*\]):\d+(:\d+)?: `)
+
+// buildError turns go build's output into a CompileError (the program's
+// own errors), a linkError, or a plain error (MPI not found, ...).
+func buildError(out string, err error) error {
+	var lines, pkgs []string
+	positions := false
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if p, ok := strings.CutPrefix(l, "# "); ok {
+			pkgs = append(pkgs, p)
+			continue
+		}
+		if goPosition.MatchString(l) {
+			positions = true
+		}
+		lines = append(lines, l)
+	}
+	text := strings.Join(lines, "\n")
+	mpiFailed := false
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, modulePath+"/mpi") || strings.HasPrefix(p, modulePath+"/display") {
+			mpiFailed = true
+		}
+	}
+	switch {
+	case mpiFailed:
+		return fmt.Errorf("building package mpi failed; are the MPI development files installed (mpi.h; pkg-config ompi-c or mpich, or mpicc)?\n%s", text)
+	case positions:
+		return &CompileError{Lines: lines}
+	case strings.Contains(text, "link"):
+		return &linkError{out: text}
+	}
+	return fmt.Errorf("go build: %v\n%s", err, text)
+}
+
+// prune removes builds not used for a day once there are many, and
+// temporary directories of builds that died; never keep the current one.
+func (b *builder) prune(buildDir, keep string) {
+	entries, err := os.ReadDir(buildDir)
+	if err != nil || len(entries) < 200 {
+		return
+	}
+	cutoff := time.Now().Add(-24 * time.Hour)
+	for _, e := range entries {
+		if e.Name() == keep {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			_ = os.RemoveAll(filepath.Join(buildDir, e.Name()))
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package mpimagic
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpigo/mpigo/display"
+	"github.com/mpigo/mpigo/mpimagic/rankio"
+	"github.com/mpigo/mpigo/worker"
+)
+
+// recorder is a worker.Output that keeps what it gets.
+type recorder struct {
+	mu       sync.Mutex
+	streams  map[string]*strings.Builder
+	displays []worker.Display
+	messages int
+}
+
+func newRecorder() *recorder { return &recorder{streams: map[string]*strings.Builder{}} }
+
+func (r *recorder) Stream(name, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams[name] == nil {
+		r.streams[name] = &strings.Builder{}
+	}
+	r.streams[name].WriteString(text)
+	r.messages++
+}
+
+func (r *recorder) Display(d worker.Display) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.displays = append(r.displays, d)
+}
+
+func (r *recorder) Input(string, bool) (string, error) { return "", io.EOF }
+
+func (r *recorder) text(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams[name] == nil {
+		return ""
+	}
+	return r.streams[name].String()
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// dialRank connects to c as a rank's wrapper would.
+func dialRank(t *testing.T, c *collector, token string, rank int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", c.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := json.Marshal(rankio.Hello{Token: token, Rank: rank, Host: "test", PID: 1})
+	if err := rankio.WriteFrame(conn, rankio.FrameHello, h); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestCollector(t *testing.T) {
+	rec := newRecorder()
+	em := newEmitter(rec)
+	rewrite := func(s string) string { return strings.Replace(s, "\tcell[mpirun]:", "\tcell[7]:", 1) }
+	c, err := newCollector(2, false, em, rewrite, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A connection without the token is dropped and changes nothing.
+	bad := dialRank(t, c, "wrong", 0)
+	if _, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Error("a connection with a bad token stayed open")
+	}
+	r0 := dialRank(t, c, c.token, 0)
+	r1 := dialRank(t, c, c.token, 1)
+	waitFor(t, "ranks 0 and 1", func() bool { started, _ := c.counts(); return started == 2 })
+	dup := dialRank(t, c, c.token, 1) // a second rank 1 is refused
+	if _, err := dup.Read(make([]byte, 1)); err == nil {
+		t.Error("a duplicate rank stayed open")
+	}
+	rec1 := display.EncodeRecord(c.display, "display", []byte(`{"data":{"text/html":"<b>x</b>"},"display_id":"p","update":true}`))
+	frames := []struct {
+		conn    net.Conn
+		typ     byte
+		payload string
+	}{
+		{r0, rankio.FrameStdout, "hel"},
+		{r1, rankio.FrameStdout, "one\ntw"},
+		{r0, rankio.FrameStdout, "lo\n" + rec1[:7]},
+		{r0, rankio.FrameStdout, rec1[7:] + "after\n"},
+		{r1, rankio.FrameStderr, "\tcell[mpirun]:3 +0x1d\n"},
+		{r1, rankio.FrameStdout, "o"}, // partial until the exit
+		{r0, rankio.FrameStdout, display.EncodeRecord(c.display, "display", []byte(`{"data":{"text/html":"<b>y</b>"},"display_id":"p","update":true}`))},
+	}
+	for _, f := range frames {
+		if err := rankio.WriteFrame(f.conn, f.typ, []byte(f.payload)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	exit, _ := json.Marshal(rankio.Exit{Code: 0, WallNS: 5e6})
+	rankio.WriteFrame(r0, rankio.FrameExit, exit)
+	exit, _ = json.Marshal(rankio.Exit{Code: -1, Signal: int(syscall.SIGSEGV)})
+	rankio.WriteFrame(r1, rankio.FrameExit, exit)
+	r0.Close()
+	r1.Close()
+	waitFor(t, "both ranks to end", func() bool { started, ended := c.counts(); return started == 2 && ended == 2 && !c.open() })
+	c.close()
+	em.close()
+
+	out := rec.text("stdout")
+	for _, want := range []string{"[rank 0] hello\n", "[rank 1] one\n", "[rank 0] after\n", "[rank 1] two\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout %q lacks %q", out, want)
+		}
+	}
+	if err := rec.text("stderr"); err != "[rank 1] \tcell[7]:3 +0x1d\n" {
+		t.Errorf("stderr = %q", err)
+	}
+	if len(rec.displays) != 2 || rec.displays[0].Update || !rec.displays[1].Update || rec.displays[1].DisplayID != "p" {
+		t.Errorf("displays = %+v: want the first shown, the second an update", rec.displays)
+	}
+	rs := c.results()
+	if !rs[0].ok() || rs[0].Lines != 2 || rs[1].Exit.Signal != int(syscall.SIGSEGV) || rs[1].Lines != 3 {
+		t.Errorf("results = %+v", rs)
+	}
+	if c.firstFailure().IsZero() {
+		t.Error("the SIGSEGV is no failure")
+	}
+}
+
+func TestEmitterMergesInOrder(t *testing.T) {
+	rec := newRecorder()
+	em := newEmitter(rec)
+	for i := 0; i < 1000; i++ {
+		em.text("stdout", []byte("x\n"))
+	}
+	em.text("stderr", []byte("e\n"))
+	em.close()
+	if got := rec.text("stdout"); got != strings.Repeat("x\n", 1000) {
+		t.Errorf("stdout: %d bytes", len(got))
+	}
+	if rec.messages > 10 {
+		t.Errorf("%d messages for 1001 lines: not merged", rec.messages)
+	}
+}
+
+// startRankIO runs rankio.Main in the test process as rank `rank` of c with the
+// given program, and returns its exit status channel.
+func startRankIO(t *testing.T, c *collector, rank string, program ...string) chan int {
+	t.Helper()
+	t.Setenv(rankio.EnvVar, c.spec(false))
+	t.Setenv("OMPI_COMM_WORLD_RANK", rank)
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- rankio.Main(append([]string{"--"}, program...), io.Discard, &stderr) }()
+	return done
+}
+
+func TestRankIO(t *testing.T) {
+	rec := newRecorder()
+	em := newEmitter(rec)
+	c, err := newCollector(3, false, em, nil, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := startRankIO(t, c, "2", "/bin/sh", "-c", `printf 'a'; printf 'b\n'; echo err >&2; printf 'no newline'; exit 3`)
+	select {
+	case code := <-done:
+		if code != 3 {
+			t.Errorf("rankio.Main exit status %d, want the program's 3", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("rankio.Main did not return")
+	}
+	waitFor(t, "the rank's connection to end", func() bool { return !c.open() })
+	c.close()
+	em.close()
+	if got := rec.text("stdout"); got != "[rank 2] ab\n[rank 2] no newline\n" {
+		t.Errorf("stdout = %q", got)
+	}
+	if got := rec.text("stderr"); got != "[rank 2] err\n" {
+		t.Errorf("stderr = %q", got)
+	}
+	r := c.results()[2]
+	if !r.Exited || r.Exit.Code != 3 || r.PID == 0 || r.Host == "" {
+		t.Errorf("rank 2 = %+v", r)
+	}
+}
+
+func TestRankIOTerminate(t *testing.T) {
+	em := newEmitter(newRecorder())
+	c, err := newCollector(1, false, em, nil, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.close()
+	done := startRankIO(t, c, "0", "/bin/sh", "-c", `echo started; exec sleep 30`)
+	waitFor(t, "the rank to start", func() bool { started, _ := c.counts(); return started == 1 })
+	c.stop()
+	c.control(rankio.CtlTerminate)
+	select {
+	case code := <-done:
+		if code != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGTERM))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the program was not terminated")
+	}
+	waitFor(t, "the rank's connection to end", func() bool { return !c.open() })
+	c.close()
+	if r := c.results()[0]; r.Exit.Signal != int(syscall.SIGTERM) {
+		t.Errorf("rank 0 = %+v", r)
+	}
+}
+
+// blockedOutput is an Output whose Stream waits until release is closed.
+type blockedOutput struct {
+	recorder
+	release chan struct{}
+}
+
+func (b *blockedOutput) Stream(name, text string) {
+	<-b.release
+	b.recorder.Stream(name, text)
+}
+
+func TestEmitterBackpressure(t *testing.T) {
+	out := &blockedOutput{recorder: *newRecorder(), release: make(chan struct{})}
+	em := newEmitter(out)
+	chunk := make([]byte, maxQueued/2+1)
+	em.text("stdout", chunk) // taken by the flush, which then blocks in Stream
+	waitFor(t, "the first flush", func() bool { em.mu.Lock(); defer em.mu.Unlock(); return len(em.q) == 0 })
+	em.text("stdout", chunk)
+	em.text("stdout", chunk) // the queue is now over the bound
+	pushed := make(chan struct{})
+	go func() { em.text("stdout", chunk); close(pushed) }()
+	select {
+	case <-pushed:
+		t.Fatal("text was queued past the bound")
+	case <-time.After(100 * time.Millisecond):
+	}
+	em.display(worker.Display{Data: map[string]any{"text/plain": "progress"}}) // displays never wait
+	close(out.release)
+	select {
+	case <-pushed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the writer was not released")
+	}
+	em.close()
+	if got := len(out.text("stdout")); got != 4*len(chunk) {
+		t.Errorf("%d bytes out, want %d", got, 4*len(chunk))
+	}
+}

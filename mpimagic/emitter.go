@@ -1,0 +1,143 @@
+package mpimagic
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mpigo/mpigo/worker"
+)
+
+// batchDelay is how long output waits to be merged with what follows it:
+// thousands of lines a second become a few stream messages, each still
+// live to the eye.
+const batchDelay = 10 * time.Millisecond
+
+// maxQueued bounds the bytes of text waiting for the Output: past it the
+// ranks wait (their wrappers block, then their programs), rather than the
+// kernel's memory growing with a program that prints faster than the front
+// end takes it.
+const maxQueued = 8 << 20
+
+// emitter hands a run's output to a worker.Output from one goroutine, in
+// the order it came, merging consecutive text of the same stream.
+type emitter struct {
+	out    worker.Output
+	mu     sync.Mutex
+	space  *sync.Cond // signalled when the queue shrinks or the emitter closes
+	q      []outItem
+	queued int // bytes of text in q
+	closed bool
+	kick   chan struct{}
+	quit   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+// outItem is text for a stream, or a display.
+type outItem struct {
+	stream string
+	text   []byte
+	disp   *worker.Display
+}
+
+func newEmitter(out worker.Output) *emitter {
+	e := &emitter{out: out, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	e.space = sync.NewCond(&e.mu)
+	go e.loop()
+	return e
+}
+
+// text queues text for stream ("stdout" or "stderr").
+func (e *emitter) text(stream string, b []byte) {
+	e.push([]outItem{{stream: stream, text: b}})
+}
+
+// display queues a display.
+func (e *emitter) display(d worker.Display) {
+	e.push([]outItem{{disp: &d}})
+}
+
+// push queues items in order; text waits while the queue is full (a
+// display never waits: progress updates come from the loop that must stay
+// free to stop the ranks). The text of the items is copied.
+func (e *emitter) push(items []outItem) {
+	if len(items) == 0 {
+		return
+	}
+	text := false
+	for _, it := range items {
+		text = text || it.disp == nil
+	}
+	e.mu.Lock()
+	for text && e.queued > maxQueued && !e.closed {
+		e.space.Wait()
+	}
+	for _, it := range items {
+		if it.disp != nil {
+			e.q = append(e.q, it)
+			continue
+		}
+		if len(it.text) == 0 {
+			continue
+		}
+		e.queued += len(it.text)
+		if n := len(e.q); n > 0 && e.q[n-1].disp == nil && e.q[n-1].stream == it.stream {
+			e.q[n-1].text = append(e.q[n-1].text, it.text...)
+		} else {
+			e.q = append(e.q, outItem{stream: it.stream, text: append([]byte(nil), it.text...)})
+		}
+	}
+	e.mu.Unlock()
+	e.poke()
+}
+
+func (e *emitter) poke() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (e *emitter) loop() {
+	defer close(e.done)
+	for {
+		select {
+		case <-e.kick:
+			select {
+			case <-time.After(batchDelay):
+			case <-e.quit:
+			}
+			e.flush()
+		case <-e.quit:
+			e.flush()
+			return
+		}
+	}
+}
+
+// flush passes on everything queued.
+func (e *emitter) flush() {
+	e.mu.Lock()
+	q := e.q
+	e.q, e.queued = nil, 0
+	e.space.Broadcast()
+	e.mu.Unlock()
+	for _, it := range q {
+		if it.disp != nil {
+			e.out.Display(*it.disp)
+		} else {
+			e.out.Stream(it.stream, string(it.text))
+		}
+	}
+}
+
+// close passes on what is left and stops the emitter; later output is
+// dropped.
+func (e *emitter) close() {
+	e.once.Do(func() { close(e.quit) })
+	<-e.done
+	e.mu.Lock()
+	e.closed = true
+	e.space.Broadcast()
+	e.mu.Unlock()
+}

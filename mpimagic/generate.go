@@ -1,0 +1,484 @@
+package mpimagic
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mpigo/mpigo/goeval"
+)
+
+// CellFile is the file name generated programs give the %mpirun cell: the
+// positions of compile errors and of tracebacks name it, and the magic
+// shows it as cell[N], N being the execution count. Keeping N out of the
+// program lets a re-run cell (which gets a new count) reuse its build.
+const CellFile = "cell[mpirun]"
+
+const (
+	mpiPath     = "github.com/mpigo/mpigo/mpi"
+	displayPath = "github.com/mpigo/mpigo/display"
+	// mpiAlias is the name under which the generated code calls mpi, so
+	// that a cell may use the name mpi for something else.
+	mpiAlias = "mpigoMPI"
+)
+
+// ErrEmpty is returned by Generate for a cell without code.
+var ErrEmpty = errors.New("the cell has no Go code below its %mpirun line")
+
+// CompileError is a cell that does not compile. Lines are the compiler's
+// messages, "FILE:LINE:COL: message", positions named after the cell
+// (CellFile) or the earlier cell of a declaration (cell[N]).
+type CompileError struct {
+	Lines []string
+}
+
+// Error returns the first message.
+func (e *CompileError) Error() string {
+	if len(e.Lines) == 0 {
+		return "compile error"
+	}
+	return e.Lines[0]
+}
+
+// Generated is the Go program made from a cell.
+type Generated struct {
+	Source    string        // the program's main.go
+	HasMain   bool          // the cell declares func main itself
+	Inherited []goeval.Decl // the declarations of earlier cells compiled in
+}
+
+// Generate makes a program from body, the cell below its %mpirun line (so
+// body line 1 is cell line 2), and decls, the declarations of earlier cells.
+// The cell is main's body unless it declares func main; either way MPI is
+// initialised before it and finalised after it. Only the earlier
+// declarations the cell uses, directly or through each other, are compiled
+// in (so an unrelated one that no longer compiles does no harm); a
+// declaration of the cell wins over an earlier one of the same name.
+// Missing imports of the standard library, mpi and display are added,
+// unused imports dropped, and variables that are declared but not used are
+// marked used: the notebook forgives both. //line directives make compile
+// errors name the cell's own lines (CellFile:LINE:COL) and, for an earlier
+// declaration, its cell (cell[N]:LINE:COL). mpiExports lists the exported
+// names of package mpi (for the automatic import).
+func Generate(body string, decls []goeval.Decl, mpiExports []string) (*Generated, error) {
+	chunks, hasMain := splitChunks(body)
+	if len(chunks) == 0 {
+		return nil, ErrEmpty
+	}
+	if hasMain {
+		for _, c := range chunks {
+			if c.kind == chunkStmt {
+				line, col := lineCol(body, c.start)
+				return nil, &CompileError{Lines: []string{fmt.Sprintf("%s:%d:%d: a cell that declares func main holds declarations only (import, func, type, const, var): move this statement into main",
+					CellFile, line+1, col)}}
+			}
+		}
+	}
+	g := &generator{body: body, chunks: chunks, hasMain: hasMain}
+
+	// Pass 1: the cell alone, to know what it declares and what it needs.
+	src0 := g.source(nil, nil)
+	fset := token.NewFileSet()
+	f0, err := parser.ParseFile(fset, "main.go", src0, parser.AllErrors)
+	if err != nil {
+		return nil, syntaxError(fset, err)
+	}
+	inherited, inhImports := selectDecls(decls, declaredNames(f0), unresolvedNames(f0))
+
+	// Pass 2: with the earlier declarations, add the missing imports.
+	src1 := g.source(inherited, inhImports)
+	added := goeval.MissingImports(src1, nil, goeval.Package{Path: mpiPath, Name: "mpi", Exports: mpiExports})
+	added = append(added, compiledOnlyImports(src1, added)...)
+	src2 := g.sourceWith(inherited, inhImports, added)
+	fset = token.NewFileSet()
+	f2, err := parser.ParseFile(fset, "main.go", src2, parser.AllErrors)
+	if err != nil {
+		return nil, syntaxError(fset, err)
+	}
+
+	// Pass 3: edits that keep every position: drop unused imports, mark
+	// declared variables used, initialise MPI in the cell's own main.
+	var ed edits
+	used := unresolvedNames(f2)
+	for _, d := range f2.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.IMPORT {
+			continue
+		}
+		var unused []ast.Spec
+		for _, s := range gd.Specs {
+			name := importName(s.(*ast.ImportSpec))
+			if name != "_" && name != "." && name != mpiAlias && !used[name] {
+				unused = append(unused, s)
+			}
+		}
+		switch {
+		case len(unused) == 0:
+		case !gd.Lparen.IsValid():
+			ed.blank(fset, gd.Pos(), gd.End())
+		default:
+			for _, s := range unused {
+				ed.blank(fset, s.Pos(), s.End())
+			}
+		}
+	}
+	markUsed(fset, f2, &ed)
+	if hasMain {
+		for _, d := range f2.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" && fd.Body != nil {
+				at := fd.Body.Lbrace + 1
+				ed.insert(fset, at, mpiAlias+".Init(); defer "+mpiAlias+".Finalize();"+lineComment(fset, at))
+			}
+		}
+	}
+	return &Generated{Source: ed.apply(src2), HasMain: hasMain, Inherited: inherited}, nil
+}
+
+// generator writes the program's source from a cell's chunks.
+type generator struct {
+	body    string
+	chunks  []chunk
+	hasMain bool
+}
+
+// source is the program with the given earlier declarations and imports.
+func (g *generator) source(inherited, imports []goeval.Decl) string {
+	return g.sourceWith(inherited, imports, nil)
+}
+
+// sourceWith is source with extra imports by path.
+func (g *generator) sourceWith(inherited, imports []goeval.Decl, paths []string) string {
+	var b strings.Builder
+	b.WriteString("// Code generated by mpigo's %mpirun from a notebook cell. DO NOT EDIT.\n\npackage main\n\n")
+	fmt.Fprintf(&b, "import %s %q\n", mpiAlias, mpiPath)
+	for _, p := range paths {
+		fmt.Fprintf(&b, "import %q\n", p)
+	}
+	for _, d := range imports {
+		b.WriteString(directive(d.Cell, d.Line))
+		b.WriteString(d.Src)
+		b.WriteString("\n")
+	}
+	b.WriteString(directive(-1, 2))
+	b.WriteString(g.only(chunkImport))
+	b.WriteString("\n")
+	b.WriteString(directive(-1, 2))
+	b.WriteString(g.only(chunkDecl))
+	b.WriteString("\n")
+	for _, d := range inherited {
+		b.WriteString(directive(d.Cell, d.Line))
+		b.WriteString(d.Src)
+		b.WriteString("\n")
+	}
+	if !g.hasMain {
+		// The cell runs in a function literal: a return in it still
+		// reaches Finalize, a panic skips it (MPI_Finalize would wait for
+		// the other ranks forever) and ends the process.
+		fmt.Fprintf(&b, "\nfunc main() {\n\t%s.Init()\n\tfunc() {\n", mpiAlias)
+		b.WriteString(directive(-1, 2))
+		b.WriteString(g.only(chunkStmt))
+		fmt.Fprintf(&b, "\n\t}()\n\t%s.Finalize()\n}\n", mpiAlias)
+	}
+	return b.String()
+}
+
+// only returns the cell body with everything but the chunks of kind k
+// blanked out (newlines kept), so that positions stay those of the cell.
+func (g *generator) only(k chunkKind) string {
+	b := []byte(g.body)
+	for _, c := range g.chunks {
+		if c.kind != k {
+			blankBytes(b[c.start:c.end])
+		}
+	}
+	return string(b)
+}
+
+// directive is a //line directive naming line of the given cell (-1: the
+// %mpirun cell) for the line that follows it. Line 0 (an import added by
+// the interpreter) gets no directive.
+func directive(cell, line int) string {
+	if line <= 0 {
+		return ""
+	}
+	name := CellFile
+	if cell >= 0 {
+		name = "cell[" + strconv.Itoa(cell) + "]"
+	}
+	return fmt.Sprintf("//line %s:%d:1\n", name, line)
+}
+
+// lineComment is an inline /*line*/ directive restoring the position of at
+// for the text that follows an insertion there.
+func lineComment(fset *token.FileSet, at token.Pos) string {
+	p := fset.Position(at)
+	if p.Filename == "" || p.Filename == "main.go" {
+		return ""
+	}
+	return fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
+}
+
+// blankBytes replaces every byte but newlines with a space.
+func blankBytes(b []byte) {
+	for i, c := range b {
+		if c != '\n' {
+			b[i] = ' '
+		}
+	}
+}
+
+// lineCol returns the 1-based line and column of byte offset off of s.
+func lineCol(s string, off int) (line, col int) {
+	line = 1 + strings.Count(s[:off], "\n")
+	return line, off - strings.LastIndexByte(s[:off], '\n')
+}
+
+// syntaxError turns a parse error into a CompileError.
+func syntaxError(fset *token.FileSet, err error) error {
+	var list scanner.ErrorList
+	if !errors.As(err, &list) {
+		return &CompileError{Lines: []string{err.Error()}}
+	}
+	list.RemoveMultiples()
+	var lines []string
+	for i, e := range list {
+		if i == 10 {
+			lines = append(lines, fmt.Sprintf("too many errors (%d more)", len(list)-i))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s:%d:%d: %s", e.Pos.Filename, e.Pos.Line, e.Pos.Column, e.Msg))
+	}
+	return &CompileError{Lines: lines}
+}
+
+// importName is the name an import binds.
+func importName(s *ast.ImportSpec) string {
+	if s.Name != nil {
+		return s.Name.Name
+	}
+	p, _ := strconv.Unquote(s.Path.Value)
+	return pathName(p)
+}
+
+// pathName guesses a package's name from its import path: the last element
+// that is not a major version (math/rand/v2 is rand).
+func pathName(p string) string {
+	parts := strings.Split(p, "/")
+	for i := len(parts) - 1; i > 0; i-- {
+		if v := parts[i]; len(v) < 2 || v[0] != 'v' || strings.Trim(v[1:], "0123456789") != "" {
+			return v
+		}
+	}
+	return parts[0]
+}
+
+// declaredNames returns what a parsed file declares at package level: func
+// and type names, constants, variables, methods as "T.M", and the names its
+// imports bind.
+func declaredNames(f *ast.File) map[string]bool {
+	names := map[string]bool{}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv != nil && len(d.Recv.List) > 0 {
+				names[recvType(d.Recv.List[0].Type)+"."+d.Name.Name] = true
+			} else {
+				names[d.Name.Name] = true
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.ImportSpec:
+					names[importName(s)] = true
+				case *ast.TypeSpec:
+					names[s.Name.Name] = true
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						names[n.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return names
+}
+
+// recvType is the type name of a method receiver (T of *T, T[K]).
+func recvType(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// unresolvedNames returns the identifiers a file uses without declaring
+// them: package names, predeclared names, and names declared elsewhere.
+func unresolvedNames(f *ast.File) map[string]bool {
+	names := map[string]bool{}
+	for _, id := range f.Unresolved {
+		names[id.Name] = true
+	}
+	return names
+}
+
+// selectDecls picks the earlier declarations a cell needs: those defining a
+// name in need (and not declared by the cell itself), the declarations they
+// need in turn, and the methods of every type picked. It returns them in
+// their original order, with the imports (by name) they and the cell use.
+func selectDecls(decls []goeval.Decl, cellDeclares, need map[string]bool) (picked, imports []goeval.Decl) {
+	byName := map[string]int{}
+	methods := map[string][]int{}
+	for i, d := range decls {
+		if d.Kind == "func" && strings.Contains(d.Name, ".") {
+			t, _, _ := strings.Cut(d.Name, ".")
+			methods[t] = append(methods[t], i)
+			continue
+		}
+		names := d.Names
+		if len(names) == 0 {
+			names = []string{d.Name}
+		}
+		for _, n := range names {
+			if n != "_" && n != "." {
+				byName[n] = i // the store holds the latest definition of each name
+			}
+		}
+	}
+	chosen := map[int]bool{}
+	var queue []string
+	for n := range need {
+		queue = append(queue, n)
+	}
+	sort.Strings(queue)
+	seen := map[string]bool{}
+	pick := func(i int) {
+		if chosen[i] {
+			return
+		}
+		chosen[i] = true
+		d := decls[i]
+		if d.Kind == "import" {
+			return
+		}
+		queue = append(queue, declRefs(d.Src)...)
+		if d.Kind == "type" {
+			for _, m := range methods[d.Name] {
+				if !cellDeclares[decls[m].Name] {
+					queue = append(queue, "\x00"+strconv.Itoa(m))
+				}
+			}
+		}
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if strings.HasPrefix(n, "\x00") {
+			m, _ := strconv.Atoi(n[1:])
+			pick(m)
+			continue
+		}
+		if cellDeclares[n] || n == "main" || n == mpiAlias {
+			continue
+		}
+		if i, ok := byName[n]; ok {
+			pick(i)
+		}
+	}
+	for i, d := range decls {
+		if !chosen[i] {
+			continue
+		}
+		if d.Kind == "import" {
+			imports = append(imports, d)
+		} else {
+			picked = append(picked, d)
+		}
+	}
+	return picked, imports
+}
+
+// declRefs returns the names a declaration's source uses without declaring.
+func declRefs(src string) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+src, 0)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(f.Unresolved))
+	for _, id := range f.Unresolved {
+		names = append(names, id.Name)
+	}
+	// A method's receiver type is declared elsewhere too.
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && len(fd.Recv.List) > 0 {
+			names = append(names, recvType(fd.Recv.List[0].Type))
+		}
+	}
+	return names
+}
+
+// compiledOnlyStd maps the names of the standard packages the interpreter
+// does not know (so goeval.MissingImports cannot add them), but compiled
+// programs may use, to their paths.
+func compiledOnlyStd() map[string]string {
+	return map[string]string{
+		"syscall": "syscall", "unsafe": "unsafe", "exec": "os/exec", "iter": "iter", "unique": "unique",
+		"weak": "weak", "structs": "structs", "sha3": "crypto/sha3", "hkdf": "crypto/hkdf", "pbkdf2": "crypto/pbkdf2",
+	}
+}
+
+// compiledOnlyImports returns the paths of the compiledOnlyStd packages src
+// uses (an unresolved name followed by a selector) and neither imports nor
+// gets from added.
+func compiledOnlyImports(src string, added []string) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
+	if err != nil {
+		return nil
+	}
+	have := declaredNames(f)
+	for _, p := range added {
+		have[pathName(p)] = true
+	}
+	unresolved := map[*ast.Ident]bool{}
+	for _, id := range f.Unresolved {
+		unresolved[id] = true
+	}
+	std := compiledOnlyStd()
+	var paths []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		se, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		x, ok := se.X.(*ast.Ident)
+		if !ok || !unresolved[x] || have[x.Name] || std[x.Name] == "" {
+			return true
+		}
+		have[x.Name] = true
+		paths = append(paths, std[x.Name])
+		return true
+	})
+	sort.Strings(paths)
+	return paths
+}

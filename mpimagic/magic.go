@@ -1,0 +1,396 @@
+package mpimagic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/worker"
+)
+
+// Config configures a Magic.
+type Config struct {
+	// Exe is the mpigo binary, which the launcher runs on every rank as
+	// `mpigo rankio`; empty means os.Executable.
+	Exe string
+	// Decls returns the declarations of earlier cells; nil means none.
+	Decls func() []goeval.Decl
+	// Sources holds the module's go.mod and the mpi and display packages
+	// (mpigo.Sources).
+	Sources fs.FS
+	// CacheDir holds sources and builds; empty means DefaultCacheDir.
+	CacheDir string
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Magic runs %mpirun cells and `mpigo run` programs. It is safe for
+// concurrent use; Close stops whatever it still runs.
+type Magic struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	src       *embedded
+	launchers map[string]*launcher
+	tools     map[string]*toolchain
+	external  map[string]bool // toolchains whose programs need external linking
+	runs      map[*struct{}]context.CancelFunc
+	wg        sync.WaitGroup
+	closed    bool
+}
+
+// New returns a Magic.
+func New(cfg Config) *Magic {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Magic{
+		cfg: cfg, log: log,
+		launchers: map[string]*launcher{}, tools: map[string]*toolchain{}, external: map[string]bool{},
+		runs: map[*struct{}]context.CancelFunc{},
+	}
+}
+
+// Close stops every launch in progress (as an interrupt would) and waits
+// for them to end; later calls fail. The kernel calls it when it shuts down
+// or restarts, so that no rank outlives it.
+func (m *Magic) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	for _, cancel := range m.runs {
+		cancel()
+	}
+	m.mu.Unlock()
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("mpirun: launches did not stop within 5 s")
+	}
+}
+
+// track registers a run for Close; the returned function unregisters it.
+func (m *Magic) track(ctx context.Context) (context.Context, func(), error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, nil, errors.New("mpirun: the kernel is shutting down")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	key := new(struct{})
+	m.runs[key] = cancel
+	m.wg.Add(1)
+	return ctx, func() {
+		m.mu.Lock()
+		delete(m.runs, key)
+		m.mu.Unlock()
+		cancel()
+		m.wg.Done()
+	}, nil
+}
+
+// cacheDir returns the (private) cache directory.
+func (m *Magic) cacheDir() (string, error) {
+	dir := m.cfg.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultCacheDir(); err != nil {
+			return "", err
+		}
+	}
+	return dir, ensurePrivateDir(dir)
+}
+
+// embedded returns the embedded sources, loaded once.
+func (m *Magic) embedded() (*embedded, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.src == nil {
+		if m.cfg.Sources == nil {
+			return nil, errors.New("mpirun: this mpigo was built without the mpi sources")
+		}
+		src, err := loadEmbedded(m.cfg.Sources)
+		if err != nil {
+			return nil, err
+		}
+		m.src = src
+	}
+	return m.src, nil
+}
+
+// setup finds the launcher and the toolchain for o, remembered as long as
+// the variables they depend on stay the same.
+func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, error) {
+	lkey := o.Launcher + "\x00" + os.Getenv("PATH") + "\x00" + os.Getenv("MPIGO_MPIRUN") + "\x00" + os.Getenv("SLURM_JOB_ID")
+	m.mu.Lock()
+	l := m.launchers[lkey]
+	m.mu.Unlock()
+	if l == nil {
+		var err error
+		if l, err = findLauncher(ctx, o.Launcher, os.Getenv); err != nil {
+			return nil, nil, err
+		}
+		m.mu.Lock()
+		m.launchers[lkey] = l
+		m.mu.Unlock()
+	}
+	tkey := toolKey(l)
+	m.mu.Lock()
+	tc := m.tools[tkey]
+	m.mu.Unlock()
+	if tc == nil {
+		var err error
+		if tc, err = detectToolchain(ctx, l); err != nil {
+			return nil, nil, err
+		}
+		m.mu.Lock()
+		m.tools[tkey] = tc
+		m.mu.Unlock()
+	}
+	return l, tc, nil
+}
+
+// build builds files with tc into a binary called name, remembering whether
+// tc needs external linking.
+func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, verbose func(string)) (*built, error) {
+	src, err := m.embedded()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := m.cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	external := m.external[tc.fingerprint]
+	m.mu.Unlock()
+	b := &builder{cacheDir: dir, src: src}
+	res, usedExternal, err := b.build(ctx, name, files, tc, external, verbose)
+	if usedExternal && !external {
+		m.mu.Lock()
+		m.external[tc.fingerprint] = true
+		m.mu.Unlock()
+	}
+	return res, err
+}
+
+// exe is the mpigo binary to run as the rank wrapper.
+func (m *Magic) exe() (string, error) {
+	if m.cfg.Exe != "" {
+		return m.cfg.Exe, nil
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locating the mpigo binary: %w", err)
+	}
+	return p, nil
+}
+
+// Cell runs an %mpirun cell: args are the words after %mpirun, body the
+// rest of the cell, cell its execution count (compile errors and
+// tracebacks name it cell[N]). The progress, the ranks' output and the
+// summary go to out; a failed run returns a *worker.Error.
+func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, out worker.Output) (worker.Result, error) {
+	o, err := Parse(args, ModeMagic)
+	if err != nil {
+		return worker.Result{}, usageError(err)
+	}
+	if o.Help {
+		out.Stream("stdout", MagicUsage)
+		return worker.Result{}, nil
+	}
+	if strings.TrimSpace(body) == "" {
+		return worker.Result{}, usageError(&UsageError{Reason: ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
+	}
+	ctx, done, err := m.track(ctx)
+	if err != nil {
+		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
+	}
+	defer done()
+	em := newEmitter(out)
+	defer em.close()
+	c := &cellRun{m: m, o: o, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
+	if o.Verbose {
+		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
+	}
+	if werr := c.prepare(ctx, body); werr != nil {
+		return worker.Result{}, werr
+	}
+	if werr := c.run(ctx); werr != nil {
+		return worker.Result{}, werr
+	}
+	return worker.Result{}, nil
+}
+
+// cellRun is one %mpirun cell on its way.
+type cellRun struct {
+	m        *Magic
+	o        Options
+	cellName string // cell[N]
+	em       *emitter
+	pr       *progress
+	verbose  func(string)
+	// set by prepare
+	l       *launcher
+	bin     string   // the program
+	wrapper []string // the rank wrapper's command
+	note    string   // how the build went, for the progress line
+}
+
+// rename names the cell as the user sees it in a message.
+func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, CellFile, c.cellName) }
+
+// prepare finds the launcher, generates and builds the program and gets
+// the rank wrapper ready.
+func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
+	m, o := c.m, c.o
+	l, tc, err := m.setup(ctx, o)
+	if err != nil {
+		c.pr.set("failed: "+err.Error(), true)
+		return &worker.Error{Name: "MPIError", Value: err.Error()}
+	}
+	c.l = l
+	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
+		c.pr.set("not started: too many ranks", true)
+		return usageError(&UsageError{Reason: err.Error()})
+	}
+	var decls []goeval.Decl
+	if m.cfg.Decls != nil {
+		decls = m.cfg.Decls()
+	}
+	src, err := m.embedded()
+	if err != nil {
+		return &worker.Error{Name: "MagicError", Value: err.Error()}
+	}
+	gen, err := Generate(body, decls, src.exports)
+	if err != nil {
+		c.pr.set("does not compile", true)
+		return compileError(err, c.rename)
+	}
+	if o.Verbose && len(gen.Inherited) > 0 {
+		var names []string
+		for _, d := range gen.Inherited {
+			names = append(names, fmt.Sprintf("%s %s (cell[%d])", d.Kind, d.Name, d.Cell))
+		}
+		c.verbose("from earlier cells: " + strings.Join(names, ", "))
+	}
+	c.pr.set("building…", false)
+	wrap := m.startWrapper(ctx, tc)
+	b, err := m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, c.verbose)
+	if err != nil {
+		if ctx.Err() != nil {
+			c.pr.set("interrupted while building", true)
+			return &worker.Error{Name: "Interrupted", Value: "the cell was interrupted while its program was being built"}
+		}
+		c.pr.set("does not compile", true)
+		return compileError(err, c.rename)
+	}
+	c.bin = b.bin
+	c.verbose("program: " + b.bin + " (source: " + filepath.Join(filepath.Dir(b.bin), "main.go") + ")")
+	c.note = "build cached"
+	if !b.cached {
+		c.note = "built in " + seconds(b.took)
+	}
+	if c.wrapper = wrap.wait(); c.wrapper == nil {
+		return &worker.Error{Name: "MagicError", Value: "mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"}
+	}
+	return nil
+}
+
+// run launches the program, then shows the summary and judges the run.
+func (c *cellRun) run(ctx context.Context) *worker.Error {
+	o, l := c.o, c.l
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	what := plural(o.N, "rank") + " with " + l.name()
+	if l.flavour != "" && l.flavour != flavourOther {
+		what += " (" + l.flavour + ")"
+	}
+	c.pr.set("launching "+what+"…", false)
+	oc, err := c.m.launch(ctx, job{
+		opts: o, l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
+		rewrite: func(s string) string {
+			// Go tracebacks: "\tcell[mpirun]:12 +0x1d"
+			if strings.HasPrefix(s, "\t"+CellFile+":") {
+				return "\t" + c.cellName + s[len(CellFile)+1:]
+			}
+			return s
+		},
+		progress: func(started, ended int) {
+			c.pr.set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
+		},
+		verbose: c.verbose,
+	})
+	if err != nil {
+		c.pr.set("failed: "+err.Error(), true)
+		return &worker.Error{Name: "MPIError", Value: err.Error()}
+	}
+	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.took, "launcher_exit", oc.launcherExit, "build", c.note)
+	werr := judge(oc, o, l)
+	if werr == nil {
+		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s", what, c.note, seconds(oc.took)), true)
+	} else {
+		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
+	}
+	s := &summary{title: summaryTitle(oc, o, l), groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
+	c.em.display(worker.Display{Data: s.data()})
+	return werr
+}
+
+// usageError is the cell error of a bad %mpirun line.
+func usageError(err error) *worker.Error {
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		return &worker.Error{Name: "UsageError", Value: err.Error()}
+	}
+	tb := []string{"UsageError: " + ue.Reason}
+	if ue.Usage != "" {
+		tb = append(tb, "", "usage: "+strings.TrimRight(ue.Usage, "\n"))
+	}
+	return &worker.Error{Name: "UsageError", Value: ue.Reason, Traceback: tb}
+}
+
+// compileError is the cell error of a program that does not build.
+func compileError(err error, rename func(string) string) *worker.Error {
+	var ce *CompileError
+	if errors.Is(err, ErrEmpty) {
+		return usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
+	}
+	if !errors.As(err, &ce) {
+		return &worker.Error{Name: "BuildError", Value: rename(err.Error()), Traceback: []string{"BuildError: " + rename(err.Error())}}
+	}
+	lines := make([]string, 0, len(ce.Lines)+1)
+	undefined := false
+	for _, l := range ce.Lines {
+		l = rename(l)
+		if strings.Contains(l, ": undefined: ") {
+			undefined = true
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		lines = []string{"compile error"}
+	}
+	tb := append([]string{"CompileError: " + lines[0]}, lines[1:]...)
+	if undefined {
+		tb = append(tb, "", "(%mpirun programs see the declarations of earlier cells (import, func, type, const, var) but not variables made with :=; declare those in this cell)")
+	}
+	return &worker.Error{Name: "CompileError", Value: lines[0], Traceback: tb}
+}

@@ -1,0 +1,135 @@
+package mpimagic
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpigo/mpigo"
+	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/worker"
+)
+
+func TestEmbeddedSources(t *testing.T) {
+	e, err := loadEmbedded(mpigo.Sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for p := range e.files {
+		names = append(names, p)
+		if strings.HasSuffix(p, "_test.go") || strings.Contains(p, "testprog") || strings.Contains(p, "testdata") {
+			t.Errorf("a test file is embedded: %s", p)
+		}
+	}
+	sort.Strings(names)
+	has := func(p string) bool { _, ok := e.files[p]; return ok }
+	if !has("display/display.go") || !has("mpi/mpi.go") {
+		t.Errorf("missing package files: %v", names)
+	}
+	cfiles := 0
+	for _, n := range names {
+		if path.Dir(n) == "mpi" && (strings.HasSuffix(n, ".c") || strings.HasSuffix(n, ".h")) {
+			cfiles++
+		}
+	}
+	if cfiles == 0 {
+		t.Errorf("no C files of package mpi embedded: %v", names)
+	}
+	for _, want := range []string{"Init", "Finalize", "World", "Sum"} {
+		if i := sort.SearchStrings(e.exports, want); i == len(e.exports) || e.exports[i] != want {
+			t.Errorf("exports lack %s: %v", want, e.exports)
+		}
+	}
+	if !strings.HasPrefix(e.modFile(), "module "+modulePath+"\n\ngo 1.") || len(e.hash) != 20 {
+		t.Errorf("go.mod %q, hash %q", e.modFile(), e.hash)
+	}
+	dir := t.TempDir()
+	src, err := e.writeTo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.writeTo(dir); err != nil || again != src {
+		t.Errorf("writing twice: %q %v", again, err)
+	}
+	if _, err := os.Stat(path.Join(src, "mpi", "mpi.go")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMagicWithMPI runs cells through the whole magic (generation, build,
+// launch with the real mpirun, collection, summary), with this test binary
+// as the rank wrapper. It needs Go and an MPI; it is skipped without them.
+func TestMagicWithMPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and launches MPI programs")
+	}
+	for _, tool := range []string{"mpirun", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir() // Go's build cache still makes the builds quick
+	decls := []goeval.Decl{{Kind: "func", Name: "twice", Src: "func twice(x int) int { return 2 * x }", Cell: 1, Line: 1}}
+	m := New(Config{Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache})
+	defer m.Close()
+	ctx := context.Background()
+
+	t.Run("hello", func(t *testing.T) {
+		rec := newRecorder()
+		_, err := m.Cell(ctx, 3, []string{"-n", "2"}, "r := mpi.World.Rank()\nfmt.Println(\"rank\", r, twice(r))", rec)
+		if err != nil {
+			t.Fatalf("%v\nstdout %q\nstderr %q", err, rec.text("stdout"), rec.text("stderr"))
+		}
+		got := strings.Split(strings.TrimSpace(rec.text("stdout")), "\n")
+		sort.Strings(got)
+		if strings.Join(got, "|") != "[rank 0] rank 0 0|[rank 1] rank 1 2" {
+			t.Errorf("stdout %q", rec.text("stdout"))
+		}
+		last := rec.displays[len(rec.displays)-1]
+		if s, _ := last.Data["text/plain"].(string); !strings.Contains(s, "all 2 ranks exited 0") {
+			t.Errorf("summary %q", s)
+		}
+	})
+
+	t.Run("panic names the cell line", func(t *testing.T) {
+		rec := newRecorder()
+		_, err := m.Cell(ctx, 4, []string{"-n", "2"}, "if mpi.World.Rank() == 1 {\n\tpanic(\"boom\")\n}\nmpi.World.Barrier()", rec)
+		werr, ok := err.(*worker.Error)
+		if !ok || werr.Name != "RankError" || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
+			t.Fatalf("error %#v", err)
+		}
+		if tb := strings.Join(werr.Traceback, "\n"); !strings.Contains(tb, "panic: boom") || !strings.Contains(tb, "\tcell[4]:3") {
+			t.Errorf("traceback:\n%s", tb)
+		}
+	})
+
+	t.Run("interrupt", func(t *testing.T) {
+		rec := newRecorder()
+		ctx, cancel := context.WithCancel(ctx)
+		go func() {
+			for !strings.Contains(rec.text("stdout"), "[rank 1] waiting") {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+		}()
+		start := time.Now()
+		_, err := m.Cell(ctx, 5, []string{"-n", "2"}, "fmt.Println(\"waiting\")\nmpi.World.Recv(make([]int, 1), mpi.AnySource, 0)", rec)
+		werr, ok := err.(*worker.Error)
+		if !ok || werr.Name != "Interrupted" || !strings.Contains(werr.Value, "ranks 0-1 were still running") {
+			t.Fatalf("error %#v", err)
+		}
+		if d := time.Since(start); d > 60*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+}

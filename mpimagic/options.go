@@ -1,0 +1,265 @@
+package mpimagic
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options are the flags of %mpirun and of `mpigo run`.
+type Options struct {
+	N        int           // number of ranks (-n, -np)
+	Timeout  time.Duration // 0: none
+	Hosts    string        // --hosts h1:4,h2:4
+	Hostfile string        // --hostfile F
+	// Launcher is "auto", "srun", "mpirun", or the name or path of a
+	// specific mpirun or mpiexec (e.g. mpirun.mpich).
+	Launcher string
+	Env      []string // --env K=V, in order
+	Verbose  bool
+	// LauncherArgs are passed to the launcher before the program: the words
+	// after "--" for the magic, --launcher-arg for `mpigo run`.
+	LauncherArgs []string
+	// Target and ProgramArgs are the FILE.go or DIR of `mpigo run` and the
+	// arguments of the program; empty for the magic.
+	Target      string
+	ProgramArgs []string
+	// Help is set by --help: show Usage instead of running.
+	Help bool
+}
+
+// Mode selects the flavour of the command line Parse reads.
+type Mode int
+
+const (
+	// ModeMagic parses the words after %mpirun.
+	ModeMagic Mode = iota
+	// ModeRun parses the arguments of `mpigo run`.
+	ModeRun
+)
+
+// UsageError is a command line that Parse rejected; Error() is the reason,
+// Usage the full usage text to show with it.
+type UsageError struct {
+	Reason string
+	Usage  string
+}
+
+// Error returns the reason.
+func (e *UsageError) Error() string { return e.Reason }
+
+// MagicUsage is the text of %mpirun --help.
+const MagicUsage = `%mpirun -n N [flags] [-- LAUNCHER ARGS]     (or %%mpirun)
+<Go statements, or a whole program with its own func main>
+
+Builds the cell as a Go MPI program and runs it on N ranks. Every line a rank
+prints is shown live as "[rank N] line"; a summary follows at the end.
+
+The cell is the body of main unless it declares func main; MPI is initialised
+before it and finalised after it. Package mpi (mpi.World, Send, Recv, Bcast,
+Reduce, ...), display and the standard library are imported as needed. The
+declarations of earlier cells (imports, func, type, const and var; var with
+its declared value, recomputed in each rank) are compiled in; the latest
+definition wins. Variables made with := in earlier cells are not.
+
+Flags:
+  -n, -np N              number of ranks (default: $SLURM_NTASKS in a SLURM
+                         allocation; required otherwise)
+  --timeout D            stop every rank after D (5s, 2m, 1h; a number is seconds)
+  --hosts H1:N1,H2:N2    run on these hosts with these many slots each
+  --hostfile FILE        run on the hosts of FILE (mpirun's format)
+  --launcher L           auto (default): srun inside a SLURM allocation, else
+                         mpirun; srun; mpirun; or the name or path of a
+                         specific mpirun, e.g. mpirun.mpich
+  --env K=V              set K=V for the ranks (repeatable)
+  --verbose              show the generated program, build and launch commands
+  --export DIR           write the cell out as a standalone program (not yet)
+  --sbatch [-p PART] [-t TIME] [-N NODES] [--account A]
+                         submit as a SLURM batch job (not yet)
+  --help                 this help
+  -- ARGS                everything after -- goes to the launcher, e.g.
+                         %mpirun -n 4 -- --bind-to core
+
+Interrupting the cell (or --timeout) stops every rank and says which ranks
+were still running. Builds are cached: re-running an unchanged cell only
+launches it.
+
+Example:
+  %mpirun -n 4
+  rank := mpi.World.Rank()
+  sum := make([]int, 1)
+  mpi.World.Allreduce([]int{rank}, sum, mpi.Sum)
+  fmt.Println("rank", rank, "sum", sum[0])
+`
+
+// RunUsage is the text of mpigo run --help.
+const RunUsage = `usage: mpigo run -n N [flags] FILE.go|DIR [PROGRAM ARGS...]
+
+Builds a Go MPI program (one file, or the package main in DIR; a DIR with its
+own go.mod is built as that module) with the mpi package embedded in mpigo,
+and runs it on N ranks. Each output line is prefixed with "[rank N] ". The
+exit status is 0 when every rank exited 0.
+
+Flags:
+  -n, -np N              number of ranks (default: $SLURM_NTASKS in a SLURM
+                         allocation; required otherwise)
+  --timeout D            stop every rank after D (5s, 2m; a number is seconds)
+  --hosts H1:N1,H2:N2    run on these hosts with these many slots each
+  --hostfile FILE        run on the hosts of FILE
+  --launcher L           auto (default), srun, mpirun, or a specific mpirun
+  --env K=V              set K=V for the ranks (repeatable)
+  --launcher-arg ARG     pass ARG to the launcher (repeatable)
+  --verbose              show the build and launch commands
+  --help                 this help
+`
+
+// Parse parses a command line of the given mode. For --help it returns
+// Options with Help set and no error. A bad command line is a *UsageError.
+func Parse(args []string, mode Mode) (Options, error) {
+	usage := MagicUsage
+	if mode == ModeRun {
+		usage = RunUsage
+	}
+	bad := func(format string, a ...any) (Options, error) {
+		return Options{}, &UsageError{Reason: fmt.Sprintf(format, a...), Usage: usage}
+	}
+	o := Options{Launcher: "auto"}
+	fs := flag.NewFlagSet("mpirun", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	n := fs.Int("n", 0, "")
+	fs.IntVar(n, "np", 0, "")
+	timeout := fs.String("timeout", "", "")
+	fs.StringVar(&o.Hosts, "hosts", "", "")
+	fs.StringVar(&o.Hostfile, "hostfile", "", "")
+	fs.StringVar(&o.Launcher, "launcher", "auto", "")
+	fs.Func("env", "", func(s string) error {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t\x00") {
+			return fmt.Errorf("want K=V, got %q", s)
+		}
+		o.Env = append(o.Env, s)
+		return nil
+	})
+	fs.BoolVar(&o.Verbose, "verbose", false, "")
+	var export, partition, wall, nodes, account string
+	var sbatch bool
+	if mode == ModeMagic {
+		fs.StringVar(&export, "export", "", "")
+		fs.BoolVar(&sbatch, "sbatch", false, "")
+		fs.StringVar(&partition, "p", "", "")
+		fs.StringVar(&wall, "t", "", "")
+		fs.StringVar(&nodes, "N", "", "")
+		fs.StringVar(&account, "account", "", "")
+	} else {
+		fs.Func("launcher-arg", "", func(s string) error {
+			o.LauncherArgs = append(o.LauncherArgs, s)
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Options{Help: true}, nil
+		}
+		return bad("%v", err)
+	}
+	rest := fs.Args()
+	dashdash := len(rest) < len(args) && args[len(args)-len(rest)-1] == "--"
+	switch mode {
+	case ModeMagic:
+		if len(rest) > 0 && !dashdash {
+			return bad("unexpected argument %q: arguments for the launcher go after --", rest[0])
+		}
+		if len(rest) > 0 {
+			o.LauncherArgs = rest
+		}
+	case ModeRun:
+		if len(rest) == 0 {
+			return bad("missing the program: a FILE.go or a DIR")
+		}
+		o.Target = rest[0]
+		if len(rest) > 1 {
+			o.ProgramArgs = rest[1:]
+		}
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["n"] || set["np"]:
+		o.N = *n
+	case os.Getenv("SLURM_NTASKS") != "":
+		v, err := strconv.Atoi(os.Getenv("SLURM_NTASKS"))
+		if err != nil || v < 1 {
+			return bad("-n is missing and $SLURM_NTASKS (%q) is not a number of ranks", os.Getenv("SLURM_NTASKS"))
+		}
+		o.N = v
+	default:
+		return bad("missing -n: say how many ranks to run, e.g. -n 4")
+	}
+	if o.N < 1 {
+		return bad("-n %d: the number of ranks must be at least 1", o.N)
+	}
+	if *timeout != "" {
+		d, err := parseTimeout(*timeout)
+		if err != nil {
+			return bad("--timeout %q: %v", *timeout, err)
+		}
+		o.Timeout = d
+	}
+	if o.Hosts != "" && o.Hostfile != "" {
+		return bad("--hosts and --hostfile do not go together: choose one")
+	}
+	switch o.Launcher {
+	case "auto", "srun", "mpirun":
+	default:
+		if !isMpirunName(o.Launcher) {
+			return bad("--launcher %q: want auto, srun, mpirun, or the name or path of an mpirun or mpiexec", o.Launcher)
+		}
+	}
+	if mode == ModeMagic {
+		if !sbatch {
+			for name, v := range map[string]string{"-p": partition, "-t": wall, "-N": nodes, "--account": account} {
+				if v != "" {
+					return bad("%s goes with --sbatch only", name)
+				}
+			}
+		}
+		if sbatch {
+			return bad("--sbatch submits the cell as a SLURM batch job; that needs a SLURM cluster and is not supported yet by this build of mpigo. " +
+				"Inside an allocation (salloc, or a notebook server started by sbatch or batchspawner) a plain %%mpirun already runs with srun")
+		}
+		if export != "" {
+			return bad("--export %s: writing the cell out as a standalone program is not supported yet by this build of mpigo", export)
+		}
+	}
+	return o, nil
+}
+
+// parseTimeout reads a Go duration or a number of seconds.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		secs, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil {
+			return 0, errors.New("want a duration such as 30s, 5m or 1h30m, or a number of seconds")
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d <= 0 {
+		return 0, errors.New("the timeout must be positive")
+	}
+	return d, nil
+}
+
+// isMpirunName reports whether s names a specific mpirun or mpiexec
+// (mpirun.mpich, /opt/openmpi/bin/mpiexec, ...).
+func isMpirunName(s string) bool {
+	base := s[strings.LastIndexByte(s, '/')+1:]
+	return strings.HasPrefix(base, "mpirun") || strings.HasPrefix(base, "mpiexec")
+}

@@ -1,0 +1,9 @@
+package mpimagic
+
+import "syscall"
+
+// launcherProcAttr puts the launcher in a process group of its own, and
+// sends it SIGTERM should the kernel die without stopping it.
+func launcherProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}

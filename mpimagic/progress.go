@@ -1,0 +1,79 @@
+package mpimagic
+
+import (
+	"html"
+	"sync"
+	"time"
+
+	"github.com/mpigo/mpigo/worker"
+)
+
+// progressEvery is the least time between two progress updates (the last
+// one always goes out).
+const progressEvery = 100 * time.Millisecond
+
+// progress is the one-line display a cell updates in place while it
+// builds and runs (update_display_data).
+type progress struct {
+	em      *emitter
+	id      string
+	mu      sync.Mutex
+	shown   bool
+	last    time.Time
+	pending string
+	timer   *time.Timer
+	done    bool
+}
+
+func newProgress(em *emitter) *progress {
+	return &progress{em: em, id: "mpigo-mpirun-" + newToken()[:12]}
+}
+
+// set shows text; final marks the last state (later calls are ignored).
+func (p *progress) set(text string, final bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	if final {
+		p.done = true
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		p.send(text)
+		return
+	}
+	if wait := progressEvery - time.Since(p.last); p.shown && wait > 0 {
+		p.pending = text
+		if p.timer == nil {
+			p.timer = time.AfterFunc(wait, p.flushPending)
+		}
+		return
+	}
+	p.send(text)
+}
+
+func (p *progress) flushPending() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timer = nil
+	if !p.done && p.pending != "" {
+		p.send(p.pending)
+	}
+}
+
+// send publishes text (p.mu held).
+func (p *progress) send(text string) {
+	p.pending = ""
+	p.last = time.Now()
+	p.em.display(worker.Display{
+		Data: map[string]any{
+			"text/plain": "%mpirun: " + text,
+			"text/html":  `<span style="color:#666">%mpirun: ` + html.EscapeString(text) + "</span>",
+		},
+		DisplayID: p.id,
+		Update:    p.shown,
+	})
+	p.shown = true
+}

@@ -1,0 +1,7 @@
+// Package rankio is the rank side of the output channel of mpigo's %mpirun
+// magic and `mpigo run`: the wrapper the MPI launcher starts on every rank
+// (Main), which runs the rank's program and forwards its output and exit
+// status to the magic over TCP, and the pieces both sides share (the frame
+// format, LineBuffer). It depends on the standard library only, so that the
+// wrapper is a small binary that starts fast on every rank.
+package rankio

@@ -1,0 +1,414 @@
+package rankio
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// rankEnvVars returns the variables launchers set to a process's rank in
+// MPI_COMM_WORLD, in the order they are trusted.
+func rankEnvVars() []string {
+	return []string{"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}
+}
+
+// RankFromEnv returns the rank the launcher gave this process, from
+// OMPI_COMM_WORLD_RANK (Open MPI), PMIX_RANK, PMI_RANK (MPICH, Intel MPI)
+// or SLURM_PROCID (srun).
+func RankFromEnv(getenv func(string) string) (int, bool) {
+	for _, v := range rankEnvVars() {
+		if s := getenv(v); s != "" {
+			if r, err := strconv.Atoi(s); err == nil && r >= 0 {
+				return r, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// KillGrace is how long a program has between SIGTERM and SIGKILL.
+const KillGrace = 700 * time.Millisecond
+
+// Main is the rank wrapper, `mpigo rankio -- PROGRAM ARGS...` or the small
+// wrapper binary %mpirun builds from this package: what the launcher starts on
+// every rank: it runs the program with its stdout and stderr on pipes and
+// forwards what it writes, then its exit status, over a TCP connection to
+// the magic named by $MPIGO_RANKIO (see parseSpec). Unlike the launcher's own output
+// forwarding, this keeps every byte attributed to its rank and delivers the
+// last output of a rank that dies. A SIGTERM (from the launcher) or a
+// control byte from the magic is passed on to the program; when the
+// connection breaks (the kernel is gone) the program is killed. Without a
+// connection (none given, or none possible) the output goes to this
+// process's own stdout and stderr, each line prefixed with "[rank N] ".
+// It returns the exit status to exit with: the program's, or 128+signal.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: mpigo rankio -- PROGRAM [ARGS...] (started by %mpirun under the MPI launcher)")
+		return 2
+	}
+	setParentDeathSignal(syscall.SIGTERM)
+	rank, ok := RankFromEnv(os.Getenv)
+	spec := os.Getenv(EnvVar)
+	if !ok {
+		rank = -1
+		if spec != "" {
+			fmt.Fprintf(stderr, "mpigo rankio: the launcher gave this process no rank (none of %s is set); its output goes through the launcher\n", strings.Join(rankEnvVars(), ", "))
+			spec = ""
+		}
+	}
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, EnvVar+"=") {
+			env = append(env, kv)
+		}
+	}
+	var conn net.Conn
+	if spec != "" {
+		addrs, token := parseSpec(spec, Hostname())
+		c, err := dialAny(addrs, 10*time.Second)
+		if err != nil {
+			fmt.Fprintf(stderr, "mpigo rankio: rank %d cannot reach the notebook kernel (%v); its output goes through the launcher instead\n", rank, err)
+		} else {
+			conn = c
+			defer conn.Close()
+			w := &rankWriter{w: bufio.NewWriterSize(conn, 64<<10)}
+			return runRank(args, env, rank, token, conn, w, stderr)
+		}
+	}
+	return runRankLocal(args, env, rank, stdout, stderr)
+}
+
+// dialAny connects to the first of addrs that answers.
+func dialAny(addrs []string, timeout time.Duration) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, len(addrs))
+	for _, a := range addrs {
+		go func(a string) {
+			c, err := net.DialTimeout("tcp", a, timeout)
+			ch <- result{c, err}
+		}(a)
+	}
+	first := errors.New("no address")
+	for i := range addrs {
+		r := <-ch
+		if r.err != nil {
+			if i == 0 {
+				first = r.err
+			}
+			continue
+		}
+		go func(left int) { // close the connections that succeed later
+			for ; left > 0; left-- {
+				if late := <-ch; late.c != nil {
+					late.c.Close()
+				}
+			}
+		}(len(addrs) - i - 1)
+		return r.c, nil
+	}
+	return nil, first
+}
+
+// parseSpec reads $MPIGO_RANKIO, "ADDR,ADDR;TOKEN;HOST": the addresses to
+// try, without the loopback ones unless this is HOST, the kernel's host
+// (elsewhere a loopback address reaches another process).
+func parseSpec(spec, host string) (addrs []string, token string) {
+	parts := strings.SplitN(spec, ";", 3)
+	if len(parts) >= 2 {
+		token = parts[1]
+	}
+	local := len(parts) < 3 || parts[2] == host
+	for _, a := range strings.Split(parts[0], ",") {
+		h, _, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() && !local {
+			continue
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, token
+}
+
+// rankWriter serialises frames from the output copiers and the exit.
+type rankWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (rw *rankWriter) frame(typ byte, payload []byte) error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if err := WriteFrame(rw.w, typ, payload); err != nil {
+		return err
+	}
+	return rw.w.Flush()
+}
+
+// child is the program a wrapper runs.
+type child struct {
+	cmd      *exec.Cmd
+	outR     *os.File
+	errR     *os.File
+	start    time.Time
+	exited   chan struct{}
+	killOnce sync.Once
+}
+
+// startChild starts the program with its output on pipes. The calling
+// goroutine must stay locked to its thread for the program's life: the
+// program gets SIGKILL when that thread (the wrapper) dies.
+func startChild(args, env []string) (*child, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	cmd.Stdin = os.Stdin
+	cmd.Stdout = outW
+	cmd.Stderr = errW
+	cmd.SysProcAttr = childProcAttr()
+	c := &child{cmd: cmd, outR: outR, errR: errR, exited: make(chan struct{})}
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, err
+	}
+	c.start = time.Now()
+	return c, nil
+}
+
+// signal sends sig to the program if it still runs.
+func (c *child) signal(sig os.Signal) {
+	select {
+	case <-c.exited:
+	default:
+		_ = c.cmd.Process.Signal(sig)
+	}
+}
+
+// terminate sends SIGTERM, then SIGKILL after the grace period.
+func (c *child) terminate() {
+	c.killOnce.Do(func() {
+		c.signal(syscall.SIGTERM)
+		go func() {
+			select {
+			case <-c.exited:
+			case <-time.After(KillGrace):
+				c.signal(syscall.SIGKILL)
+			}
+		}()
+	})
+}
+
+// wait waits for the program and returns how it ended.
+func (c *child) wait() Exit {
+	_ = c.cmd.Wait() // the status is in ProcessState
+	close(c.exited)
+	info := Exit{WallNS: int64(time.Since(c.start))}
+	info.Code, info.Signal = exitStatus(c.cmd.ProcessState)
+	return info
+}
+
+// exitStatus reads an exit code or the signal that killed a process.
+func exitStatus(ps *os.ProcessState) (code, sig int) {
+	if ps == nil {
+		return -1, 0
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, int(ws.Signal())
+	}
+	return ps.ExitCode(), 0
+}
+
+// exitCode is the status a wrapper exits with for info.
+func exitCode(info Exit) int {
+	if info.Signal > 0 {
+		return 128 + info.Signal
+	}
+	if info.Code < 0 {
+		return 255
+	}
+	return info.Code
+}
+
+// forwardSignals passes SIGTERM, SIGINT and SIGHUP on to the program.
+func forwardSignals(c *child) func() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGTERM {
+					c.terminate()
+				} else {
+					c.signal(s)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(sigs); close(done) }
+}
+
+// runRank runs the program with its output and exit going over conn.
+func runRank(args, env []string, rank int, token string, conn net.Conn, w *rankWriter, stderr io.Writer) int {
+	runtime.LockOSThread()
+	h := Hello{Token: token, Rank: rank, Host: Hostname(), PID: os.Getpid(), PGID: getpgid()}
+	c, startErr := startChild(args, env)
+	if startErr == nil {
+		h.ChildPID = c.cmd.Process.Pid
+	}
+	hb, _ := json.Marshal(h)
+	if err := w.frame(FrameHello, hb); err != nil {
+		fmt.Fprintf(stderr, "mpigo rankio: rank %d: %v\n", rank, err)
+	}
+	if startErr != nil {
+		info := Exit{Code: 127, Err: startErr.Error()}
+		b, _ := json.Marshal(info)
+		_ = w.frame(FrameExit, b)
+		fmt.Fprintf(stderr, "mpigo rankio: rank %d: %v\n", rank, startErr)
+		return 127
+	}
+	stop := forwardSignals(c)
+	defer stop()
+
+	// Control from the magic; a broken connection means the kernel is gone.
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				c.signal(syscall.SIGKILL)
+				return
+			}
+			switch buf[0] {
+			case CtlTerminate:
+				c.terminate()
+			case CtlKill:
+				c.signal(syscall.SIGKILL)
+			}
+		}
+	}()
+
+	var copiers sync.WaitGroup
+	forward := func(r *os.File, typ byte) {
+		defer copiers.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				_ = w.frame(typ, buf[:n]) // a dead connection: keep draining the pipe
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	copiers.Add(2)
+	go forward(c.outR, FrameStdout)
+	go forward(c.errR, FrameStderr)
+
+	info := c.wait()
+	drained := make(chan struct{})
+	go func() { copiers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(time.Second): // a grandchild holds the pipes open
+		c.outR.Close()
+		c.errR.Close()
+		<-drained
+	}
+	b, _ := json.Marshal(info)
+	_ = w.frame(FrameExit, b)
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	return exitCode(info)
+}
+
+// runRankLocal runs the program with its output prefixed on our own
+// stdout and stderr (no connection to the kernel).
+func runRankLocal(args, env []string, rank int, stdout, stderr io.Writer) int {
+	runtime.LockOSThread()
+	c, err := startChild(args, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "mpigo rankio: rank %d: %v\n", rank, err)
+		return 127
+	}
+	stop := forwardSignals(c)
+	defer stop()
+	prefix := []byte(Prefix(rank))
+	var copiers sync.WaitGroup
+	pass := func(r *os.File, w io.Writer) {
+		defer copiers.Done()
+		var lb LineBuffer
+		emit := func(line []byte) { _, _ = w.Write(append(append([]byte(nil), prefix...), line...)) }
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			lb.Write(buf[:n], emit)
+			if err != nil {
+				lb.Flush(emit)
+				return
+			}
+		}
+	}
+	copiers.Add(2)
+	go pass(c.outR, stdout)
+	go pass(c.errR, stderr)
+	info := c.wait()
+	copiers.Wait()
+	return exitCode(info)
+}
+
+// Prefix is what each output line of a rank starts with: "[rank N] ".
+func Prefix(rank int) string {
+	if rank < 0 {
+		return "[rank ?] "
+	}
+	return "[rank " + strconv.Itoa(rank) + "] "
+}
+
+// Hostname is this machine's name, or "" if unknown.
+func Hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// ValidToken compares tokens in constant time.
+func ValidToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}

@@ -1,0 +1,85 @@
+package rankio
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// The rank I/O channel: each rank's wrapper (`mpigo rankio`) connects to the
+// magic over TCP and sends frames: a Hello that carries the token, then the
+// program's output as it comes, then its exit status. The magic answers
+// with single control bytes. One connection per rank keeps every byte of a
+// rank attributed to it, whatever the launcher does with its own output.
+
+// Frame types, wrapper to magic.
+const (
+	FrameHello  = 'H' // JSON Hello
+	FrameStdout = 'O' // bytes the program wrote to stdout
+	FrameStderr = 'E' // bytes the program wrote to stderr
+	FrameExit   = 'X' // JSON Exit, the last frame
+)
+
+// Control bytes, magic to wrapper.
+const (
+	CtlTerminate = 'T' // SIGTERM the program (SIGKILL if it is still there after a grace period)
+	CtlKill      = 'K' // SIGKILL the program now
+)
+
+// MaxFrame bounds a frame's payload.
+const MaxFrame = 1 << 20
+
+// EnvVar is the environment variable through which the launcher hands
+// each rank's wrapper the magic's addresses, token and host:
+// "ADDR,ADDR;TOKEN;HOST".
+const EnvVar = "MPIGO_RANKIO"
+
+// Hello is the first frame of a rank's connection.
+type Hello struct {
+	Token    string `json:"token"`
+	Rank     int    `json:"rank"`
+	Host     string `json:"host"`
+	PID      int    `json:"pid"`       // of the wrapper
+	PGID     int    `json:"pgid"`      // the wrapper's process group
+	ChildPID int    `json:"child_pid"` // of the program (0 if it did not start)
+}
+
+// Exit is how a rank's program ended.
+type Exit struct {
+	Code   int    `json:"code"`             // exit status; -1 when killed by a signal
+	Signal int    `json:"signal,omitempty"` // the signal that killed it (Linux numbering)
+	WallNS int64  `json:"wall_ns"`          // from start to exit
+	Err    string `json:"error,omitempty"`  // the program could not be started
+}
+
+// WriteFrame writes one frame.
+func WriteFrame(w io.Writer, typ byte, payload []byte) error {
+	if len(payload) > MaxFrame {
+		return fmt.Errorf("frame of %d bytes exceeds %d", len(payload), MaxFrame)
+	}
+	var hdr [5]byte
+	hdr[0] = typ
+	binary.BigEndian.PutUint32(hdr[1:], uint32(len(payload)))
+	if _, err := w.Write(append(hdr[:], payload...)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ReadFrame reads one frame.
+func ReadFrame(r io.Reader) (typ byte, payload []byte, err error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > MaxFrame {
+		return 0, nil, errors.New("oversized frame")
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	return hdr[0], payload, nil
+}

@@ -1,0 +1,122 @@
+package mpimagic
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/rankio"
+)
+
+func TestRankList(t *testing.T) {
+	tests := []struct {
+		ranks []int
+		want  string
+	}{
+		{nil, "no rank"},
+		{[]int{3}, "rank 3"},
+		{[]int{0, 1}, "ranks 0-1"},
+		{[]int{5, 0, 2, 1, 7, 8, 9}, "ranks 0-2, 5, 7-9"},
+		{func() (r []int) {
+			for i := 31; i >= 0; i-- {
+				r = append(r, i)
+			}
+			return
+		}(), "ranks 0-31"},
+	}
+	for _, tt := range tests {
+		if got := rankList(tt.ranks); got != tt.want {
+			t.Errorf("rankList(%v) = %q, want %q", tt.ranks, got, tt.want)
+		}
+	}
+}
+
+// result makes a rank that exited with code and printed lines.
+func result(rank, code int, lines ...string) rankResult {
+	r := rankResult{Rank: rank, Started: true, Exited: true, Exit: rankio.Exit{Code: code, WallNS: int64(100+rank) * int64(time.Millisecond)}}
+	for _, l := range lines {
+		r.Tail = append(r.Tail, outLine{text: l})
+	}
+	r.Lines = len(lines)
+	r.Digest = strings.Join(lines, "\n")
+	return r
+}
+
+func TestFoldAndSummary(t *testing.T) {
+	var rs []rankResult
+	for r := 0; r < 32; r++ {
+		rs = append(rs, result(r, 0, "same"))
+	}
+	rs[5] = result(5, 2, "panic: boom")
+	rs[5].Tail[0].stderr = true
+	var long []string
+	for i := 0; i < 15; i++ {
+		long = append(long, fmt.Sprint("line ", i))
+	}
+	rs[7] = result(7, 0, long...)
+	groups := fold(rs)
+	if len(groups) != 3 || rankList(groups[0].ranks) != "ranks 0-4, 6, 8-31" || rankList(groups[1].ranks) != "rank 5" || rankList(groups[2].ranks) != "rank 7" {
+		t.Fatalf("groups: %v", func() (s []string) {
+			for _, g := range groups {
+				s = append(s, rankList(g.ranks))
+			}
+			return
+		}())
+	}
+	if groups[0].wall() != "0.10–0.13 s" || groups[1].status != "exit 2 (panic)" || groups[1].ok {
+		t.Errorf("group 0 wall %q, group 1 %q", groups[0].wall(), groups[1].status)
+	}
+	s := &summary{title: "mpirun -n 32: 31 of 32 ranks exited 0 in 1.00 s", groups: groups, launcher: "a <warning>"}
+	h := s.html()
+	for _, want := range []string{"0-4, 6, 8-31", "exit 2 (panic)", `<span style="color:#b00">panic: boom</span>`, "<details><summary>15 lines", "a &lt;warning&gt;", "line 14"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("html lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(groups[0].tail[0].text, "details") || strings.Count(h, "<details>") != 2 {
+		t.Errorf("want the long output and the launcher output collapsed, only: %s", h)
+	}
+	p := s.plain()
+	for _, want := range []string{"ranks 0-4, 6, 8-31", "| same", "… 12 lines before", "| line 14"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("text lacks %q:\n%s", want, p)
+		}
+	}
+	if strings.Contains(p, "warning") {
+		t.Errorf("launcher output in the text without plainLauncher:\n%s", p)
+	}
+}
+
+func TestStatusAndStopped(t *testing.T) {
+	start := time.Now()
+	failed := result(1, 2, "panic: x")
+	failed.Tail[0].stderr = true
+	failed.ExitAt = start
+	killed := result(0, -1)
+	killed.Exit.Signal = int(syscall.SIGTERM)
+	killed.ExitAt = start.Add(time.Second)
+	segv := result(2, -1)
+	segv.Exit.Signal = int(syscall.SIGSEGV)
+	segv.ExitAt = start.Add(time.Millisecond)
+	never := rankResult{Rank: 3}
+	rs := []rankResult{killed, failed, segv, never}
+	markStopped(rs, nil, time.Time{}, start)
+	want := []string{"stopped", "exit 2 (panic)", "killed by SIGSEGV (segmentation fault)", "not started"}
+	for i, r := range rs {
+		if r.status() != want[i] {
+			t.Errorf("rank %d status %q, want %q", r.Rank, r.status(), want[i])
+		}
+	}
+	if f := failures(rs); len(f) != 2 || f[0].Rank != 1 || f[1].Rank != 2 {
+		t.Errorf("failures = %v", f)
+	}
+	// an interrupt: whatever was running when the stop began was stopped
+	running := rankResult{Rank: 0, Started: true}
+	rs = []rankResult{running, result(1, 0)}
+	markStopped(rs, []int{0}, start, time.Time{})
+	if rs[0].status() != "stopped" || !rs[1].ok() || len(failures(rs)) != 0 {
+		t.Errorf("after an interrupt: %q %q", rs[0].status(), rs[1].status())
+	}
+}
