@@ -444,11 +444,17 @@ func (s *Session) planImports(c *cellCode) (eval []importSpec, rebuild []string,
 		}
 	}
 	kind := s.kindOf(c)
+	if err := mpiOutsideMagic(s.ip.FileSet(), c, files, kind); err != nil {
+		return nil, nil, err
+	}
 	for _, p := range missingPackages(files, func(name string) bool { return kind(name) != "" }, nil) {
 		c.imports = append(c.imports, importSpec{name: p.name, path: p.path})
 		c.declared[p.name] = "import"
 	}
 	for _, spec := range c.imports {
+		if spec.path == mpiPath {
+			return nil, nil, mpiError(c.no, spec.line, spec.col)
+		}
 		if packages().byPath[spec.path] == nil {
 			e := &Error{Name: "CompileError", Value: fmt.Sprintf("cell[%d]:%d:%d: package %s is not available in mpigo cells: only the standard library and %s can be imported", c.no, spec.line, spec.col, spec.path, displayPath), Line: spec.line, Col: spec.col}
 			e.Traceback = []string{"CompileError: " + e.Value}
@@ -767,4 +773,47 @@ func (s *Session) pkgPath(c *cellCode, name string) string {
 		}
 	}
 	return s.imports[name]
+}
+
+// mpiPath is the import path of the MPI binding, which only %mpirun cells
+// can use: it is cgo, and the interpreter cannot call C.
+const mpiPath = "github.com/mpigo/mpigo/mpi"
+
+// mpiOutsideMagic reports a plain cell that uses package mpi (mpi.X with no
+// mpi of the cell's or the session's own): without this check yaegi says
+// "undefined: mpi", or fails inside its type checker for *mpi.Comm and
+// leaves the session unable to compile the next cell that names mpi.
+func mpiOutsideMagic(fset *token.FileSet, c *cellCode, files []*ast.File, kind func(string) string) error {
+	if kind("mpi") != "" {
+		return nil
+	}
+	var at token.Pos
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if at.IsValid() {
+				return false
+			}
+			if se, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := se.X.(*ast.Ident); ok && x.Name == "mpi" && x.Obj == nil {
+					at = x.Pos()
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if !at.IsValid() {
+		return nil
+	}
+	p := fset.Position(at)
+	return mpiError(c.no, p.Line, p.Column)
+}
+
+// mpiError is the error of package mpi used in a plain cell.
+func mpiError(cell, line, col int) *Error {
+	e := &Error{Name: "CompileError", Line: line, Col: col, Value: fmt.Sprintf(
+		"cell[%d]:%d:%d: package mpi works only in %%mpirun cells: plain cells run in the Go interpreter, which cannot call MPI's C library. "+
+			"Start the cell with %%mpirun -n N to run it on N ranks (functions, types and constants of plain cells are compiled into it)", cell, line, col)}
+	e.Traceback = []string{"CompileError: " + e.Value}
+	return e
 }
