@@ -1,6 +1,7 @@
 """Headless notebook execution with jupyter nbconvert (what install/setup.sh runs)."""
 
 import os
+import re
 import subprocess
 
 import nbformat
@@ -72,11 +73,29 @@ def test_error_cell_without_tag_fails_the_run(tmp_path):
     assert "untagged" in proc.stderr
 
 
-INTRO = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("notebook", INTRO, ids=[p.name for p in INTRO])
+def cell_text(cell) -> str:
+    """Everything a cell showed, as text: streams, text/plain of results and
+    displays, and errors (name, value, traceback)."""
+    parts = []
+    for out in outputs(cell):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(text(out.data.get("text/plain", "")))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}\n" + "\n".join(out.traceback))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_repository_notebooks_run_clean(tmp_path, notebook):
+    """Every notebook of notebooks/ runs top to bottom unchanged. A cell tagged
+    raises-exception must fail and every other cell must not; a cell whose
+    metadata holds "mpigo": {"expect": [REGEX, ...]} must show text matching
+    each regular expression (re.search over cell_text, multiline)."""
     raw = nbformat.read(notebook, as_version=4)
     assert raw.metadata["kernelspec"]["name"] == "mpigo"
     for cell in raw.cells:
@@ -88,9 +107,18 @@ def test_repository_notebooks_run_clean(tmp_path, notebook):
         if cell.cell_type != "code":
             continue
         assert cell.execution_count is not None
-        for out in outputs(cell):
-            assert out.output_type != "error", f"error in cell:\n{cell.source}\n{out.ename}: {out.evalue}"
+        errors = [o for o in outputs(cell) if o.output_type == "error"]
+        if "raises-exception" in cell.metadata.get("tags", []):
+            assert errors, f"{notebook.name}: cell tagged raises-exception did not fail:\n{cell.source}"
+        else:
+            for out in errors:
+                pytest.fail(f"{notebook.name}: error in cell:\n{cell.source}\n{out.ename}: {out.evalue}")
+        shown = cell_text(cell)
+        for pattern in cell.metadata.get("mpigo", {}).get("expect", []):
+            assert re.search(pattern, shown, re.M), (
+                f"{notebook.name}: cell output does not match {pattern!r}\n--- cell:\n{cell.source}\n--- output:\n{shown}"
+            )
 
 
 def test_introduction_notebook_exists():
-    assert (ROOT / "notebooks" / "00-introduction.ipynb") in INTRO
+    assert (ROOT / "notebooks" / "00-introduction.ipynb") in NOTEBOOKS
