@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# mpigo set-up: system packages, build, kernel spec, then the main job.
+# mpigo set-up: system packages, build, kernel spec, the browser test's npm
+# package, then the main job.
 #
 # Safe to run again: packages are only installed when missing, the Go build is
 # cached and the kernel spec is overwritten in place. See --help.
@@ -13,8 +14,9 @@ usage() {
 Usage: bash install/setup.sh [--notebook | --no-run] [-- JUPYTER NOTEBOOK ARGS...]
 
 Installs what mpigo needs, builds bin/mpigo, installs the "mpigo" Jupyter kernel
-spec, then runs the main job: executes the first notebook under notebooks/
-headless (jupyter nbconvert) into out/ and prints its outputs.
+spec and (where Node.js is) the browser test's npm package in test/browser, then
+runs the main job: executes the first notebook under notebooks/ headless
+(jupyter nbconvert) into out/ and prints its outputs.
 
   (no flag)     install + build + kernel spec, then execute the notebook headless
   --notebook    install + build + kernel spec, then start Jupyter Notebook on
@@ -85,9 +87,17 @@ PKGS=(
 	# tests (test/all.sh)
 	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq
 )
+# the browser test (test/e2e/test_browser.py) drives Debian's Chromium
+# (/usr/bin/chromium); installed where the distribution has the package (Ubuntu
+# ships it as a snap only), otherwise that test is skipped
+BROWSER_PKG=chromium
 
 pkg_installed() {
 	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
+}
+
+has_candidate() { # whether apt knows a version of package $1 to install
+	apt-cache policy "$1" 2>/dev/null | grep -Eq '^ *Candidate: *[^( ]'
 }
 
 APT_UPDATED=false
@@ -107,8 +117,24 @@ if $IS_ROOT && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null
 	for p in "${PKGS[@]}"; do
 		pkg_installed "$p" || missing+=("$p")
 	done
+	npkgs=${#PKGS[@]}
+	if pkg_installed "$BROWSER_PKG"; then
+		npkgs=$((npkgs + 1))
+	else
+		if ! has_candidate "$BROWSER_PKG" && ! $APT_UPDATED; then
+			info "apt-get update"
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq
+			APT_UPDATED=true
+		fi
+		if has_candidate "$BROWSER_PKG"; then
+			missing+=("$BROWSER_PKG")
+			npkgs=$((npkgs + 1))
+		else
+			warn "no $BROWSER_PKG package here: the browser test (test/e2e/test_browser.py) will be skipped"
+		fi
+	fi
 	if [[ ${#missing[@]} -eq 0 ]]; then
-		info "all ${#PKGS[@]} packages already installed"
+		info "all $npkgs packages already installed"
 	else
 		apt_install "${missing[@]}"
 	fi
@@ -200,7 +226,44 @@ fi
 bin/mpigo install "${install_args[@]}"
 
 # ---------------------------------------------------------------------------
-# 5. Main job
+# 5. Browser test driver: playwright-core from npm (test/browser), when Node.js is here
+# ---------------------------------------------------------------------------
+NODE_MIN_MAJOR=20 # playwright-core's engines (test/browser/package.json)
+
+node_deps_current() { # whether test/browser/node_modules holds exactly what package-lock.json pins
+	(cd test/browser && node -e '
+const lock = require("./package-lock.json");
+for (const [p, v] of Object.entries(lock.packages)) {
+	if (!p) continue;
+	let got;
+	try { got = require("./" + p + "/package.json").version; } catch (e) { process.exit(1); }
+	if (got !== v.version) process.exit(1);
+}' 2>/dev/null)
+}
+
+step "Browser test driver (test/browser: playwright-core)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	info "node or npm not found: skipped (the browser test will be skipped)"
+else
+	node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if [[ $node_major -lt $NODE_MIN_MAJOR ]]; then
+		warn "node $(node --version) is older than $NODE_MIN_MAJOR: the browser test will be skipped"
+	elif node_deps_current; then
+		info "playwright-core $(cd test/browser && node -p 'require("playwright-core/package.json").version') already installed"
+	else
+		t0=$SECONDS
+		# playwright-core downloads no browser; the test uses /usr/bin/chromium
+		if (cd test/browser && npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
+			info "npm ci in test/browser: $((SECONDS - t0)) s"
+		else
+			warn "npm ci in test/browser failed: the browser test will fail until it works"
+		fi
+	fi
+	[[ -x /usr/bin/chromium ]] || info "no /usr/bin/chromium: the browser test will be skipped"
+fi
+
+# ---------------------------------------------------------------------------
+# 6. Main job
 # ---------------------------------------------------------------------------
 if [[ $MODE == none ]]; then
 	step "Done (--no-run): bin/mpigo built, kernel spec installed"
