@@ -15,10 +15,10 @@ Usage: bash install/setup.sh [--notebook | --no-run] [-- JUPYTER NOTEBOOK ARGS..
 
 Installs what mpigo needs, builds bin/mpigo, installs the "mpigo" Jupyter kernel
 spec and (where Node.js is) the browser test's npm package in test/browser, then
-runs the main job: executes the first notebook under notebooks/ headless
-(jupyter nbconvert) into out/ and prints its outputs.
+runs the main job: executes every workshop notebook under notebooks/ headless
+(jupyter nbconvert) into out/notebooks/, then prints the outputs of the first.
 
-  (no flag)     install + build + kernel spec, then execute the notebook headless
+  (no flag)     install + build + kernel spec, then execute the notebooks headless
   --notebook    install + build + kernel spec, then start Jupyter Notebook on
                 notebooks/ (no browser is opened; open the printed URL)
   --no-run      install + build + kernel spec only (used by test/all.sh and CI)
@@ -272,8 +272,9 @@ fi
 
 command -v jupyter >/dev/null || die "jupyter not found; cannot run the notebook (the kernel itself is installed)"
 
-NOTEBOOK=$(find notebooks -maxdepth 1 -name '*.ipynb' | LC_ALL=C sort | head -n1)
-[[ -n $NOTEBOOK ]] || die "no notebook under notebooks/"
+NOTEBOOKS=()
+while IFS= read -r nb; do NOTEBOOKS+=("$nb"); done < <(find notebooks -maxdepth 1 -name '*.ipynb' | LC_ALL=C sort)
+[[ ${#NOTEBOOKS[@]} -gt 0 ]] || die "no notebook under notebooks/"
 
 if [[ $MODE == notebook ]]; then
 	step "Starting Jupyter Notebook on notebooks/ (Ctrl-C to stop); open the URL printed below"
@@ -282,14 +283,26 @@ if [[ $MODE == notebook ]]; then
 	exec jupyter notebook "${nb_args[@]}" "${NOTEBOOK_ARGS[@]}"
 fi
 
-step "Executing $NOTEBOOK headless (jupyter nbconvert, kernel mpigo)"
-mkdir -p out
+step "Executing the ${#NOTEBOOKS[@]} workshop notebooks headless (jupyter nbconvert, kernel mpigo) into out/notebooks/"
+mkdir -p out/notebooks
 export PYDEVD_DISABLE_FILE_VALIDATION=1
-jupyter nbconvert --to notebook --execute \
-	--ExecutePreprocessor.kernel_name=mpigo \
-	--ExecutePreprocessor.timeout=600 \
-	--output-dir out/ "$NOTEBOOK"
-RESULT="out/$(basename "$NOTEBOOK")"
+FAILED=()
+for nb in "${NOTEBOOKS[@]}"; do
+	t0=$SECONDS
+	if jupyter nbconvert --to notebook --execute \
+		--ExecutePreprocessor.kernel_name=mpigo \
+		--ExecutePreprocessor.timeout=600 \
+		--output-dir out/notebooks/ "$nb" >out/notebooks/nbconvert.log 2>&1; then
+		info "$(printf '%-28s ok      %4ss' "$(basename "$nb")" $((SECONDS - t0)))"
+	else
+		info "$(printf '%-28s FAILED  %4ss' "$(basename "$nb")" $((SECONDS - t0)))"
+		tail -n 20 out/notebooks/nbconvert.log | sed 's/^/      /'
+		FAILED+=("$nb")
+	fi
+done
+rm -f out/notebooks/nbconvert.log
+RESULT="out/notebooks/$(basename "${NOTEBOOKS[0]}")"
+[[ -f $RESULT ]] || die "${NOTEBOOKS[0]} did not run"
 
 step "Outputs of $RESULT"
 PY=
@@ -301,9 +314,8 @@ for p in /usr/bin/python3 python3; do
 done
 if [[ -z $PY ]]; then
 	jupyter nbconvert --to markdown --stdout "$RESULT"
-	exit 0
-fi
-"$PY" - "$RESULT" <<'PYEOF'
+else
+	"$PY" - "$RESULT" <<'PYEOF'
 import sys
 import nbformat
 
@@ -343,3 +355,9 @@ for cell in nb.cells:
             print(f"  ERROR {out.ename}: {out.evalue}")
     print()
 PYEOF
+fi
+
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+	die "${#FAILED[@]} notebook(s) failed: ${FAILED[*]}"
+fi
+step "All ${#NOTEBOOKS[@]} notebooks ran; executed copies are in out/notebooks/ (open them with jupyter notebook, or run install/setup.sh --notebook)"
