@@ -43,6 +43,14 @@
 //   - report.go, verdict.go, progress.go: the progress line updated in
 //     place, the summary (identical outputs folded, long ones collapsed)
 //     and the cell's error.
+//   - export.go, jobscript.go: %mpirun --export DIR, which writes the cell
+//     out instead of running it: the same program (comments naming the
+//     cells instead of //line directives; the `_ = x` marks and imports
+//     tidied when that still compiles), a go.mod taking mpigo's module
+//     from the embedded sources written beside it, and a SLURM job file
+//     made from the flags that builds and runs it (srun in a job, mpiexec
+//     elsewhere). An export replaces only files an earlier export wrote
+//     and nobody changed since (the manifest DIR/.mpigo-export).
 //   - magic.go, cli.go: the two entry points, Magic.Cell and
 //     Magic.RunCommand.
 package mpimagic

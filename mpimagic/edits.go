@@ -50,8 +50,9 @@ func (e *edits) apply(src string) string {
 // variables (a, b := ... and var a, b ...), so that a variable the cell
 // declares and never reads is no compile error. Variables of if, for,
 // switch and select headers and of range clauses are left alone: they are
-// used by their statement, or are the cell's to name _.
-func markUsed(fset *token.FileSet, f *ast.File, ed *edits) {
+// used by their statement, or are the cell's to name _. A variable for
+// which used (when not nil) reports true is left alone too.
+func markUsed(fset *token.FileSet, f *ast.File, ed *edits, used func(*ast.Ident) bool) {
 	var stmts func(list []ast.Stmt)
 	stmts = func(list []ast.Stmt) {
 		for _, s := range list {
@@ -60,7 +61,7 @@ func markUsed(fset *token.FileSet, f *ast.File, ed *edits) {
 			case *ast.AssignStmt:
 				if s.Tok == token.DEFINE {
 					for _, l := range s.Lhs {
-						if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+						if id, ok := l.(*ast.Ident); ok && id.Name != "_" && (used == nil || !used(id)) {
 							names = append(names, id.Name)
 						}
 					}
@@ -69,7 +70,7 @@ func markUsed(fset *token.FileSet, f *ast.File, ed *edits) {
 				if gd, ok := s.Decl.(*ast.GenDecl); ok && gd.Tok == token.VAR {
 					for _, sp := range gd.Specs {
 						for _, id := range sp.(*ast.ValueSpec).Names {
-							if id.Name != "_" {
+							if id.Name != "_" && (used == nil || !used(id)) {
 								names = append(names, id.Name)
 							}
 						}
@@ -93,4 +94,51 @@ func markUsed(fset *token.FileSet, f *ast.File, ed *edits) {
 		}
 		return true
 	})
+}
+
+// readVars returns a function reporting whether the variable an identifier
+// declares is surely read somewhere in f, going by go/parser's resolution
+// of identifiers. It errs on the side of "no": an assignment to the bare
+// variable (x = 1, x += 1, x++, for x = range) is no read for the compiler,
+// and a composite literal's key may be a field name the parser took for the
+// variable. A "no" only costs a `_ = x` that was not needed.
+func readVars(f *ast.File) func(*ast.Ident) bool {
+	notRead := map[*ast.Ident]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok {
+					notRead[id] = true
+				}
+			}
+		case *ast.IncDecStmt:
+			if id, ok := n.X.(*ast.Ident); ok {
+				notRead[id] = true
+			}
+		case *ast.RangeStmt:
+			for _, e := range []ast.Expr{n.Key, n.Value} {
+				if id, ok := e.(*ast.Ident); ok {
+					notRead[id] = true
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				notRead[id] = true
+			}
+		case *ast.KeyValueExpr:
+			if id, ok := n.Key.(*ast.Ident); ok {
+				notRead[id] = true
+			}
+		}
+		return true
+	})
+	read := map[*ast.Object]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Obj != nil && id.Obj.Kind == ast.Var && !notRead[id] {
+			read[id.Obj] = true
+		}
+		return true
+	})
+	return func(id *ast.Ident) bool { return id.Obj != nil && read[id.Obj] }
 }

@@ -216,6 +216,9 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	if strings.TrimSpace(body) == "" {
 		return worker.Result{}, usageError(&UsageError{Reason: ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
 	}
+	if o.Export != "" {
+		return m.exportCell(ctx, cell, o, body, out)
+	}
 	ctx, done, err := m.track(ctx)
 	if err != nil {
 		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}

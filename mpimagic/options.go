@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,21 @@ type Options struct {
 	ProgramArgs []string
 	// Help is set by --help: show Usage instead of running.
 	Help bool
+	// Export is the directory of --export: the cell is written there as a
+	// standalone program with a SLURM job file instead of being run.
+	Export string
+	// Batch holds the #SBATCH settings given with --export (-p, -t, -N,
+	// --account).
+	Batch Batch
+}
+
+// Batch holds the SLURM settings of --sbatch's sub-flags; empty fields are
+// left to SLURM's defaults.
+type Batch struct {
+	Partition string // -p
+	Time      string // -t, in SLURM's format (minutes, HH:MM:SS, D-HH:MM, ...)
+	Nodes     string // -N, a number or MIN-MAX
+	Account   string // --account
 }
 
 // Mode selects the flavour of the command line Parse reads.
@@ -78,7 +94,13 @@ Flags:
                          specific mpirun, e.g. mpirun.mpich
   --env K=V              set K=V for the ranks (repeatable)
   --verbose              show the generated program, build and launch commands
-  --export DIR           write the cell out as a standalone program (not yet)
+  --export DIR           do not run the cell: write it to DIR as a standalone
+                         program (main.go with the earlier declarations it
+                         uses, go.mod, the mpi package) and a SLURM job file,
+                         job.sh, that builds and runs it with the cell's flags:
+                         cd DIR && sbatch job.sh (or bash DIR/job.sh without
+                         SLURM). With --export, -p PART, -t TIME, -N NODES and
+                         --account A fill job.sh's #SBATCH lines
   --sbatch [-p PART] [-t TIME] [-N NODES] [--account A]
                          submit as a SLURM batch job (not yet)
   --help                 this help
@@ -147,15 +169,14 @@ func Parse(args []string, mode Mode) (Options, error) {
 		return nil
 	})
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
-	var export, partition, wall, nodes, account string
 	var sbatch bool
 	if mode == ModeMagic {
-		fs.StringVar(&export, "export", "", "")
+		fs.StringVar(&o.Export, "export", "", "")
 		fs.BoolVar(&sbatch, "sbatch", false, "")
-		fs.StringVar(&partition, "p", "", "")
-		fs.StringVar(&wall, "t", "", "")
-		fs.StringVar(&nodes, "N", "", "")
-		fs.StringVar(&account, "account", "", "")
+		fs.StringVar(&o.Batch.Partition, "p", "", "")
+		fs.StringVar(&o.Batch.Time, "t", "", "")
+		fs.StringVar(&o.Batch.Nodes, "N", "", "")
+		fs.StringVar(&o.Batch.Account, "account", "", "")
 	} else {
 		fs.Func("launcher-arg", "", func(s string) error {
 			o.LauncherArgs = append(o.LauncherArgs, s)
@@ -223,22 +244,60 @@ func Parse(args []string, mode Mode) (Options, error) {
 		}
 	}
 	if mode == ModeMagic {
-		if !sbatch {
-			for name, v := range map[string]string{"-p": partition, "-t": wall, "-N": nodes, "--account": account} {
-				if v != "" {
-					return bad("%s goes with --sbatch only", name)
+		if set["export"] && strings.TrimSpace(o.Export) == "" {
+			return bad("--export needs a directory to write the program and its job file to, e.g. --export myjob")
+		}
+		if !sbatch && o.Export == "" {
+			for _, f := range batchFlags(o.Batch) {
+				if f.value != "" {
+					return bad("%s goes with --export (or --sbatch) only", f.flag)
 				}
 			}
 		}
 		if sbatch {
 			return bad("--sbatch submits the cell as a SLURM batch job; that needs a SLURM cluster and is not supported yet by this build of mpigo. " +
-				"Inside an allocation (salloc, or a notebook server started by sbatch or batchspawner) a plain %%mpirun already runs with srun")
+				"Inside an allocation (salloc, or a notebook server started by sbatch or batchspawner) a plain %%mpirun already runs with srun; " +
+				"--export DIR writes the cell out with a job file to submit with sbatch")
 		}
-		if export != "" {
-			return bad("--export %s: writing the cell out as a standalone program is not supported yet by this build of mpigo", export)
+		if err := o.Batch.check(); err != nil {
+			return bad("%v", err)
 		}
 	}
 	return o, nil
+}
+
+// batchFlag is one of --sbatch's sub-flags and its value.
+type batchFlag struct{ flag, value string }
+
+// batchFlags lists the sub-flags of b in a fixed order.
+func batchFlags(b Batch) []batchFlag {
+	return []batchFlag{{"-p", b.Partition}, {"-t", b.Time}, {"-N", b.Nodes}, {"--account", b.Account}}
+}
+
+var (
+	// slurmTime matches SLURM's time formats: MM, MM:SS, HH:MM:SS, D-HH,
+	// D-HH:MM, D-HH:MM:SS.
+	slurmTime = regexp.MustCompile(`^(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|unlimited|infinite)$`)
+	// slurmNodes matches a node count: N or MIN-MAX.
+	slurmNodes = regexp.MustCompile(`^[1-9]\d*(-[1-9]\d*)?$`)
+	// slurmName matches a partition list or an account.
+	slurmName = regexp.MustCompile(`^[A-Za-z0-9_.,+@:-]+$`)
+)
+
+// check rejects values that SLURM would not read, or that would not stay
+// on their #SBATCH line.
+func (b Batch) check() error {
+	switch {
+	case b.Time != "" && !slurmTime.MatchString(b.Time):
+		return fmt.Errorf("-t %q: want a SLURM time limit: minutes, HH:MM:SS or D-HH:MM:SS", b.Time)
+	case b.Nodes != "" && !slurmNodes.MatchString(b.Nodes):
+		return fmt.Errorf("-N %q: want a number of nodes, or MIN-MAX", b.Nodes)
+	case b.Partition != "" && !slurmName.MatchString(b.Partition):
+		return fmt.Errorf("-p %q: want a partition name (letters, digits, _ . - ; several separated by commas)", b.Partition)
+	case b.Account != "" && !slurmName.MatchString(b.Account):
+		return fmt.Errorf("--account %q: want an account name (letters, digits, _ . -)", b.Account)
+	}
+	return nil
 }
 
 // parseTimeout reads a Go duration or a number of seconds.

@@ -39,8 +39,18 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "2", "--hosts", "a", "--hostfile", "f"}, err: "do not go together"},
 		{args: []string{"-n", "2", "--launcher", "slurm"}, err: "--launcher"},
 		{args: []string{"-n", "2", "--sbatch", "-p", "debug", "-t", "10", "-N", "2", "--account", "x"}, err: "needs a SLURM cluster"},
-		{args: []string{"-n", "2", "-p", "debug"}, err: "-p goes with --sbatch only"},
-		{args: []string{"-n", "2", "--export", "out"}, err: "not supported yet"},
+		{args: []string{"-n", "2", "--sbatch", "--export", "out"}, err: "needs a SLURM cluster"},
+		{args: []string{"-n", "2", "-p", "debug"}, err: "-p goes with --export (or --sbatch) only"},
+		{args: []string{"-n", "2", "--account", "a"}, err: "--account goes with --export"},
+		{args: []string{"-n", "2", "--export", ""}, err: "--export needs a directory"},
+		{args: []string{"-n", "2", "--export", "out", "-t", "soon"}, err: "-t \"soon\": want a SLURM time limit"},
+		{args: []string{"-n", "2", "--export", "out", "-N", "0"}, err: "-N \"0\""},
+		{args: []string{"-n", "2", "--export", "out", "-p", "a b"}, err: "-p \"a b\""},
+		{args: []string{"-n", "2", "--export", "out", "--account", "x\n#SBATCH --mem=1T"}, err: "--account"},
+		{args: []string{"-n", "4", "--export", "out"}, want: Options{N: 4, Launcher: "auto", Export: "out"}},
+		{args: []string{"-n", "4", "--export", "out", "-p", "debug,long", "-t", "1-02:00:00", "-N", "2-4", "--account", "proj_1", "--", "-x", "A"},
+			want: Options{N: 4, Launcher: "auto", Export: "out", Batch: Batch{Partition: "debug,long", Time: "1-02:00:00", Nodes: "2-4", Account: "proj_1"}, LauncherArgs: []string{"-x", "A"}}},
+		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: Batch{Time: "30"}}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.args, ModeMagic)
@@ -83,7 +93,7 @@ func TestParseRun(t *testing.T) {
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("got %+v, want %+v", o, want)
 	}
-	for _, args := range [][]string{{"-n", "2"}, {"-n", "2", "--sbatch", "x.go"}} {
+	for _, args := range [][]string{{"-n", "2"}, {"-n", "2", "--sbatch", "x.go"}, {"-n", "2", "--export", "d", "x.go"}} {
 		if _, err := Parse(args, ModeRun); err == nil {
 			t.Errorf("Parse(%q, ModeRun) accepted", args)
 		}
