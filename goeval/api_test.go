@@ -3,6 +3,7 @@ package goeval
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -461,5 +462,34 @@ func BenchmarkNew(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+func TestCellDecls(t *testing.T) {
+	src := "import \"strings\"\n" +
+		"rank := 3\n" +
+		"// where says where.\n" +
+		"func where() string { return strings.ToUpper(\"x\") }\n" +
+		"type T struct{ N int }\n" +
+		"func (t T) Double() int { return 2 * t.N }\n" +
+		"const a, b = 1, 2\n" +
+		"fmt.Println(where(), rank)\n"
+	got, err := CellDecls(7, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []string
+	for _, d := range got {
+		if d.Cell != 7 {
+			t.Errorf("%s: cell %d, want 7", d.Name, d.Cell)
+		}
+		summary = append(summary, fmt.Sprintf("%s %s@%d", d.Kind, d.Name, d.Line))
+	}
+	want := []string{"import strings@1", "func where@3", "type T@5", "func T.Double@6", "const a@7"}
+	if strings.Join(summary, ", ") != strings.Join(want, ", ") {
+		t.Errorf("CellDecls = %v, want %v", summary, want)
+	}
+	if _, err := CellDecls(8, "func ("); err == nil {
+		t.Error("CellDecls of a syntax error: no error")
 	}
 }

@@ -1,6 +1,10 @@
 package goeval
 
-import "go/ast"
+import (
+	"go/ast"
+	"go/token"
+	"strings"
+)
 
 // Decl is one entry of the declaration store: an import or a top-level
 // declaration that a cell evaluated successfully.
@@ -128,4 +132,25 @@ func (st *declStore) list() []*storeEntry {
 		out = append(out, st.entries[k])
 	}
 	return out
+}
+
+// CellDecls returns the declarations a cell numbered cellNo makes (its
+// imports, and its const, type, var and func declarations, func main
+// included), the way a session would store them, without running anything:
+// what the %mpirun magic keeps of its compiled cells so that later cells
+// can use their functions and types. A cell that does not parse is an
+// *Error.
+func CellDecls(cellNo int, src string) ([]Decl, error) {
+	c, err := analyzeCell(token.NewFileSet(), cellNo, strings.ReplaceAll(src, "\r\n", "\n"), func(string) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	st := newStore()
+	storeImports(st, c)
+	storeDecls(st, cellNo, c.decls, c.generics)
+	var out []Decl
+	for _, e := range st.list() {
+		out = append(out, e.Decl)
+	}
+	return out, nil
 }

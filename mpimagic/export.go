@@ -85,10 +85,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 		verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
 
-	var decls []goeval.Decl
-	if m.cfg.Decls != nil {
-		decls = m.cfg.Decls()
-	}
+	decls := m.decls()
 	src, err := m.embedded()
 	if err != nil {
 		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
@@ -130,6 +127,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 		verbose("not compiled here: " + buildErr.Error())
 	default:
 		compiled = tc.mpi
+		m.remember(cell, body, gen.HasMain)
 		if !bytes.Equal(tidy, plain) {
 			_, err := m.build(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, verbose)
 			switch {

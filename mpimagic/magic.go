@@ -46,6 +46,7 @@ type Magic struct {
 	tools     map[string]*toolchain
 	external  map[string]bool // toolchains whose programs need external linking
 	runs      map[*struct{}]context.CancelFunc
+	own       cellDecls // declarations of earlier %mpirun cells
 	wg        sync.WaitGroup
 	closed    bool
 }
@@ -188,6 +189,35 @@ func (m *Magic) build(ctx context.Context, name string, files map[string][]byte,
 	return res, err
 }
 
+// decls returns the declarations of earlier cells, plain and %mpirun, the
+// latest definition of each name winning.
+func (m *Magic) decls() []goeval.Decl {
+	var plain []goeval.Decl
+	if m.cfg.Decls != nil {
+		plain = m.cfg.Decls()
+	}
+	m.mu.Lock()
+	own := m.own.snapshot()
+	m.mu.Unlock()
+	return mergeDecls(plain, own)
+}
+
+// remember keeps the declarations of %mpirun cell number cell, which
+// compiled, for later %mpirun cells.
+func (m *Magic) remember(cell int, body string, hasMain bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.own.remember(cell, body, hasMain)
+}
+
+// Reset forgets the declarations of earlier %mpirun cells, as %reset makes
+// the interpreter forget those of plain cells.
+func (m *Magic) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.own.reset()
+}
+
 // exe is the mpigo binary to run as the rank wrapper.
 func (m *Magic) exe() (string, error) {
 	if m.cfg.Exe != "" {
@@ -226,7 +256,7 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	defer done()
 	em := newEmitter(out)
 	defer em.close()
-	c := &cellRun{m: m, o: o, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
+	c := &cellRun{m: m, o: o, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
 	if o.Verbose {
 		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
@@ -243,6 +273,7 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 type cellRun struct {
 	m        *Magic
 	o        Options
+	cell     int    // the execution count
 	cellName string // cell[N]
 	em       *emitter
 	pr       *progress
@@ -271,10 +302,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		c.pr.set("not started: too many ranks", true)
 		return usageError(&UsageError{Reason: err.Error()})
 	}
-	var decls []goeval.Decl
-	if m.cfg.Decls != nil {
-		decls = m.cfg.Decls()
-	}
+	decls := m.decls()
 	src, err := m.embedded()
 	if err != nil {
 		return &worker.Error{Name: "MagicError", Value: err.Error()}
@@ -303,6 +331,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		return compileError(err, c.rename)
 	}
 	c.bin = b.bin
+	m.remember(c.cell, body, gen.HasMain)
 	c.verbose("program: " + b.bin + " (source: " + filepath.Join(filepath.Dir(b.bin), "main.go") + ")")
 	c.note = "build cached"
 	if !b.cached {

@@ -79,9 +79,11 @@ prints is shown live as "[rank N] line"; a summary follows at the end.
 The cell is the body of main unless it declares func main; MPI is initialised
 before it and finalised after it. Package mpi (mpi.World, Send, Recv, Bcast,
 Reduce, ...), display and the standard library are imported as needed. The
-declarations of earlier cells (imports, func, type, const and var; var with
-its declared value, recomputed in each rank) are compiled in; the latest
-definition wins. Variables made with := in earlier cells are not.
+declarations of earlier cells, plain and %mpirun (imports, func, type, const
+and var; var with its declared value, recomputed in each rank) are compiled
+in; the latest definition wins. Variables made with := in earlier cells are
+not. Functions that use package mpi go in %mpirun cells (plain cells cannot
+load it).
 
 Flags:
   -n, -np N              number of ranks (default: $SLURM_NTASKS in a SLURM

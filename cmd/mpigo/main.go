@@ -136,13 +136,29 @@ func runKernel(connectionFile string) error {
 	defer magic.Close()
 	return kernel.Run(ctx, kernel.Config{
 		ConnectionFile: connectionFile,
-		Engine:         engine,
+		Engine:         resetEngine{Engine: engine, reset: magic.Reset},
 		IsComplete:     goeval.IsComplete,
 		CellMagics:     map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
 		Logger:         logger,
 		Version:        version,
 		HandleSignals:  true,
 	})
+}
+
+// resetEngine makes %reset forget the declarations of %mpirun cells too,
+// which the magic keeps for later %mpirun cells.
+type resetEngine struct {
+	kernel.Engine
+	reset func()
+}
+
+// Reset resets the engine, then the magic.
+func (e resetEngine) Reset(ctx context.Context) error {
+	if err := e.Engine.Reset(ctx); err != nil {
+		return err
+	}
+	e.reset()
+	return nil
 }
 
 // mpirunMagic adapts the %mpirun magic to the kernel.

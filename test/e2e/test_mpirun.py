@@ -169,6 +169,25 @@ def test_declarations_from_earlier_cells(mk):
     assert rank_lines(ex.stdout) == [(0, "again?")]
 
 
+def test_declarations_from_earlier_mpirun_cells(kc):
+    """A helper that calls mpi cannot live in a plain cell (the interpreter
+    cannot load mpi, and says so); declared in an %mpirun cell, it serves
+    later %mpirun cells, until a later cell redefines it or %reset."""
+    ex = run(kc, "func where(c *mpi.Comm) string { return fmt.Sprint(c.Rank()) }")
+    assert ex.status == "error" and "package mpi works only in %mpirun cells" in ex.error_text, ex.describe()
+    code = '%mpirun -n 2\nfunc where(c *mpi.Comm) string { return fmt.Sprint("rank ", c.Rank()) }\nfmt.Println(where(mpi.World))'
+    ex = ok(kc, code)
+    assert sorted(rank_lines(ex.stdout)) == [(0, "rank 0"), (1, "rank 1")], ex.describe()
+    ex = ok(kc, '%mpirun -n 2\nfmt.Println("again:", where(mpi.World))')
+    assert sorted(rank_lines(ex.stdout)) == [(0, "again: rank 0"), (1, "again: rank 1")], ex.describe()
+    ok(kc, 'func where(c any) string { return "redefined in a plain cell" }')
+    ex = ok(kc, '%mpirun -n 1\nfmt.Println(where(mpi.World))')
+    assert rank_lines(ex.stdout) == [(0, "redefined in a plain cell")], ex.describe()
+    ok(kc, "%reset")
+    ex = run(kc, '%mpirun -n 1\nfmt.Println(where(mpi.World))')
+    assert ex.status == "error" and "undefined: where" in ex.error_text, ex.describe()
+
+
 def test_full_program_with_own_main(mk):
     code = """\
 %mpirun -n 2
