@@ -280,7 +280,7 @@ func (c *cellCode) addDecl(d ast.Decl, text func(from, to token.Pos) (string, in
 		name := d.Name.Name
 		key := name
 		if d.Recv != nil && len(d.Recv.List) > 0 {
-			key = recvTypeName(d.Recv.List[0].Type) + "." + name
+			key = ReceiverType(d.Recv.List[0].Type) + "." + name
 		} else {
 			if name == "main" {
 				c.hasMain = true
@@ -381,8 +381,10 @@ func specDoc(sp ast.Spec) *ast.CommentGroup {
 	return nil
 }
 
-// recvTypeName returns the base type name of a method receiver.
-func recvTypeName(e ast.Expr) string {
+// ReceiverType returns the base type name of a method receiver: T for T,
+// *T, T[K] or (*T); "" for anything else. The declaration store names a
+// method "T.M" after it, and so does %mpirun's program generation.
+func ReceiverType(e ast.Expr) string {
 	for {
 		switch x := e.(type) {
 		case *ast.StarExpr:
@@ -396,7 +398,7 @@ func recvTypeName(e ast.Expr) string {
 		case *ast.Ident:
 			return x.Name
 		default:
-			return "?"
+			return ""
 		}
 	}
 }

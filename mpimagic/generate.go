@@ -388,7 +388,7 @@ func declaredNames(f *ast.File) map[string]bool {
 		switch d := d.(type) {
 		case *ast.FuncDecl:
 			if d.Recv != nil && len(d.Recv.List) > 0 {
-				names[recvType(d.Recv.List[0].Type)+"."+d.Name.Name] = true
+				names[goeval.ReceiverType(d.Recv.List[0].Type)+"."+d.Name.Name] = true
 			} else {
 				names[d.Name.Name] = true
 			}
@@ -408,26 +408,6 @@ func declaredNames(f *ast.File) map[string]bool {
 		}
 	}
 	return names
-}
-
-// recvType is the type name of a method receiver (T of *T, T[K]).
-func recvType(e ast.Expr) string {
-	for {
-		switch x := e.(type) {
-		case *ast.StarExpr:
-			e = x.X
-		case *ast.ParenExpr:
-			e = x.X
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return ""
-		}
-	}
 }
 
 // unresolvedNames returns the identifiers a file uses without declaring
@@ -533,7 +513,7 @@ func declRefs(src string) []string {
 	// A method's receiver type is declared elsewhere too.
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv != nil && len(fd.Recv.List) > 0 {
-			names = append(names, recvType(fd.Recv.List[0].Type))
+			names = append(names, goeval.ReceiverType(fd.Recv.List[0].Type))
 		}
 	}
 	return names
