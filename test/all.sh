@@ -6,7 +6,9 @@
 #   2. gofmt -l                     no unformatted Go file
 #   3. go vet ./...
 #   4. go test -count=1 ./...
-#   5. pytest test/e2e              end-to-end tests against bin/mpigo
+#   5. test/mpi.sh --cgocheck2      the mpi tests again under GOEXPERIMENT=cgocheck2
+#   6. install/slurm-cluster.sh     (root) a 2-node SLURM cluster for test_slurm.py
+#   7. pytest test/e2e              end-to-end tests against bin/mpigo
 #
 # Every step runs even if an earlier check failed (except the install step);
 # a summary follows and the exit status is non-zero if anything failed.
@@ -80,9 +82,22 @@ step "go vet ./..." go vet ./...
 step "go test ./..." go test -count=1 -timeout 10m ./...
 step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
 
+# the SLURM cluster that test/e2e/test_slurm.py runs on (root only; the script
+# installs slurm-wlm, munge and libpmix-dev when missing); a cluster that was
+# already up is left running
+SLURM_WAS_UP=false
+if [[ $(id -u) -eq 0 ]]; then
+	bash install/slurm-cluster.sh status >/dev/null 2>&1 && SLURM_WAS_UP=true
+	step "slurm cluster start" bash install/slurm-cluster.sh start
+fi
+
 export MPIGO_BIN="$ROOT/bin/mpigo"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 # the hard limit keeps a hung kernel from eating the CI budget
-step "pytest test/e2e" timeout -k 30 900 "$PYTHON" -m pytest -q -rfEs -p no:cacheprovider test/e2e "$@"
+step "pytest test/e2e" timeout -k 30 1200 "$PYTHON" -m pytest -q -rfEs -p no:cacheprovider test/e2e "$@"
+
+if [[ $(id -u) -eq 0 ]] && ! $SLURM_WAS_UP; then
+	step "slurm cluster stop" bash install/slurm-cluster.sh stop
+fi
 
 summary
