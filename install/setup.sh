@@ -85,7 +85,7 @@ PKGS=(
 	libopenmpi-dev openmpi-bin libmpich-dev mpich
 	python3-jupyter-client jupyter-client jupyter-nbconvert jupyter-console jupyter-notebook
 	# tests (test/all.sh)
-	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq
+	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq lmod
 )
 # the browser test (test/e2e/test_browser.py) drives Debian's Chromium
 # (/usr/bin/chromium); installed where the distribution has the package (Ubuntu

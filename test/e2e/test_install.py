@@ -53,3 +53,42 @@ def test_version(mpigo_bin):
     out = subprocess.run([str(mpigo_bin), "version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip(), "mpigo version printed nothing"
+
+
+LMOD_INIT = "/usr/share/lmod/lmod/init/bash"
+
+
+def test_cluster_install_and_lmod_module(tmp_path):
+    """install/cluster/install.sh: binary, kernel spec and modulefile under a
+    prefix; `module load mpigo` (Lmod) then puts mpigo on PATH, the spec on
+    JUPYTER_PATH, and loads the Go and MPI modules it depends on."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    prefix, mods = tmp_path / "sw" / "mpigo", tmp_path / "modulefiles"
+    env = dict(os.environ, MPIGO_GO_MODULE="go", MPIGO_MPI_MODULE="openmpi")
+    subprocess.run(["bash", os.path.join(root, "install/cluster/install.sh"), str(prefix), str(mods)],
+                   check=True, timeout=600, env=env, capture_output=True)
+    spec = json.loads((prefix / "share/jupyter/kernels/mpigo/kernel.json").read_text())
+    assert spec["argv"][0] == str(prefix / "bin/mpigo")
+    (modfile,) = (mods / "mpigo").glob("*.lua")
+    lua = modfile.read_text()
+    assert "@" not in lua, lua  # every placeholder filled
+    assert f'local prefix = "{prefix}"' in lua
+    if not os.path.exists(LMOD_INIT):
+        pytest.skip("Lmod is not installed (Debian package lmod): modulefile not loaded")
+    for name in ("go", "openmpi"):  # stand-ins for the site's modules
+        (mods / name).mkdir()
+        (mods / name / "1.0.lua").write_text(f'setenv("STUB_{name.upper()}", "loaded")\n')
+    script = f"""
+source {LMOD_INIT}
+module use {mods}
+module load mpigo
+echo "PATH=$PATH"
+echo "JUPYTER_PATH=$JUPYTER_PATH"
+echo "stubs=$STUB_GO,$STUB_OPENMPI"
+command -v mpigo
+"""
+    out = subprocess.run(["bash", "-c", script], check=True, timeout=60, capture_output=True, text=True).stdout
+    assert f"PATH={prefix}/bin:" in out, out
+    assert f"JUPYTER_PATH={prefix}/share/jupyter" in out, out
+    assert "stubs=loaded,loaded" in out, out
+    assert out.strip().endswith(f"{prefix}/bin/mpigo"), out
