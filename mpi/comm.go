@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"unsafe"
 )
@@ -61,11 +62,82 @@ func (s Status) CountOf(buf any) int {
 // MPICH's MPI_Test fills in something else).
 var procNullStatus = Status{Source: ProcNull, Tag: AnyTag}
 
-// status converts a C status; shift is log2 of the element size.
+// status converts a C status; shift is log2 of the element size. MPI's
+// special values (MPI_PROC_NULL, MPI_ANY_TAG: a probe of ProcNull) become
+// the package's.
 func status(st C.mpigo_status, shift uint8) Status {
 	n := int(st.bytes)
-	return Status{Source: int(st.source), Tag: int(st.tag), Count: n >> shift, bytes: n}
+	s := Status{Source: int(st.source), Tag: int(st.tag), Count: n >> shift, bytes: n}
+	if st.source < 0 {
+		s.Source = goRank(st.source)
+	}
+	if st.tag < 0 {
+		s.Tag = goTag(st.tag)
+	}
+	return s
 }
+
+// ---- special ranks and tags: the package's values to MPI's and back ----
+
+// cRank is a checked rank (dest, source) as MPI wants it: AnySource and
+// ProcNull become MPI_ANY_SOURCE and MPI_PROC_NULL.
+func cRank(r int) C.int {
+	if r >= 0 {
+		return C.int(r)
+	}
+	switch r {
+	case ProcNull:
+		return cProcNull
+	case AnySource:
+		return cAnySource
+	}
+	return C.int(r) // unreachable after the checks; MPI reports it
+}
+
+// cTag is a checked tag as MPI wants it: AnyTag becomes MPI_ANY_TAG.
+func cTag(t int) C.int {
+	if t == AnyTag {
+		return cAnyTag
+	}
+	return C.int(t)
+}
+
+// goRank is a rank from MPI (a status) as the package writes it.
+func goRank(r C.int) int {
+	switch r {
+	case cProcNull:
+		return ProcNull
+	case cAnySource:
+		return AnySource
+	}
+	return int(r)
+}
+
+// goTag is a tag from MPI (a status) as the package writes it.
+func goTag(t C.int) int {
+	if t == cAnyTag {
+		return AnyTag
+	}
+	return int(t)
+}
+
+// rankStr formats a rank for messages, naming the special ones.
+func rankStr(r int) string {
+	switch r {
+	case AnySource:
+		return "mpi.AnySource"
+	case ProcNull:
+		return "mpi.ProcNull"
+	case AnyTag:
+		return "mpi.AnyTag"
+	case Undefined:
+		return "mpi.Undefined"
+	}
+	return strconv.Itoa(r)
+}
+
+// tagStr formats a tag for messages, naming the special ones.
+func tagStr(t int) string { return rankStr(t) }
 
 // ---- checks ----
 
@@ -88,40 +160,78 @@ func (c *Comm) describe() string {
 	return "the communicator"
 }
 
-func (c *Comm) rankError(call, arg string, r int, extra string) {
-	panic(usagef(call, arg, "rank %d is out of range: %s has %d rank(s), 0..%d; use a rank from 0 to comm.Size()-1%s",
-		r, c.describe(), c.size, c.size-1, extra))
-}
+// The rank and tag checks are a compare or two on the fast path (uint
+// conversion folds the test for < 0 into the upper bound); the messages are
+// built out of line.
 
 func (c *Comm) checkDest(call string, dest int) {
-	if (dest < 0 || dest >= c.size) && dest != ProcNull {
+	if uint(dest) >= uint(c.size) && dest != ProcNull {
 		c.rankError(call, "dest", dest, " (or mpi.ProcNull for a no-op)")
 	}
 }
 
 func (c *Comm) checkSource(call string, source int) {
-	if (source < 0 || source >= c.size) && source != AnySource && source != ProcNull {
+	if uint(source) >= uint(c.size) && source != AnySource && source != ProcNull {
 		c.rankError(call, "source", source, " (or mpi.AnySource, mpi.ProcNull)")
 	}
 }
 
 func (c *Comm) checkRoot(call string, root int) {
-	if root < 0 || root >= c.size {
+	if uint(root) >= uint(c.size) {
 		c.rankError(call, "root", root, "; every rank must pass the same root")
 	}
 }
 
+// rankError panics for a rank out of range, with a hint for the usual
+// causes: a negative rank from (rank-1)%size, Size() from rank+1, or a
+// special value where it does not apply.
+func (c *Comm) rankError(call, arg string, r int, also string) {
+	what, hint := "rank "+rankStr(r)+" is out of range", ""
+	switch {
+	case r == AnySource:
+		what = "mpi.AnySource is not allowed here"
+		hint = "; AnySource only widens what a receive or probe accepts (its source), it is no rank to send to"
+	case r == ProcNull:
+		what = "mpi.ProcNull is not allowed here"
+	case r == AnyTag:
+		what = "mpi.AnyTag is a tag, not a rank"
+	case r == Undefined:
+		what = "mpi.Undefined is a Split color, not a rank"
+	case r < 0:
+		hint = "; a negative rank often comes from (rank-1)%size: Go's % keeps the sign of the left operand (-1%size is -1, not size-1 as in Python), so write (rank-1+size)%size"
+	case r == c.size:
+		hint = "; rank+1 on the last rank needs (rank+1)%size to wrap around"
+	}
+	panic(usagef(call, arg, "%s: %s has %d rank(s), 0..%d; use a rank from 0 to comm.Size()-1%s%s",
+		what, c.describe(), c.size, c.size-1, also, hint))
+}
+
+// checkTag checks a tag: 0..MPI_TAG_UB, or AnyTag if recv (a receive or
+// probe).
 func checkTag(call, arg string, tag int, recv bool) {
-	if recv && tag == AnyTag {
-		return
+	if uint(tag) > uint(tagUB) && (!recv || tag != AnyTag) {
+		tagError(call, arg, tag, recv)
 	}
-	if tag < 0 || tag > tagUB {
-		extra := ""
+}
+
+func tagError(call, arg string, tag int, recv bool) {
+	what, also, hint := tagStr(tag)+" is out of range", "", ""
+	if recv {
+		also = ", or mpi.AnyTag to match any tag"
+	}
+	switch {
+	case tag == AnyTag:
+		what = "mpi.AnyTag is not allowed here"
+		hint = "; AnyTag only widens what a receive or probe accepts, a send needs a definite tag"
+	case tag == AnySource || tag == ProcNull || tag == Undefined:
+		what = tagStr(tag) + " is not a tag"
+	case tag < 0:
+		hint = "; tags are never negative: a negative tag usually comes from arithmetic such as step-1 or (rank-1)%size (Go's % keeps the sign of the left operand)"
 		if recv {
-			extra = ", or mpi.AnyTag"
+			hint += "; to match any tag, write mpi.AnyTag"
 		}
-		panic(usagef(call, arg, "%d is out of range: MPI tags go from 0 to MPI_TAG_UB = %d%s", tag, tagUB, extra))
 	}
+	panic(usagef(call, arg, "%s: MPI tags go from 0 to MPI_TAG_UB = %d%s%s", what, tagUB, also, hint))
 }
 
 func sameKind(call, arg string, want, got buffer, wantBuf, gotBuf any) {
@@ -330,8 +440,8 @@ func (c *Comm) Send(buf any, dest, tag int) {
 	b := bufferOf(call, "buf", buf)
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
-	if e := C.mpigo_send(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(dest), C.int(tag), c.c, mode()); e != 0 {
-		c.fail(e, "Comm.Send(%d x %s, dest=%d, tag=%d)", b.n, kindName[b.k], dest, tag)
+	if e := C.mpigo_send(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c, mode()); e != 0 {
+		c.fail(e, "Comm.Send(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
 	resched()
 }
@@ -350,9 +460,9 @@ func (c *Comm) Recv(buf any, source, tag int) Status {
 	b := bufferOf(call, "buf", buf)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	st := C.mpigo_recv(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(source), C.int(tag), c.c, c.recvMode(source))
+	st := C.mpigo_recv(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c, c.recvMode(source))
 	if st.err != 0 {
-		c.fail(st.err, "Comm.Recv(%d x %s, source=%d, tag=%d)", b.n, kindName[b.k], source, tag)
+		c.fail(st.err, "Comm.Recv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
 	resched()
 	if source == ProcNull {
@@ -380,10 +490,10 @@ func (c *Comm) Sendrecv(send any, dest, sendTag int, recv any, source, recvTag i
 	if sameMemory(call, s, r) {
 		panic(usage(call, "recv", "is the same memory as send; Sendrecv needs two separate buffers"))
 	}
-	st := C.mpigo_sendrecv(s.ptr, s.count(call, "send"), C.int(s.k), C.int(dest), C.int(sendTag),
-		r.ptr, r.count(call, "recv"), C.int(r.k), C.int(source), C.int(recvTag), c.c, c.recvMode(source))
+	st := C.mpigo_sendrecv(s.ptr, s.count(call, "send"), C.int(s.k), cRank(dest), C.int(sendTag),
+		r.ptr, r.count(call, "recv"), C.int(r.k), cRank(source), cTag(recvTag), c.c, c.recvMode(source))
 	if st.err != 0 {
-		c.fail(st.err, "Comm.Sendrecv(dest=%d, sendTag=%d, source=%d, recvTag=%d)", dest, sendTag, source, recvTag)
+		c.fail(st.err, "Comm.Sendrecv(dest=%s, sendTag=%d, source=%s, recvTag=%s)", rankStr(dest), sendTag, rankStr(source), tagStr(recvTag))
 	}
 	resched()
 	if source == ProcNull {
@@ -396,7 +506,8 @@ func (c *Comm) Sendrecv(send any, dest, sendTag int, recv any, source, recvTag i
 // mpi.AnyTag) without receiving it (comm.Probe). Status.Count is its size
 // in bytes; CountOf converts to elements. When two goroutines may receive
 // from the same source and tag, the message probed by one can be received
-// by the other: use RecvObj, which probes and receives atomically.
+// by the other: use RecvObj, which probes and receives atomically. A probe
+// of ProcNull returns at once: Source ProcNull, Tag AnyTag, Count 0.
 //
 //	st := comm.Probe(mpi.AnySource, 0)
 //	buf := make([]int, st.CountOf([]int(nil)))
@@ -406,9 +517,9 @@ func (c *Comm) Probe(source, tag int) Status {
 	c.check(call)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	st := C.mpigo_probe(C.int(source), C.int(tag), c.c, c.recvMode(source))
+	st := C.mpigo_probe(cRank(source), cTag(tag), c.c, c.recvMode(source))
 	if st.err != 0 {
-		c.fail(st.err, "Comm.Probe(source=%d, tag=%d)", source, tag)
+		c.fail(st.err, "Comm.Probe(source=%s, tag=%s)", rankStr(source), tagStr(tag))
 	}
 	resched()
 	return status(st, 0)
@@ -425,9 +536,9 @@ func (c *Comm) Iprobe(source, tag int) (st Status, ok bool) {
 	c.check(call)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	r := C.mpigo_iprobe(C.int(source), C.int(tag), c.c)
+	r := C.mpigo_iprobe(cRank(source), cTag(tag), c.c)
 	if r.st.err != 0 {
-		c.fail(r.st.err, "Comm.Iprobe(source=%d, tag=%d)", source, tag)
+		c.fail(r.st.err, "Comm.Iprobe(source=%s, tag=%s)", rankStr(source), tagStr(tag))
 	}
 	resched()
 	if r.done == 0 {

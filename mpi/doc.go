@@ -108,6 +108,13 @@
 //
 //	mpi: Comm.Scatter: send: has 10 elements, but Scatter gives len(recv) = 3 to each of the 4 ranks, so it needs 12; make len(send) == comm.Size()*len(recv)
 //
+// AnySource, ProcNull and AnyTag have values of the package's own, far below
+// any rank or tag, and reach MPI as MPI's. In C those are -1 and -2 (swapped
+// between Open MPI and MPICH), so the -1 that Go's (rank-1)%size gives on
+// rank 0 would silently receive from anyone or send nothing; here it panics:
+//
+//	mpi: Comm.Send: dest: rank -1 is out of range: World has 4 rank(s), 0..3; use a rank from 0 to comm.Size()-1 (or mpi.ProcNull for a no-op); a negative rank often comes from (rank-1)%size: Go's % keeps the sign of the left operand (-1%size is -1, not size-1 as in Python), so write (rank-1+size)%size
+//
 // Communicators use MPI_ERRORS_RETURN, so an error MPI reports (a message
 // longer than the receive buffer, say) comes back to Go and panics with an
 // *Error carrying MPI's own message and the rank:

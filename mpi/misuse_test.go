@@ -2,9 +2,18 @@ package mpi
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
+
+// misuseCase is a call that must panic with a *UsageError whose message
+// holds every string of want (case-insensitively).
+type misuseCase struct {
+	name string
+	f    func()
+	want []string
+}
 
 // TestMisuse: every misuse the package checks panics with a *UsageError
 // before MPI is called, so each rank can trigger it on its own (roots are
@@ -14,11 +23,7 @@ func TestMisuse(t *testing.T) {
 	rank, size := comm.Rank(), comm.Size()
 	me := rank
 	f := []float64{1, 2}
-	cases := []struct {
-		name string
-		f    func()
-		want []string
-	}{
+	cases := []misuseCase{
 		{"unsupported type", func() { comm.Send([]string{"a"}, me, 0) }, []string{"Comm.Send", "buf", "[]string", "SendObj"}},
 		{"struct slice", func() { comm.Bcast([]struct{ X int }{{1}}, 0) }, []string{"Comm.Bcast", "BcastObj"}},
 		{"nil buffer", func() { comm.Send(nil, me, 0) }, []string{"Comm.Send", "buf", "is nil"}},
@@ -51,6 +56,7 @@ func TestMisuse(t *testing.T) {
 		{"overlap", func() { b := make([]int, 10); comm.Allreduce(b[:6], b[3:9], Sum) }, []string{"overlaps"}},
 		{"sendrecv same buffer", func() { comm.Sendrecv(f, me, 0, f, me, 0) }, []string{"Comm.Sendrecv", "same memory"}},
 		{"split color", func() { comm.Split(-3, 0) }, []string{"Comm.Split", "color"}},
+		{"split color -1", func() { comm.Split(-1, 0) }, []string{"Comm.Split", "color", "mpi.Undefined"}},
 		{"free World", func() { World.Free() }, []string{"Comm.Free", "World"}},
 		{"nil comm", func() { var c *Comm; c.Barrier() }, []string{"Comm.Barrier", "nil *Comm"}},
 		{"nil request", func() { var r *Request; r.Wait() }, []string{"Request.Wait", "nil"}},
@@ -64,6 +70,54 @@ func TestMisuse(t *testing.T) {
 		{"ScatterObj non-slice", func() { var x int; comm.ScatterObj(7, &x, me) }, []string{"Comm.ScatterObj", "slice"}},
 		{"GatherObj slicePtr", func() { var s []int; comm.GatherObj(1, s, me) }, []string{"Comm.GatherObj", "slicePtr", "pointer to a slice"}},
 		{"AllgatherObj slicePtr", func() { comm.AllgatherObj(1, nil) }, []string{"Comm.AllgatherObj", "slicePtr"}},
+	}
+	// A computed -1 or -2 (Go's (rank-1)%size on rank 0) is MPI_ANY_SOURCE,
+	// MPI_PROC_NULL or MPI_ANY_TAG in C, one way round in Open MPI and the
+	// other in MPICH: it must panic in both, with the hint, and never reach
+	// MPI (where a receive from it would hang or return nothing).
+	ring := "(rank-1+size)%size"
+	for _, r := range []int{-1, -2} {
+		rk := "rank " + strconv.Itoa(r) + " is out of range" // a rank's message
+		tg := "tag: " + strconv.Itoa(r) + " is out of range" // a tag's
+		for _, c := range []misuseCase{
+			{"Send dest", func() { comm.Send(f, r, 0) }, []string{"Comm.Send", "dest", rk, "mpi.ProcNull", ring}},
+			{"Isend dest", func() { comm.Isend(f, r, 0) }, []string{"Comm.Isend", "dest", rk, ring}},
+			{"SendObj dest", func() { comm.SendObj(1, r, 0) }, []string{"Comm.SendObj", "dest", rk, ring}},
+			{"Sendrecv dest", func() { comm.Sendrecv(f, r, 0, make([]float64, 2), me, 0) }, []string{"Comm.Sendrecv", "dest", rk, ring}},
+			{"Recv source", func() { comm.Recv(f, r, 0) }, []string{"Comm.Recv", "source", rk, "mpi.AnySource", ring}},
+			{"Irecv source", func() { comm.Irecv(f, r, AnyTag) }, []string{"Comm.Irecv", "source", rk, ring}},
+			{"Sendrecv source", func() { comm.Sendrecv(f, me, 0, make([]float64, 2), r, 0) }, []string{"Comm.Sendrecv", "source", rk, ring}},
+			{"Probe source", func() { comm.Probe(r, 0) }, []string{"Comm.Probe", "source", rk, ring}},
+			{"Iprobe source", func() { comm.Iprobe(r, AnyTag) }, []string{"Comm.Iprobe", "source", rk, ring}},
+			{"RecvObj source", func() { var x int; comm.RecvObj(&x, r, 0) }, []string{"Comm.RecvObj", "source", rk, ring}},
+			{"Bcast root", func() { comm.Bcast(f, r) }, []string{"Comm.Bcast", "root", rk, ring}},
+			{"Recv tag", func() { comm.Recv(f, me, r) }, []string{"Comm.Recv", tg, "MPI_TAG_UB", "never negative", "mpi.AnyTag"}},
+			{"Irecv tag", func() { comm.Irecv(f, AnySource, r) }, []string{"Comm.Irecv", tg, "mpi.AnyTag"}},
+			{"Sendrecv recvTag", func() { comm.Sendrecv(f, me, 0, make([]float64, 2), me, r) }, []string{"Comm.Sendrecv", "recvTag: " + strconv.Itoa(r), "mpi.AnyTag"}},
+			{"Sendrecv sendTag", func() { comm.Sendrecv(f, me, r, make([]float64, 2), me, 0) }, []string{"Comm.Sendrecv", "sendTag: " + strconv.Itoa(r), "never negative"}},
+			{"Send tag", func() { comm.Send(f, me, r) }, []string{"Comm.Send", tg, "never negative"}},
+			{"Probe tag", func() { comm.Probe(me, r) }, []string{"Comm.Probe", tg, "mpi.AnyTag"}},
+			{"Iprobe tag", func() { comm.Iprobe(ProcNull, r) }, []string{"Comm.Iprobe", tg, "mpi.AnyTag"}},
+			{"RecvObj tag", func() { var x int; comm.RecvObj(&x, AnySource, r) }, []string{"Comm.RecvObj", tg, "mpi.AnyTag"}},
+		} {
+			c.name += " " + strconv.Itoa(r)
+			cases = append(cases, c)
+		}
+	}
+	// the special values where they do not apply are named in the message
+	cases = append(cases, []misuseCase{
+		{"dest Size()", func() { comm.Send(f, rank+size-rank, 0) }, []string{"Comm.Send", "dest", "(rank+1)%size"}},
+		{"AnySource as dest", func() { comm.Send(f, AnySource, 0) }, []string{"Comm.Send", "dest", "mpi.AnySource", "receive"}},
+		{"AnySource as root", func() { comm.Bcast(f, AnySource) }, []string{"Comm.Bcast", "root", "mpi.AnySource"}},
+		{"ProcNull as root", func() { comm.Reduce(f, f, Sum, ProcNull) }, []string{"Comm.Reduce", "root", "mpi.ProcNull"}},
+		{"AnyTag as source", func() { comm.Recv(f, AnyTag, 0) }, []string{"Comm.Recv", "source", "mpi.AnyTag", "not a rank"}},
+		{"Undefined as dest", func() { comm.Isend(f, Undefined, 0) }, []string{"Comm.Isend", "dest", "mpi.Undefined"}},
+		{"AnySource as tag", func() { comm.Recv(f, me, AnySource) }, []string{"Comm.Recv", "tag", "mpi.AnySource", "not a tag"}},
+		{"ProcNull as tag", func() { comm.Isend(f, me, ProcNull) }, []string{"Comm.Isend", "tag", "mpi.ProcNull", "not a tag"}},
+		{"AnyTag on SendObj", func() { comm.SendObj(1, me, AnyTag) }, []string{"Comm.SendObj", "tag", "mpi.AnyTag", "definite tag"}},
+	}...)
+	if size > 1 { // (0-1)%1 is 0, a valid rank
+		cases = append(cases, misuseCase{"computed (0-1)%size", func() { zero := rank - rank; comm.Send(f, (zero-1)%size, 0) }, []string{"Comm.Send", "dest: rank -1 is out of range", ring}})
 	}
 	for _, c := range cases {
 		expectPanic(t, c.name, false, c.f, c.want...)

@@ -13,37 +13,54 @@ import (
 	"unsafe"
 )
 
-// Special ranks and tags, with the values of the MPI library the package is
-// built against (they differ between Open MPI and MPICH).
+// Special ranks and tags. Their values are the package's own, not MPI's:
+// MPI's are small negative numbers that differ between implementations
+// (MPI_ANY_SOURCE is -1 in Open MPI and -2 in MPICH, MPI_PROC_NULL the other
+// way round, MPI_ANY_TAG -1 in both), so a rank or tag computed wrongly, such
+// as the -1 that Go's (rank-1)%size gives on rank 0, would silently mean one
+// of them: a receive from anyone, or a send that does nothing. Here they are
+// far below anything rank or tag arithmetic produces (and fit in an int32),
+// every other negative rank or tag panics with a *UsageError, and the package
+// passes MPI its own values. Compare with them, never with their numbers.
 const (
 	// AnySource as the source of Recv, Irecv, Probe or RecvObj matches a
 	// message from any rank; Status.Source then says which one sent it.
 	//
 	//	st := comm.Recv(buf, mpi.AnySource, 0) // st.Source is the sender
-	AnySource = int(C.MPI_ANY_SOURCE)
-
-	// AnyTag as the tag of a receive or probe matches any tag; Status.Tag
-	// then says which one the message had.
-	//
-	//	st := comm.Recv(buf, 0, mpi.AnyTag) // st.Tag is the message's tag
-	AnyTag = int(C.MPI_ANY_TAG)
+	AnySource = -1<<30 - 1
 
 	// ProcNull as a destination or source makes the call a no-op that
-	// completes at once (a receive from it gets 0 elements), which saves
-	// the special cases at the edges of a non-periodic domain.
+	// completes at once (a receive from it gets 0 elements, and a Status
+	// with Source ProcNull and Tag AnyTag), which saves the special cases at
+	// the edges of a non-periodic domain.
 	//
 	//	left := comm.Rank() - 1
 	//	if left < 0 {
 	//		left = mpi.ProcNull
 	//	}
 	//	comm.Sendrecv(edge, left, 0, halo, left, 0)
-	ProcNull = int(C.MPI_PROC_NULL)
+	ProcNull = -1<<30 - 2
+
+	// AnyTag as the tag of a receive or probe matches any tag; Status.Tag
+	// then says which one the message had.
+	//
+	//	st := comm.Recv(buf, 0, mpi.AnyTag) // st.Tag is the message's tag
+	AnyTag = -1<<30 - 3
 
 	// Undefined as the color of Split leaves the calling rank out of every
-	// new communicator: Split returns nil on it.
+	// new communicator: Split returns nil on it. It is MPI's MPI_UNDEFINED
+	// (-32766 in Open MPI and MPICH alike); other negative colors panic.
 	//
 	//	sub := comm.Split(mpi.Undefined, 0) // sub == nil
 	Undefined = int(C.MPI_UNDEFINED)
+)
+
+// MPI's own values of the special ranks and tag, which only the calls into C
+// see (cRank, cTag) and statuses from C are translated back from (status).
+const (
+	cAnySource = C.MPI_ANY_SOURCE
+	cProcNull  = C.MPI_PROC_NULL
+	cAnyTag    = C.MPI_ANY_TAG
 )
 
 // ThreadSupport is a level of thread support an MPI library grants

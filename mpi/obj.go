@@ -69,8 +69,8 @@ func (c *Comm) SendObj(v any, dest, tag int) {
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
 	data := encode(call, "v", v)
-	if e := C.mpigo_send(bytePtr(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, C.int(dest), C.int(tag), c.c, mode()); e != 0 {
-		c.fail(e, "Comm.SendObj(%s, %d bytes, dest=%d, tag=%d)", typeName(v), len(data), dest, tag)
+	if e := C.mpigo_send(bytePtr(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, cRank(dest), C.int(tag), c.c, mode()); e != 0 {
+		c.fail(e, "Comm.SendObj(%s, %d bytes, dest=%s, tag=%d)", typeName(v), len(data), rankStr(dest), tag)
 	}
 	resched()
 }
@@ -89,14 +89,14 @@ func (c *Comm) RecvObj(ptr any, source, tag int) Status {
 	p := checkPtr(call, "ptr", ptr)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	m := C.mpigo_mprobe_any(C.int(source), C.int(tag), c.c, c.recvMode(source))
+	m := C.mpigo_mprobe_any(cRank(source), cTag(tag), c.c, c.recvMode(source))
 	if m.st.err != 0 {
-		c.fail(m.st.err, "Comm.RecvObj(source=%d, tag=%d) (MPI_Mprobe)", source, tag)
+		c.fail(m.st.err, "Comm.RecvObj(source=%s, tag=%s) (MPI_Mprobe)", rankStr(source), tagStr(tag))
 	}
 	data := make([]byte, int(m.st.bytes))
 	st := C.mpigo_mrecv(bytePtr(data), C.int(len(data)), C.MPIGO_BYTE, m.msg, c.recvMode(source))
 	if st.err != 0 {
-		c.fail(st.err, "Comm.RecvObj(source=%d, tag=%d) (MPI_Mrecv)", source, tag)
+		c.fail(st.err, "Comm.RecvObj(source=%s, tag=%s) (MPI_Mrecv)", rankStr(source), tagStr(tag))
 	}
 	resched()
 	if source == ProcNull {

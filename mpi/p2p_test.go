@@ -1,6 +1,7 @@
 package mpi
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"sort"
@@ -153,8 +154,129 @@ func TestRecvStatus(t *testing.T) {
 	buf := []float64{42}
 	comm.Send(buf, ProcNull, 0)
 	st := comm.Recv(buf, ProcNull, AnyTag)
-	if st.Source != ProcNull || st.Count != 0 || buf[0] != 42 {
+	if st.Source != ProcNull || st.Tag != AnyTag || st.Count != 0 || buf[0] != 42 {
 		t.Errorf("Recv from ProcNull: %+v, buf %v", st, buf)
+	}
+	comm.Barrier()
+}
+
+// TestSpecialRanks: AnySource, ProcNull and AnyTag have values of the
+// package's own, far from the -1 and -2 that MPI uses (and that Go's
+// (rank-1)%size computes); they still reach MPI as MPI's, and a ProcNull
+// receive or probe reports Source ProcNull and Tag AnyTag on every path.
+func TestSpecialRanks(t *testing.T) {
+	comm := needChild(t)
+	rank, size := comm.Rank(), comm.Size()
+	special := map[string]int{"AnySource": AnySource, "ProcNull": ProcNull, "AnyTag": AnyTag}
+	seen := map[int]string{Undefined: "Undefined"}
+	for name, v := range special {
+		if v > -1<<20 || int(int32(v)) != v {
+			t.Errorf("%s = %d: want a value far below -1 that fits in an int32", name, v)
+		}
+		if other, dup := seen[v]; dup {
+			t.Errorf("%s = %s = %d", name, other, v)
+		}
+		seen[v] = name
+	}
+
+	buf := []float64{42}
+	procNull := func(what string, st Status) {
+		t.Helper()
+		if st.Source != ProcNull || st.Tag != AnyTag || st.Count != 0 || st.CountOf([]byte(nil)) != 0 || buf[0] != 42 {
+			t.Errorf("%s from ProcNull: status %+v (want Source %d, Tag %d, Count 0), buf %v", what, st, ProcNull, AnyTag, buf)
+		}
+	}
+	procNull("Recv", comm.Recv(buf, ProcNull, 5))
+	procNull("Recv AnyTag", comm.Recv(buf, ProcNull, AnyTag))
+	procNull("Sendrecv", comm.Sendrecv([]float64{1}, ProcNull, 3, buf, ProcNull, 3))
+	procNull("Probe", comm.Probe(ProcNull, 7))
+	procNull("Probe AnyTag", comm.Probe(ProcNull, AnyTag))
+	if st, ok := comm.Iprobe(ProcNull, AnyTag); !ok {
+		t.Errorf("Iprobe(ProcNull) found no message; MPI says it completes at once")
+	} else {
+		procNull("Iprobe", st)
+	}
+	procNull("Irecv+Wait", comm.Irecv(buf, ProcNull, 1).Wait())
+	req := comm.Irecv(buf, ProcNull, AnyTag)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, done := req.Test()
+		if done {
+			procNull("Irecv+Test", st)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("Irecv from ProcNull: Test never completed")
+			req.Wait()
+			break
+		}
+		runtime.Gosched()
+	}
+	sts := WaitAll(comm.Irecv(buf, ProcNull, 2), comm.Isend([]float64{1}, ProcNull, 2))
+	procNull("Irecv+WaitAll", sts[0])
+	if sts[1].Source != ProcNull || sts[1].Tag != 2 {
+		t.Errorf("Isend to ProcNull: WaitAll status %+v", sts[1])
+	}
+	if st := comm.Isend([]float64{1}, ProcNull, 4).Wait(); st.Source != ProcNull || st.Tag != 4 {
+		t.Errorf("Isend to ProcNull: Wait status %+v", st)
+	}
+	x := 5
+	if st := comm.RecvObj(&x, ProcNull, AnyTag); x != 5 || st.Source != ProcNull || st.Tag != AnyTag {
+		t.Errorf("RecvObj from ProcNull: %d %+v", x, st)
+	}
+
+	// AnySource and AnyTag still match anything (on a communicator of
+	// their own, so that nothing left over from another test interferes)
+	c := comm.Dup()
+	defer c.Free()
+	right, left := (rank+1)%size, (rank-1+size)%size
+	got := []int{-1}
+	st := c.Sendrecv([]int{rank}, right, 40+rank, got, AnySource, AnyTag)
+	if st.Source != left || st.Tag != 40+left || st.Count != 1 || got[0] != left {
+		t.Errorf("Sendrecv from AnySource/AnyTag: got %v, status %+v, want from %d", got, st, left)
+	}
+	req = c.Isend([]int32{int32(rank), 7}, right, 50)
+	st = c.Probe(AnySource, AnyTag)
+	if st.Source != left || st.Tag != 50 || st.CountOf([]int32(nil)) != 2 {
+		t.Errorf("Probe(AnySource, AnyTag): %+v", st)
+	}
+	pair := make([]int32, 2)
+	if st := c.Irecv(pair, AnySource, AnyTag).Wait(); st.Source != left || st.Tag != 50 || pair[0] != int32(left) {
+		t.Errorf("Irecv(AnySource, AnyTag): %v %+v", pair, st)
+	}
+	req.Wait()
+	sent := make(chan struct{}) // a blocking send to oneself may wait for the receive
+	go func() {
+		c.SendObj(fmt.Sprint("from ", rank), right, 60+rank)
+		close(sent)
+	}()
+	var msg string
+	if st := c.RecvObj(&msg, AnySource, AnyTag); st.Source != left || st.Tag != 60+left || msg != fmt.Sprint("from ", left) {
+		t.Errorf("RecvObj(AnySource, AnyTag): %q %+v", msg, st)
+	}
+	<-sent
+	c.Barrier()
+}
+
+// TestNoAllocs: the blocking point-to-point calls allocate nothing, special
+// ranks and tags included (their translation to MPI's values is a compare).
+func TestNoAllocs(t *testing.T) {
+	comm := needChild(t)
+	me := comm.Rank()
+	x, y := []float64{1, 2}, make([]float64, 2)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"Sendrecv", func() { comm.Sendrecv(x, me, 1, y, me, 1) }},
+		{"Sendrecv AnySource AnyTag", func() { comm.Sendrecv(x, me, 2, y, AnySource, AnyTag) }},
+		{"Send ProcNull", func() { comm.Send(x, ProcNull, 3) }},
+		{"Recv ProcNull", func() { comm.Recv(y, ProcNull, AnyTag) }},
+		{"Probe ProcNull", func() { comm.Probe(ProcNull, 4) }},
+	} {
+		if n := testing.AllocsPerRun(200, c.f); n != 0 {
+			t.Errorf("%s: %g allocations per call, want 0", c.name, n)
+		}
 	}
 	comm.Barrier()
 }
@@ -213,7 +335,7 @@ func TestSendrecv(t *testing.T) {
 	halo := []int{-7}
 	st := comm.Sendrecv(edge, hi, 4, halo, lo, 4)
 	if lo == ProcNull {
-		if halo[0] != -7 || st.Count != 0 || st.Source != ProcNull {
+		if halo[0] != -7 || st.Count != 0 || st.Source != ProcNull || st.Tag != AnyTag {
 			t.Errorf("Sendrecv from ProcNull changed the buffer or status: %v %+v", halo, st)
 		}
 	} else if halo[0] != lo {

@@ -44,10 +44,10 @@ func (c *Comm) Isend(buf any, dest, tag int) *Request {
 	checkTag(call, "tag", tag, false)
 	r := &Request{comm: c, call: call, peer: dest, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_isend(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(dest), C.int(tag), c.c)
+	res := C.mpigo_isend(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c)
 	if res.err != 0 {
 		r.pin.Unpin()
-		c.fail(res.err, "Comm.Isend(%d x %s, dest=%d, tag=%d)", b.n, kindName[b.k], dest, tag)
+		c.fail(res.err, "Comm.Isend(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
 	r.req = res.req
 	return r
@@ -70,10 +70,10 @@ func (c *Comm) Irecv(buf any, source, tag int) *Request {
 	checkTag(call, "tag", tag, true)
 	r := &Request{comm: c, call: call, peer: source, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_irecv(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(source), C.int(tag), c.c)
+	res := C.mpigo_irecv(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c)
 	if res.err != 0 {
 		r.pin.Unpin()
-		c.fail(res.err, "Comm.Irecv(%d x %s, source=%d, tag=%d)", b.n, kindName[b.k], source, tag)
+		c.fail(res.err, "Comm.Irecv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
 	r.req = res.req
 	return r
@@ -100,7 +100,7 @@ func (r *Request) complete(st C.mpigo_status, req C.MPI_Request) {
 	r.done = true
 	r.pin.Unpin()
 	if st.err != 0 {
-		r.comm.fail(st.err, "%s(%d elements, peer=%d, tag=%d) completing in Wait/Test", r.call, r.n, r.peer, r.tag)
+		r.comm.fail(st.err, "%s(%d elements, peer=%s, tag=%s) completing in Wait/Test", r.call, r.n, rankStr(r.peer), tagStr(r.tag))
 	}
 	switch {
 	case r.call == "Comm.Isend":
