@@ -1,0 +1,112 @@
+"""The SLURM cluster of install/slurm-cluster.sh as a session fixture,
+`cluster`, shared by the SLURM tests (conftest.py imports it): two nodes
+(network namespaces n1 and n2, 8 CPUs each).
+
+The fixture starts the cluster (or uses the one already running in the same
+state directory, $MPIGO_SLURM_DIR or the script's default) and stops it at
+the end if it started it. Needs root and network namespaces; skipped
+otherwise, with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers
+
+SCRIPT = helpers.ROOT / "install" / "slurm-cluster.sh"
+JOB = helpers.ROOT / "test" / "slurm" / "srun-and-mpirun.sh"
+NODES = 2
+CPUS = 8  # per node, the script's default
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root: slurmd and network namespaces (run as root, as CI does)"
+    if not Path("/proc/self/ns/net").exists():
+        return "this kernel has no network namespaces"
+    r = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"cannot make a network namespace here (unshare --net: {r.stderr.strip()})"
+    if not shutil.which("apt-get") and not shutil.which("slurmctld"):
+        return "no slurmctld and no apt-get to install it"
+    return None
+
+
+@dataclasses.dataclass
+class Cluster:
+    env: dict  # os.environ pointed at the cluster, with no inherited job
+    shared: Path  # a directory every node sees
+    prog: Path  # the MPI test program (test/slurm/hostname), built there
+
+    def run(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        r = subprocess.run(
+            list(args), env=self.env, cwd=self.shared, capture_output=True, text=True, timeout=timeout
+        )
+        if check and r.returncode != 0:
+            raise AssertionError(f"{args} exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+        return r
+
+
+def _script(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(
+            f"slurm-cluster.sh {' '.join(args)} exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+        )
+    return r
+
+
+def _clean_env() -> dict:
+    """os.environ without what a surrounding job or MPI launch would leak in."""
+    return {k: v for k, v in os.environ.items() if not re.match(r"(SLURM|SALLOC|SBATCH|SRUN|OMPI|PMIX|PMI)_", k)}
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    was_running = _script("status", check=False).returncode == 0
+    t0 = time.monotonic()
+    r = _script("start", "--nodes", str(NODES), timeout=300)
+    print(f"cluster start: {time.monotonic() - t0:.1f} s (already running: {was_running})\n{r.stdout}")
+    env = _clean_env()
+    for line in _script("env").stdout.splitlines():
+        m = re.fullmatch(r"export (\w+)=(.*)", line)
+        if m:
+            env[m[1]] = m[2]
+    assert "SLURM_CONF" in env, "slurm-cluster.sh env printed no SLURM_CONF"
+    shared = Path(env["MPIGO_SLURM_SHARED"]) / f"test-{os.getpid()}"
+    shared.mkdir(parents=True, exist_ok=True)
+    prog = shared / "hostname"
+    go_env = dict(env)
+    if os.path.isdir("/usr/local/go/bin"):
+        go_env["PATH"] = "/usr/local/go/bin:" + go_env.get("PATH", "")
+    # -tags ompi: srun --mpi=pmix needs the Open MPI build whatever `mpi` points at
+    subprocess.run(
+        ["go", "build", "-tags", "ompi", "-o", str(prog), "./test/slurm/hostname"],
+        cwd=helpers.ROOT,
+        env=go_env,
+        check=True,
+        timeout=300,
+    )
+    try:
+        yield Cluster(env, shared, prog)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+        if not was_running:
+            t0 = time.monotonic()
+            _script("stop")
+            print(f"cluster stop: {time.monotonic() - t0:.1f} s")
+            left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+            assert "mpigo-" not in left, f"network namespaces left after stop:\n{left}"
+            assert _script("status", check=False).returncode == 3
