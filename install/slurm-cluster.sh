@@ -294,8 +294,10 @@ EnforcePartLimits=ALL
 MailProg=/bin/true
 TmpFS=/tmp
 EOF
+		# RealMemory: memory is no consumable resource with CR_Core, but a job's
+		# --mem-per-cpu (100M in jobs/) is refused beyond what a node declares
 		for ((i = 1; i <= NODES; i++)); do
-			echo "NodeName=n$i NodeHostname=n$i NodeAddr=$(node_addr "$i") CPUs=$CPUS Sockets=1 CoresPerSocket=$CPUS ThreadsPerCore=1 State=UNKNOWN"
+			echo "NodeName=n$i NodeHostname=n$i NodeAddr=$(node_addr "$i") CPUs=$CPUS Sockets=1 CoresPerSocket=$CPUS ThreadsPerCore=1 RealMemory=$((CPUS * 256)) State=UNKNOWN"
 		done
 		echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
 	} >"$CONF"

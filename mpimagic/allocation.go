@@ -15,24 +15,22 @@ import (
 func localRankLimit(cores int) int { return max(64, 16*cores) }
 
 // checkAllocation reports, as a plain error, -n beyond what the ranks would
-// run on: the SLURM allocation for srun, the slots of --hosts or
-// --hostfile, or (locally) localRankLimit.
+// run on: the CPUs of the SLURM allocation for srun, or for an mpirun inside
+// one (planSrun), the slots of --hosts or --hostfile, or (locally)
+// localRankLimit.
 func checkAllocation(o Options, l *launcher, getenv func(string) string, cores int) error {
 	switch {
 	case l.kind == "srun":
-		cpus := slurmCPUs(getenv("SLURM_JOB_CPUS_PER_NODE"))
-		if cpus == 0 || hasArg(o.LauncherArgs, "--overcommit", "-O") {
+		_, err := planSrun(o, getenv)
+		return err
+	case getenv("SLURM_JOB_ID") != "" && o.Hosts == "" && o.Hostfile == "":
+		// an mpirun inside the allocation starts the ranks on its nodes:
+		// the same CPUs bound them
+		if hasArg(o.LauncherArgs, "--oversubscribe") {
 			return nil
 		}
-		per, err := strconv.Atoi(getenv("SLURM_CPUS_PER_TASK"))
-		if err != nil || per < 1 {
-			per = 1
-		}
-		if slots := cpus / per; o.N > slots {
-			return fmt.Errorf("-n %d is more ranks than this SLURM allocation (job %s) holds: %d CPUs (SLURM_JOB_CPUS_PER_NODE=%s) at %d per task make %d ranks at most. "+
-				"Use -n %d or less, or ask for a bigger allocation (salloc -n %d)",
-				o.N, getenv("SLURM_JOB_ID"), cpus, getenv("SLURM_JOB_CPUS_PER_NODE"), per, slots, slots, o.N)
-		}
+		_, err := planSrun(o, getenv)
+		return err
 	case o.Hosts != "":
 		slots, err := hostSlots(o.Hosts)
 		if err != nil {
@@ -68,6 +66,118 @@ func hasArg(args []string, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// srunPlan is how srun places the ranks of one launch in the allocation.
+type srunPlan struct {
+	// cpusPerRank is srun's --cpus-per-task; 0 passes none.
+	cpusPerRank int
+	// nodes is srun's --nodes, set when there are fewer ranks than
+	// nodes (srun would otherwise warn that it cannot use them all); 0
+	// passes none.
+	nodes int
+	// note tells the user what was done when it is not one rank per task
+	// of the allocation; "" otherwise.
+	note string
+}
+
+// planSrun fits o.N ranks into the SLURM allocation described by getenv
+// (SLURM_JOB_CPUS_PER_NODE, SLURM_CPUS_PER_TASK, SLURM_JOB_NUM_NODES):
+//
+//   - up to one rank per task of the allocation (its CPUs divided by the
+//     CPUs per task): each rank gets its task's CPUs (--cpus-per-task,
+//     passed explicitly, as srun before Slurm 23.11 does not inherit it);
+//   - more ranks, up to the allocation's CPUs: one CPU each
+//     (--cpus-per-task=1), which is how an allocation of one task with
+//     many CPUs (salloc -c 8, batchspawner's default) runs 8 ranks;
+//   - beyond the CPUs: an error that says how to get more, unless the
+//     launcher arguments ask for --overcommit or their own --cpus-per-task
+//     (then only the CPUs are checked).
+//
+// With no SLURM_JOB_CPUS_PER_NODE (an unknown allocation) nothing is
+// checked and srun decides.
+func planSrun(o Options, getenv func(string) string) (srunPlan, error) {
+	var p srunPlan
+	if nodes, err := strconv.Atoi(firstSet(getenv, "SLURM_JOB_NUM_NODES", "SLURM_NNODES")); err == nil &&
+		o.N < nodes && o.Hosts == "" && !hasArg(o.LauncherArgs, "-N", "--nodes", "-w", "--nodelist") {
+		p.nodes = o.N
+	}
+	cpusText := getenv("SLURM_JOB_CPUS_PER_NODE")
+	cpus := slurmCPUs(cpusText)
+	if cpus == 0 || hasArg(o.LauncherArgs, "--overcommit", "-O") {
+		return p, nil
+	}
+	job := getenv("SLURM_JOB_ID")
+	tooMany := func(limit int, why string) error {
+		return fmt.Errorf("-n %d is more ranks than this SLURM allocation (job %s) can run: %s, so %d ranks at most. %s",
+			o.N, job, why, limit, moreRanksHint(o, limit))
+	}
+	if userPer, ok := argValue(o.LauncherArgs, "-c", "--cpus-per-task"); ok {
+		per, err := strconv.Atoi(userPer)
+		if err != nil || per < 1 {
+			return p, nil // srun will say what is wrong with it
+		}
+		if limit := cpus / per; o.N > limit {
+			return p, tooMany(limit, fmt.Sprintf("it has %d CPUs (SLURM_JOB_CPUS_PER_NODE=%s) and each rank asks for %d (--cpus-per-task)", cpus, cpusText, per))
+		}
+		return p, nil
+	}
+	per, err := strconv.Atoi(firstSet(getenv, "SLURM_CPUS_PER_TASK", "SRUN_CPUS_PER_TASK"))
+	if err != nil || per < 1 {
+		per = 1
+	}
+	switch {
+	case o.N*per <= cpus:
+		if per > 1 {
+			p.cpusPerRank = per
+		}
+	case o.N <= cpus:
+		tasks := cpus / per
+		p.cpusPerRank = 1
+		p.note = fmt.Sprintf("1 CPU per rank: the allocation's %d CPUs hold %s of %d CPUs, and %d ranks were asked for",
+			cpus, plural(tasks, "task"), per, o.N)
+	default:
+		return p, tooMany(cpus, fmt.Sprintf("it has %d CPUs (SLURM_JOB_CPUS_PER_NODE=%s) and each rank needs one", cpus, cpusText))
+	}
+	return p, nil
+}
+
+// moreRanksHint says how to run n ranks when the allocation holds limit:
+// fewer ranks, a batch job, or a bigger allocation.
+func moreRanksHint(o Options, limit int) string {
+	if o.Target != "" { // mpigo run
+		return fmt.Sprintf("Use -n %d or less, submit the run as a batch job (sbatch --ntasks=%d), or run it in a bigger allocation (salloc -n %d)", limit, o.N, o.N)
+	}
+	return fmt.Sprintf("Use -n %d or less; or submit the cell as a batch job, which waits in the queue for %d CPUs: %%mpirun -n %d --sbatch; "+
+		"or start the notebook in a bigger allocation (salloc -n %d, or more CPUs in JupyterHub's spawner options)", limit, o.N, o.N, o.N)
+}
+
+// firstSet returns the value of the first of keys that is set, or "".
+func firstSet(getenv func(string) string, keys ...string) string {
+	for _, k := range keys {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// argValue returns the value of the first of names in args, given as
+// "name value", "name=value" or (for a one-letter flag) "-cVALUE".
+func argValue(args []string, names ...string) (string, bool) {
+	for i, a := range args {
+		for _, n := range names {
+			switch {
+			case a == n && i+1 < len(args):
+				return args[i+1], true
+			case strings.HasPrefix(a, n+"="):
+				return a[len(n)+1:], true
+			case len(n) == 2 && strings.HasPrefix(a, n) && len(a) > 2 && !strings.HasPrefix(a, "--"):
+				return a[2:], true
+			}
+		}
+	}
+	return "", false
 }
 
 // slurmCPUs adds up SLURM_JOB_CPUS_PER_NODE, e.g. "16(x2),4" is 36; 0 when

@@ -60,9 +60,18 @@ func TestCheckAllocation(t *testing.T) {
 		want string // substring of the error; "" for none
 	}{
 		{Options{N: 8}, srun, slurm, ""},
-		{Options{N: 9}, srun, slurm, "more ranks than this SLURM allocation"},
+		{Options{N: 9}, srun, slurm, "more ranks than this SLURM allocation (job 7) can run"},
+		{Options{N: 9}, srun, slurm, "%mpirun -n 9 --sbatch"},
+		{Options{N: 9, Target: "prog.go"}, srun, slurm, "sbatch --ntasks=9"},
 		{Options{N: 9, LauncherArgs: []string{"--overcommit"}}, srun, slurm, ""},
-		{Options{N: 4}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8", "SLURM_CPUS_PER_TASK": "4"}), "2 ranks at most"},
+		// one task of 4 CPUs: 4 ranks of one CPU each, not 1 rank
+		{Options{N: 4}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), ""},
+		{Options{N: 5}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), "4 ranks at most"},
+		{Options{N: 4, LauncherArgs: []string{"-c", "2"}}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}), "2 ranks at most"},
+		{Options{N: 4}, mpirun, slurm, ""},
+		{Options{N: 9}, mpirun, slurm, "more ranks than this SLURM allocation (job 7)"},
+		{Options{N: 9, LauncherArgs: []string{"--oversubscribe"}}, mpirun, slurm, ""},
+		{Options{N: 9, Hosts: "a:9"}, mpirun, slurm, ""},
 		{Options{N: 8, Hosts: "a:4,b:4"}, mpirun, env(nil), ""},
 		{Options{N: 9, Hosts: "a:4,b:4"}, mpirun, env(nil), "has slots (8)"},
 		{Options{N: 9, Hosts: "a:4,b:4", LauncherArgs: []string{"--oversubscribe"}}, mpirun, env(nil), ""},
@@ -73,6 +82,64 @@ func TestCheckAllocation(t *testing.T) {
 		err := checkAllocation(tt.o, tt.l, tt.env, 2)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("checkAllocation(%+v, %s) = %v, want %q", tt.o, tt.l.kind, err, tt.want)
+		}
+	}
+}
+
+func TestPlanSrun(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		env  map[string]string
+		want srunPlan // note compared as a substring
+		err  string
+	}{
+		{"one rank per task", Options{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_JOB_NUM_NODES": "1"}, srunPlan{}, ""},
+		{"fewer ranks than nodes", Options{N: 1}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{nodes: 1}, ""},
+		{"fewer ranks than nodes, user's nodelist", Options{N: 1, LauncherArgs: []string{"-w", "n2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{}, ""},
+		{"tasks of 2 CPUs keep them", Options{N: 2}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8", "SLURM_CPUS_PER_TASK": "2"}, srunPlan{cpusPerRank: 2}, ""},
+		{"one task of 4 CPUs", Options{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"},
+			srunPlan{cpusPerRank: 1, note: "1 CPU per rank: the allocation's 4 CPUs hold 1 task of 4 CPUs"}, ""},
+		{"SRUN_CPUS_PER_TASK (Slurm 23.11)", Options{N: 3}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SRUN_CPUS_PER_TASK": "4"}, srunPlan{cpusPerRank: 1, note: "1 CPU per rank"}, ""},
+		{"two nodes of 8", Options{N: 16}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8(x2)", "SLURM_CPUS_PER_TASK": "8"}, srunPlan{cpusPerRank: 1, note: "2 tasks of 8 CPUs"}, ""},
+		{"beyond the CPUs", Options{N: 5}, map[string]string{"SLURM_JOB_ID": "3", "SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, "-n 5 is more ranks than this SLURM allocation (job 3)"},
+		{"user's -c", Options{N: 2, LauncherArgs: []string{"--cpus-per-task=2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, ""},
+		{"user's -c3, too many", Options{N: 2, LauncherArgs: []string{"-c3"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, "each rank asks for 3"},
+		{"--overcommit", Options{N: 64, LauncherArgs: []string{"--overcommit"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, ""},
+		{"unknown allocation", Options{N: 64}, map[string]string{}, srunPlan{}, ""},
+	}
+	for _, tt := range tests {
+		got, err := planSrun(tt.o, func(k string) string { return tt.env[k] })
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case got.cpusPerRank != tt.want.cpusPerRank || got.nodes != tt.want.nodes ||
+			!strings.Contains(got.note, tt.want.note) || (tt.want.note == "") != (got.note == ""):
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestArgValue(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		value string
+		ok    bool
+	}{
+		{[]string{"-c", "2"}, "2", true},
+		{[]string{"--cpus-per-task=3"}, "3", true},
+		{[]string{"-c4"}, "4", true},
+		{[]string{"--cpus-per-task", "5"}, "5", true},
+		{[]string{"-c"}, "", false},
+		{[]string{"--cpu-bind=cores"}, "", false},
+	} {
+		v, ok := argValue(tt.args, "-c", "--cpus-per-task")
+		if v != tt.value || ok != tt.ok {
+			t.Errorf("argValue(%q) = %q, %v; want %q, %v", tt.args, v, ok, tt.value, tt.ok)
 		}
 	}
 }

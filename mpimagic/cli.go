@@ -55,6 +55,11 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
 		return fail("%v", err)
 	}
+	for _, note := range []string{l.mpiNote(o), l.placementNote(o, os.Getenv)} {
+		if note != "" {
+			verbose(note)
+		}
+	}
 	wrap := m.startWrapper(ctx, tc)
 	b, err := m.buildTarget(ctx, o.Target, tc, verbose)
 	if err != nil {

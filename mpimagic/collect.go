@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -140,6 +142,12 @@ func (c *collector) serve(conn net.Conn) {
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	typ, payload, err := rankio.ReadFrame(conn)
 	var h rankio.Hello
+	if errors.Is(err, io.EOF) {
+		// a wrapper dials every address of the kernel at once and closes
+		// the connections that answer after the first
+		c.log.Debug("mpirun: a connection closed before its hello", "remote", conn.RemoteAddr())
+		return
+	}
 	if err != nil || typ != rankio.FrameHello || json.Unmarshal(payload, &h) != nil || !rankio.ValidToken(h.Token, c.token) {
 		c.log.Warn("mpirun: rejected a connection without a valid hello", "remote", conn.RemoteAddr())
 		return

@@ -25,8 +25,11 @@
 //     fallback.
 //   - launcher.go, allocation.go: the launcher: srun inside a SLURM
 //     allocation, else mpirun (Open MPI or MPICH, told apart by mpirun
-//     --version; the program is built for the same MPI); its command line;
-//     the checks of -n against the allocation.
+//     --version; the program is built for the same MPI); its command line
+//     (for srun: the --mpi plugin, chooseMPIPlugin; --overlap inside a job
+//     step; the ranks fitted to the allocation's CPUs, planSrun) and its
+//     environment, cleared of an enclosing job's or step's variables
+//     (launcherEnv); the checks of -n against the allocation.
 //   - launch.go, collect.go, emitter.go, wrapper.go and package rankio: the
 //     run. The launcher starts a small wrapper on every rank (rankio, built
 //     from the embedded sources; `mpigo rankio` as a fallback). The wrapper
@@ -51,6 +54,12 @@
 //     made from the flags that builds and runs it (srun in a job, mpiexec
 //     elsewhere). An export replaces only files an earlier export wrote
 //     and nobody changed since (the manifest DIR/.mpigo-export).
+//   - sbatch.go: %mpirun --sbatch, which builds the cell here and submits
+//     it as a SLURM batch job (a job script in a private directory under
+//     the cache, which the nodes see; srun runs the wrapper and the
+//     program), shows the job's queue state from scontrol (squeue, sacct)
+//     while the ranks' output comes back over the same TCP channel, and
+//     cancels the job with scancel on interrupt or --timeout.
 //   - magic.go, cli.go: the two entry points, Magic.Cell and
 //     Magic.RunCommand.
 package mpimagic

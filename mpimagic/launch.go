@@ -59,7 +59,7 @@ type outcome struct {
 // SIGTERM to the launcher's process group and to every rank's program
 // (through its wrapper), SIGKILL to all of them after rankio.KillGrace.
 func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
-	remote := j.l.kind == "srun" || j.opts.Hosts != "" || j.opts.Hostfile != ""
+	remote := j.l.remote(j.opts, os.Getenv)
 	c, err := newCollector(j.opts.N, remote, j.em, j.rewrite, m.log)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,13 @@ type launcher struct {
 	version string // first line of mpirun --version
 	// mpirun is the mpirun whose MPI the program is built for ("" if none).
 	mpirun string
+	// inStep is set when this process runs inside a SLURM job step (under
+	// srun, as batchspawner starts the notebook server).
+	inStep bool
+	// For srun: mpiPlugin is the --mpi plugin to pass ("" for none) and
+	// mpiWhy says why it.
+	mpiPlugin string
+	mpiWhy    string
 }
 
 // name is how messages call the launcher.
@@ -51,7 +58,7 @@ func findLauncher(ctx context.Context, choice string, getenv func(string) string
 	if kind != "srun" && kind != "mpirun" { // a specific mpirun
 		mpirunName, kind = choice, "mpirun"
 	}
-	l := &launcher{kind: kind}
+	l := &launcher{kind: kind, inStep: inJobStep(getenv)}
 	if p, err := exec.LookPath(mpirunName); err == nil {
 		l.mpirun = p
 		l.flavour, l.version = mpiFlavour(ctx, p)
@@ -64,10 +71,121 @@ func findLauncher(ctx context.Context, choice string, getenv func(string) string
 			return nil, fmt.Errorf("--launcher srun: no srun on PATH: %v", err)
 		}
 		l.path = p
+		l.mpiPlugin, l.mpiWhy = chooseMPIPlugin(l.flavour, l.inStep, getenv("SLURM_MPI_TYPE"),
+			slurmMPIDefault(ctx, p), srunMPIPlugins(ctx, p))
 	} else {
 		l.path = l.mpirun
 	}
 	return l, nil
+}
+
+// inJobStep reports whether this process runs inside a SLURM job step
+// (started by srun), not directly in the allocation (salloc's shell, or a
+// batch script).
+func inJobStep(getenv func(string) string) bool {
+	step := firstSet(getenv, "SLURM_STEP_ID", "SLURM_STEPID")
+	// a batch script is the "batch" step on some Slurm versions; its srun
+	// needs no --overlap
+	return step != "" && step != "batch" && step != "4294967294"
+}
+
+// chooseMPIPlugin picks srun's --mpi plugin for programs built with the
+// MPI of flavour; it returns "" when none should be passed, and why, for
+// --verbose. In order:
+//
+//   - $SLURM_MPI_TYPE set by the user (not inside a job step, where it is
+//     the step's own, e.g. none under batchspawner's srun --mpi=none);
+//   - the cluster's MpiDefault (scontrol show config) when it is not
+//     none: its admins chose it for their MPIs;
+//   - else (Slurm's own default is none, which starts every rank as a
+//     singleton) what the MPI speaks, among what srun offers (srun
+//     --mpi=list): PMIx for Open MPI, PMI-2 for MPICH and its relatives.
+func chooseMPIPlugin(flavour string, inStep bool, mpiType, siteDefault string, plugins []string) (plugin, why string) {
+	if mpiType != "" && !inStep {
+		return mpiType, "$SLURM_MPI_TYPE"
+	}
+	if siteDefault != "" && siteDefault != "none" {
+		return siteDefault, "the cluster's MpiDefault"
+	}
+	prefs := []string{"pmix", "pmi2"}
+	if flavour == flavourMPICH || flavour == flavourIntel {
+		prefs = []string{"pmi2", "pmix"}
+	}
+	if len(plugins) == 0 { // srun --mpi=list said nothing readable
+		return prefs[0], "the usual plugin for " + flavour + " (srun --mpi=list gave no list)"
+	}
+	for _, want := range prefs {
+		for _, have := range plugins {
+			if have == want || strings.HasPrefix(have, want+"_") {
+				return want, "the plugin for " + flavour + " among srun --mpi=list (the cluster's MpiDefault is none)"
+			}
+		}
+	}
+	return "", "srun --mpi=list offers neither pmix nor pmi2; srun's default is used"
+}
+
+// slurmMPIDefault returns the cluster's MpiDefault, "" when scontrol
+// cannot tell.
+func slurmMPIDefault(ctx context.Context, srun string) string {
+	scontrol := filepath.Join(filepath.Dir(srun), "scontrol")
+	if !isExecutable(scontrol) {
+		var err error
+		if scontrol, err = exec.LookPath("scontrol"); err != nil {
+			return ""
+		}
+	}
+	out := slurmQuery(ctx, scontrol, "show", "config")
+	for _, line := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if ok && strings.TrimSpace(k) == "MpiDefault" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// srunMPIPlugins lists the plugins of srun --mpi=list ("pmix", "pmi2",
+// "pmix_v4", ...).
+func srunMPIPlugins(ctx context.Context, srun string) []string {
+	return parseMPIList(slurmQuery(ctx, srun, "--mpi=list"))
+}
+
+// parseMPIList reads srun --mpi=list: the plugin names, one a line after
+// "MPI plugin types are...", then "specific pmix plugin versions
+// available: pmix_v4,pmix_v5" (the format of Slurm 22 to 24).
+func parseMPIList(out string) []string {
+	var names []string
+	started := false
+	for _, line := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(strings.TrimPrefix(line, "srun: "))
+		switch {
+		case strings.HasPrefix(t, "MPI plugin types are"):
+			started = true
+		case strings.HasPrefix(t, "specific pmix plugin versions available:"):
+			for _, v := range strings.Split(strings.TrimPrefix(t, "specific pmix plugin versions available:"), ",") {
+				if v = strings.TrimSpace(v); v != "" {
+					names = append(names, v)
+				}
+			}
+		case started && t != "" && !strings.ContainsAny(t, " :"):
+			names = append(names, t)
+		}
+	}
+	return names
+}
+
+// slurmQuery runs a SLURM command (at most 10 s) and returns its output,
+// stdout and stderr together ("" when it fails).
+func slurmQuery(ctx context.Context, name string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = launcherEnv(os.Environ())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return string(out)
 }
 
 // mpiFlavour runs `mpirun --version` and tells the MPI it belongs to.
@@ -101,21 +219,41 @@ type launchSpec struct {
 	env     []string // K=V to pass to every rank (rank I/O, display, --env)
 	cores   int      // local cores, for oversubscription
 	euid    int
+	// getenv reads the SLURM allocation's variables; nil is os.Getenv.
+	getenv func(string) string
 }
 
 // command returns the launcher's argv and the variables to add to its
 // environment. Rank count limits are checked by checkAllocation first.
+// srun gets -n, --mpi (chooseMPIPlugin), --overlap inside a job step, and
+// --nodes and --cpus-per-task when planSrun sets them.
 func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
 	n := fmt.Sprint(o.N)
 	argv = []string{l.path}
+	getenv := s.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	switch {
 	case l.kind == "srun":
-		if os.Getenv("SLURM_STEP_ID") != "" || os.Getenv("SLURM_STEPID") != "" {
+		if l.inStep {
 			// Inside a job step (batchspawner runs the notebook under
-			// srun): a new step must share its resources.
+			// srun): a new step must share the step's CPUs, or it waits
+			// for them forever.
 			argv = append(argv, "--overlap")
 		}
-		argv = append(argv, "-n", n, "--kill-on-bad-exit=1")
+		argv = append(argv, "-n", n)
+		p, _ := planSrun(o, getenv) // its error was reported by checkAllocation
+		if p.nodes > 0 {
+			argv = append(argv, "--nodes="+fmt.Sprint(p.nodes))
+		}
+		if p.cpusPerRank > 0 {
+			argv = append(argv, "--cpus-per-task="+fmt.Sprint(p.cpusPerRank))
+		}
+		if l.mpiPlugin != "" && !hasArg(o.LauncherArgs, "--mpi") {
+			argv = append(argv, "--mpi="+l.mpiPlugin)
+		}
+		argv = append(argv, "--kill-on-bad-exit=1")
 		if o.Hosts != "" {
 			argv = append(argv, "--nodelist="+hostNames(o.Hosts))
 		}
@@ -126,7 +264,10 @@ func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
 			argv = append(argv, "--host", o.Hosts)
 		case o.Hostfile != "":
 			argv = append(argv, "--hostfile", o.Hostfile)
-		case o.N > s.cores:
+		case o.N > s.cores || getenv("SLURM_JOB_ID") != "":
+			// in a SLURM allocation Open MPI counts its tasks (inside a
+			// job step: the step's) as slots, not its CPUs, which bound
+			// -n (checkAllocation)
 			argv = append(argv, "--oversubscribe")
 		}
 		for _, kv := range s.env {
@@ -135,6 +276,12 @@ func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
 		}
 		if s.euid == 0 {
 			env = append(env, "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+		}
+		if l.inStep {
+			// Open MPI starts its daemons on the allocation's other nodes
+			// with srun, which inside a job step waits for the step's
+			// CPUs unless it may overlap
+			env = append(env, "SLURM_OVERLAP=1")
 		}
 	default: // MPICH's Hydra and its relatives (Intel MPI, MVAPICH)
 		argv = append(argv, "-n", n)
@@ -169,24 +316,51 @@ func hostNames(hosts string) string {
 // believe it runs inside another MPI job: those an MPI launcher or srun's
 // PMI gives its processes (OMPI_*, PMIX_*, PMI_*). Open MPI settings a user
 // made (OMPI_MCA_*) are kept unless this process itself is an MPI rank.
+// Inside a SLURM job step (the kernel started by srun) the step's own
+// variables go too (stepVar): srun reads several of them as its options
+// (SLURM_NTASKS, SLURM_NNODES, SLURM_MPI_TYPE, SLURM_DISTRIBUTION,
+// SLURM_CPU_BIND), which would shape the ranks' step like the kernel's;
+// the allocation's (SLURM_JOB_*) stay.
 func launcherEnv(env []string) []string {
-	inJob := false
+	inJob, inStep := false, false
 	for _, kv := range env {
 		if strings.HasPrefix(kv, "OMPI_COMM_WORLD_") || strings.HasPrefix(kv, "PMIX_RANK=") || strings.HasPrefix(kv, "PMI_RANK=") {
 			inJob = true
 		}
+		if k, v, _ := strings.Cut(kv, "="); k == "SLURM_STEP_ID" || k == "SLURM_STEPID" {
+			inStep = inJobStep(func(string) string { return v })
+		}
 	}
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(kv, "OMPI_MCA_") && !inJob:
-		case strings.HasPrefix(kv, "OMPI_"), strings.HasPrefix(kv, "PMIX_"), strings.HasPrefix(kv, "PMI_"),
-			strings.HasPrefix(kv, rankio.EnvVar+"="):
+		case strings.HasPrefix(k, "OMPI_MCA_") && !inJob:
+		case strings.HasPrefix(k, "OMPI_"), strings.HasPrefix(k, "PMIX_"), strings.HasPrefix(k, "PMI_"), k == rankio.EnvVar:
+			continue
+		case inStep && stepVar(k):
 			continue
 		}
 		out = append(out, kv)
 	}
 	return out
+}
+
+// stepVar reports whether k is one of the variables srun sets for the
+// tasks of a job step (and not for the allocation as a whole).
+func stepVar(k string) bool {
+	switch k {
+	case "SLURM_STEPID", "SLURM_NTASKS", "SLURM_NPROCS", "SLURM_NNODES", "SLURM_MPI_TYPE", "SLURM_DISTRIBUTION",
+		"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_GTIDS", "SLURM_TASK_PID", "SLURM_PRIO_PROCESS",
+		"SLURM_LAUNCH_NODE_IPADDR", "SLURM_CPUS_ON_NODE", "SLURM_UMASK", "SRUN_DEBUG":
+		return true
+	}
+	for _, prefix := range []string{"SLURM_STEP_", "SLURM_SRUN_COMM_", "SLURM_CPU_BIND", "SLURM_MEM_BIND", "SLURM_PMIX", "SLURM_PMI_", "SLURM_TOPOLOGY_ADDR"} {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeEnv returns env with the K=V of add set (replacing earlier values).
@@ -234,4 +408,39 @@ func explainLauncher(text string, o Options, l *launcher, cores int) string {
 		return "srun's process management (PMI) and the MPI library do not match: try `-- --mpi=pmix` or `-- --mpi=pmi2`."
 	}
 	return ""
+}
+
+// remote reports whether the ranks may run on other hosts than this one,
+// and so must reach the kernel over the network: under srun, with --hosts
+// or --hostfile, and for any launcher inside a SLURM allocation (an
+// mpirun there starts ranks on the allocation's nodes).
+func (l *launcher) remote(o Options, getenv func(string) string) bool {
+	return l.kind == "srun" || o.Hosts != "" || o.Hostfile != "" || getenv("SLURM_JOB_ID") != ""
+}
+
+// placementNote says how the ranks of o are placed when that is not one
+// rank per task of the SLURM allocation (planSrun's note), "" otherwise.
+func (l *launcher) placementNote(o Options, getenv func(string) string) string {
+	if l.kind != "srun" {
+		return ""
+	}
+	p, err := planSrun(o, getenv)
+	if err != nil {
+		return ""
+	}
+	return p.note
+}
+
+// mpiNote says which --mpi plugin srun gets and why, for --verbose; ""
+// for mpirun.
+func (l *launcher) mpiNote(o Options) string {
+	switch {
+	case l.kind != "srun":
+		return ""
+	case hasArg(o.LauncherArgs, "--mpi"):
+		return "srun: --mpi from the launcher arguments"
+	case l.mpiPlugin == "":
+		return "srun: no --mpi: " + l.mpiWhy
+	}
+	return "srun: --mpi=" + l.mpiPlugin + " (" + l.mpiWhy + ")"
 }

@@ -14,6 +14,8 @@ func TestLauncherCommand(t *testing.T) {
 	ompi := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI}
 	mpich := &launcher{kind: "mpirun", path: "/usr/bin/mpirun.mpich", flavour: flavourMPICH}
 	srun := &launcher{kind: "srun", path: "/usr/bin/srun"}
+	pmix := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix"}
+	stepped := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix", inStep: true}
 	tail := []string{"/bin/mpigo", "rankio", "--", "/c/prog", "arg"}
 	tests := []struct {
 		name string
@@ -36,20 +38,110 @@ func TestLauncherCommand(t *testing.T) {
 			append([]string{"/usr/bin/mpirun.mpich", "-n", "32"}, tail...), spec.env},
 		{"srun", srun, Options{N: 4, Hosts: "n1:2,n2:2"}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--nodelist=n1,n2"}, tail...), spec.env},
+		{"srun with a plugin", pmix, Options{N: 4}, 0,
+			append([]string{"/usr/bin/srun", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
+		{"srun, the user's --mpi wins", pmix, Options{N: 4, LauncherArgs: []string{"--mpi=pmi2"}}, 0,
+			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--mpi=pmi2"}, tail...), spec.env},
+		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI, inStep: true}, Options{N: 2}, 1000,
+			append([]string{"/usr/bin/mpirun", "-n", "2", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), append([]string{"SLURM_OVERLAP=1"}, spec.env...)},
+		{"Open MPI in an allocation: slots are not CPUs", ompi, Options{N: 2, LauncherArgs: []string{"--bind-to", "none"}}, 1000,
+			append([]string{"/usr/bin/mpirun", "-n", "2", "--oversubscribe", "-x", "MPIGO_RANKIO", "-x", "K", "--bind-to", "none"}, tail...), spec.env},
+		{"srun inside a job step", stepped, Options{N: 4}, 0,
+			append([]string{"/usr/bin/srun", "--overlap", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
 	}
-	t.Setenv("SLURM_STEP_ID", "")
-	t.Setenv("SLURM_STEPID", "")
 	for _, tt := range tests {
 		s := spec
 		s.euid = tt.euid
+		s.getenv = func(string) string { return "" }
+		if strings.Contains(tt.name, "allocation") {
+			s.getenv = func(k string) string { return map[string]string{"SLURM_JOB_ID": "3"}[k] }
+		}
 		argv, env := tt.l.command(tt.o, s)
 		if !reflect.DeepEqual(argv, tt.argv) || !reflect.DeepEqual(env, tt.env) {
 			t.Errorf("%s:\n got %q %q\nwant %q %q", tt.name, argv, env, tt.argv, tt.env)
 		}
 	}
-	t.Setenv("SLURM_STEP_ID", "0")
-	if argv, _ := srun.command(Options{N: 2}, spec); argv[1] != "--overlap" {
-		t.Errorf("srun inside a job step: %q, want --overlap", argv)
+	// the allocation shapes srun's placement: one task of 4 CPUs, two nodes
+	for _, tt := range []struct {
+		env  map[string]string
+		o    Options
+		want []string
+	}{
+		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4", "SLURM_JOB_NUM_NODES": "1"}, Options{N: 4},
+			[]string{"/usr/bin/srun", "--overlap", "-n", "4", "--cpus-per-task=1", "--mpi=pmix", "--kill-on-bad-exit=1"}},
+		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, Options{N: 1},
+			[]string{"/usr/bin/srun", "--overlap", "-n", "1", "--nodes=1", "--mpi=pmix", "--kill-on-bad-exit=1"}},
+	} {
+		s := spec
+		s.getenv = func(k string) string { return tt.env[k] }
+		argv, _ := stepped.command(tt.o, s)
+		if want := append(tt.want, tail...); !reflect.DeepEqual(argv, want) {
+			t.Errorf("srun in %v:\n got %q\nwant %q", tt.env, argv, want)
+		}
+	}
+}
+
+func TestRemote(t *testing.T) {
+	srun := &launcher{kind: "srun"}
+	mpirun := &launcher{kind: "mpirun", flavour: flavourOpenMPI}
+	none := func(string) string { return "" }
+	inJob := func(k string) string { return map[string]string{"SLURM_JOB_ID": "9"}[k] }
+	for _, tt := range []struct {
+		l      *launcher
+		o      Options
+		getenv func(string) string
+		want   bool
+	}{
+		{mpirun, Options{N: 2}, none, false},
+		{mpirun, Options{N: 2, Hosts: "a:2"}, none, true},
+		{mpirun, Options{N: 2, Hostfile: "hf"}, none, true},
+		{mpirun, Options{N: 2}, inJob, true}, // mpirun starts ranks on the allocation's nodes
+		{srun, Options{N: 2}, none, true},
+	} {
+		if got := tt.l.remote(tt.o, tt.getenv); got != tt.want {
+			t.Errorf("remote(%s, %+v, SLURM_JOB_ID=%q) = %v", tt.l.kind, tt.o, tt.getenv("SLURM_JOB_ID"), got)
+		}
+	}
+}
+
+func TestChooseMPIPlugin(t *testing.T) {
+	all := []string{"pmix", "none", "cray_shasta", "pmi2", "pmix_v4"}
+	tests := []struct {
+		name            string
+		flavour         string
+		inStep          bool
+		mpiType, deflt  string
+		plugins         []string
+		want, whySubstr string
+	}{
+		{"the user's SLURM_MPI_TYPE", flavourOpenMPI, false, "pmi2", "pmix", all, "pmi2", "SLURM_MPI_TYPE"},
+		{"a step's SLURM_MPI_TYPE is not the user's", flavourOpenMPI, true, "none", "pmix", all, "pmix", "MpiDefault"},
+		{"the site's default", flavourMPICH, false, "", "pmix_v4", all, "pmix_v4", "MpiDefault"},
+		{"default none: Open MPI gets PMIx", flavourOpenMPI, false, "", "none", all, "pmix", "srun --mpi=list"},
+		{"default none: MPICH gets PMI-2", flavourMPICH, false, "", "none", all, "pmi2", "srun --mpi=list"},
+		{"only a versioned pmix", flavourOpenMPI, true, "none", "none", []string{"none", "pmix_v3"}, "pmix", ""},
+		{"only pmi2 for Open MPI", flavourOpenMPI, false, "", "", []string{"none", "pmi2"}, "pmi2", ""},
+		{"nothing usable", flavourOpenMPI, false, "", "none", []string{"none"}, "", "neither pmix nor pmi2"},
+		{"no list", flavourMPICH, false, "", "", nil, "pmi2", "gave no list"},
+	}
+	for _, tt := range tests {
+		got, why := chooseMPIPlugin(tt.flavour, tt.inStep, tt.mpiType, tt.deflt, tt.plugins)
+		if got != tt.want || !strings.Contains(why, tt.whySubstr) {
+			t.Errorf("%s: %q (%s), want %q (%s)", tt.name, got, why, tt.want, tt.whySubstr)
+		}
+	}
+}
+
+func TestParseMPIList(t *testing.T) {
+	for out, want := range map[string][]string{
+		// Slurm 22.05, on stderr with srun's prefix on some versions
+		"MPI plugin types are...\n\tpmix\n\tnone\n\tcray_shasta\n\tpmi2\nspecific pmix plugin versions available: pmix_v4\n": {"pmix", "none", "cray_shasta", "pmi2", "pmix_v4"},
+		"srun: MPI plugin types are...\nsrun: \tnone\nsrun: \tpmi2\n":                                                        {"none", "pmi2"},
+		"srun: error: something\n": nil,
+	} {
+		if got := parseMPIList(out); !reflect.DeepEqual(got, want) {
+			t.Errorf("parseMPIList(%q) = %q, want %q", out, got, want)
+		}
 	}
 }
 
@@ -64,6 +156,19 @@ func TestLauncherEnv(t *testing.T) {
 	want = []string{"PATH=/bin", "HOME=/root"}
 	if got := launcherEnv(env); !reflect.DeepEqual(got, want) {
 		t.Errorf("launcherEnv in a job = %q, want %q", got, want)
+	}
+	// the allocation's variables stay; a job step's go (the kernel under
+	// srun, batchspawner's shape), the user's SLURM_MPI_TYPE stays outside one
+	alloc := []string{"SLURM_JOB_ID=5", "SLURM_JOB_CPUS_PER_NODE=3,1", "SLURM_JOB_NUM_NODES=2", "SLURM_NODELIST=n[1-2]", "SLURM_CONF=/etc/slurm.conf"}
+	step := []string{"SLURM_STEP_ID=0", "SLURM_STEPID=0", "SLURM_NTASKS=1", "SLURM_NPROCS=1", "SLURM_NNODES=1", "SLURM_MPI_TYPE=none",
+		"SLURM_DISTRIBUTION=cyclic", "SLURM_PROCID=0", "SLURM_STEP_NODELIST=n1", "SLURM_CPU_BIND=quiet", "SLURM_SRUN_COMM_PORT=1", "SRUN_DEBUG=3",
+		"PMIX_RANK=0", "PMIX_NAMESPACE=slurm.pmix.5.0", "SLURM_PMIXP_ABORT_AGENT_PORT=2"}
+	if got := launcherEnv(append(append([]string{}, alloc...), step...)); !reflect.DeepEqual(got, alloc) {
+		t.Errorf("launcherEnv in a job step = %q, want %q", got, alloc)
+	}
+	batch := append(append([]string{}, alloc...), "SLURM_NTASKS=4", "SLURM_MPI_TYPE=pmi2")
+	if got := launcherEnv(batch); !reflect.DeepEqual(got, batch) {
+		t.Errorf("launcherEnv in an allocation = %q, want %q", got, batch)
 	}
 	if got := mergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4"}); !reflect.DeepEqual(got, []string{"A=1", "B=3", "C=4"}) {
 		t.Errorf("mergeEnv = %q", got)
@@ -131,6 +236,32 @@ func TestFindLauncher(t *testing.T) {
 	}
 	if _, err := findLauncher(ctx, "mpiexec.none", get(nil)); err == nil || !strings.Contains(err.Error(), "no mpiexec.none found") {
 		t.Errorf("a missing mpirun: %v", err)
+	}
+
+	// srun's plugin from what srun and scontrol (next to it) say; the
+	// scripts use only sh's builtins, as PATH holds nothing else
+	script := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\nprintf '%s\\n' '"+text+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script("srun", "MPI plugin types are...\n\tnone\n\tpmi2\n\tpmix\nspecific pmix plugin versions available: pmix_v4")
+	for _, tt := range []struct {
+		deflt string
+		env   map[string]string
+		want  string
+		step  bool
+	}{
+		{"none", map[string]string{"SLURM_JOB_ID": "42"}, "pmix", false},
+		{"pmi2", map[string]string{"SLURM_JOB_ID": "42"}, "pmi2", false},
+		{"none", map[string]string{"SLURM_JOB_ID": "42", "SLURM_STEP_ID": "0", "SLURM_MPI_TYPE": "none"}, "pmix", true},
+		{"none", map[string]string{"SLURM_JOB_ID": "42", "SLURM_STEP_ID": "batch"}, "pmix", false},
+	} {
+		script("scontrol", "Configuration data as of 2026-01-01T00:00:00\nMpiDefault              = "+tt.deflt+"\nMpiParams               = (null)")
+		l, err := findLauncher(ctx, "auto", get(tt.env))
+		if err != nil || l.kind != "srun" || l.mpiPlugin != tt.want || l.inStep != tt.step {
+			t.Errorf("findLauncher with MpiDefault %s, %v = %+v, %v; want --mpi=%s, in a step: %v", tt.deflt, tt.env, l, err, tt.want, tt.step)
+		}
 	}
 }
 

@@ -249,6 +249,9 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	if o.Export != "" {
 		return m.exportCell(ctx, cell, o, body, out)
 	}
+	if o.Sbatch {
+		return m.sbatchCell(ctx, cell, o, body, out)
+	}
 	ctx, done, err := m.track(ctx)
 	if err != nil {
 		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
@@ -298,7 +301,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		return &worker.Error{Name: "MPIError", Value: err.Error()}
 	}
 	c.l = l
-	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
+	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil && !o.Sbatch { // --sbatch: a new job, not this allocation
 		c.pr.set("not started: too many ranks", true)
 		return usageError(&UsageError{Reason: err.Error()})
 	}
@@ -355,7 +358,14 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 	if l.flavour != "" && l.flavour != flavourOther {
 		what += " (" + l.flavour + ")"
 	}
-	c.pr.set("launching "+what+"…", false)
+	placement := l.placementNote(o, os.Getenv) // e.g. 1 CPU per rank in a one-task allocation
+	if placement != "" {
+		placement = "; " + placement
+	}
+	if note := l.mpiNote(o); note != "" {
+		c.verbose(note)
+	}
+	c.pr.set("launching "+what+placement+"…", false)
 	oc, err := c.m.launch(ctx, job{
 		opts: o, l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
 		rewrite: func(s string) string {
@@ -377,7 +387,7 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.took, "launcher_exit", oc.launcherExit, "build", c.note)
 	werr := judge(oc, o, l)
 	if werr == nil {
-		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s", what, c.note, seconds(oc.took)), true)
+		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, seconds(oc.took), placement), true)
 	} else {
 		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}

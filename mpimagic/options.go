@@ -35,8 +35,11 @@ type Options struct {
 	// Export is the directory of --export: the cell is written there as a
 	// standalone program with a SLURM job file instead of being run.
 	Export string
-	// Batch holds the #SBATCH settings given with --export (-p, -t, -N,
-	// --account).
+	// Sbatch is set by --sbatch: the cell is built here and submitted as a
+	// SLURM batch job (see sbatch.go) instead of being launched here.
+	Sbatch bool
+	// Batch holds the SLURM settings given with --export or --sbatch (-p,
+	// -t, -N, --account).
 	Batch Batch
 }
 
@@ -86,8 +89,9 @@ not. Functions that use package mpi go in %mpirun cells (plain cells cannot
 load it).
 
 Flags:
-  -n, -np N              number of ranks (default: $SLURM_NTASKS in a SLURM
-                         allocation; required otherwise)
+  -n, -np N              number of ranks (default in a SLURM allocation:
+                         $SLURM_NTASKS, or inside a job step the allocation's
+                         CPUs; required otherwise)
   --timeout D            stop every rank after D (5s, 2m, 1h; a number is seconds)
   --hosts H1:N1,H2:N2    run on these hosts with these many slots each
   --hostfile FILE        run on the hosts of FILE (mpirun's format)
@@ -104,10 +108,24 @@ Flags:
                          SLURM). With --export, -p PART, -t TIME, -N NODES and
                          --account A fill job.sh's #SBATCH lines
   --sbatch [-p PART] [-t TIME] [-N NODES] [--account A]
-                         submit as a SLURM batch job (not yet)
+                         submit the cell as a SLURM batch job, for when the
+                         kernel is not in an allocation big enough for -n:
+                         the program is built here (in ~/.cache/mpigo, which
+                         the compute nodes must see), the job runs it with
+                         srun, and the ranks' output comes back live. The
+                         progress line shows the job's state (pending,
+                         running on NODES); the cell ends with the job's
+                         final state; interrupting it cancels the job
+                         (scancel). -p, -t, -N, --account and the words
+                         after -- go to sbatch; --timeout D sets the job's
+                         time limit when -t does not, and cancels the job D
+                         after it started. Inside an allocation, --sbatch
+                         still submits a new job (a plain %mpirun uses the
+                         allocation with srun)
   --help                 this help
   -- ARGS                everything after -- goes to the launcher, e.g.
-                         %mpirun -n 4 -- --bind-to core
+                         %mpirun -n 4 -- --bind-to core (to sbatch with
+                         --sbatch, e.g. -- --mem=4G)
 
 Interrupting the cell (or --timeout) stops every rank and says which ranks
 were still running. Builds are cached: re-running an unchanged cell only
@@ -119,6 +137,9 @@ Example:
   sum := make([]int, 1)
   mpi.World.Allreduce([]int{rank}, sum, mpi.Sum)
   fmt.Println("rank", rank, "sum", sum[0])
+
+The same on 32 ranks as a batch job on two nodes of partition compute, with
+a 10-minute limit: %mpirun -n 32 --sbatch -p compute -N 2 -t 10
 `
 
 // RunUsage is the text of mpigo run --help.
@@ -130,8 +151,9 @@ and runs it on N ranks. Each output line is prefixed with "[rank N] ". The
 exit status is 0 when every rank exited 0.
 
 Flags:
-  -n, -np N              number of ranks (default: $SLURM_NTASKS in a SLURM
-                         allocation; required otherwise)
+  -n, -np N              number of ranks (default in a SLURM allocation:
+                         $SLURM_NTASKS, or inside a job step the allocation's
+                         CPUs; required otherwise)
   --timeout D            stop every rank after D (5s, 2m; a number is seconds)
   --hosts H1:N1,H2:N2    run on these hosts with these many slots each
   --hostfile FILE        run on the hosts of FILE
@@ -171,10 +193,9 @@ func Parse(args []string, mode Mode) (Options, error) {
 		return nil
 	})
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
-	var sbatch bool
 	if mode == ModeMagic {
 		fs.StringVar(&o.Export, "export", "", "")
-		fs.BoolVar(&sbatch, "sbatch", false, "")
+		fs.BoolVar(&o.Sbatch, "sbatch", false, "")
 		fs.StringVar(&o.Batch.Partition, "p", "", "")
 		fs.StringVar(&o.Batch.Time, "t", "", "")
 		fs.StringVar(&o.Batch.Nodes, "N", "", "")
@@ -216,6 +237,11 @@ func Parse(args []string, mode Mode) (Options, error) {
 	switch {
 	case set["n"] || set["np"]:
 		o.N = *n
+	case inJobStep(os.Getenv) && slurmCPUs(os.Getenv("SLURM_JOB_CPUS_PER_NODE")) > 0:
+		// Inside a job step (a notebook server under batchspawner's srun),
+		// $SLURM_NTASKS is the step's, usually 1: the allocation's CPUs are
+		// what %mpirun can use.
+		o.N = slurmCPUs(os.Getenv("SLURM_JOB_CPUS_PER_NODE"))
 	case os.Getenv("SLURM_NTASKS") != "":
 		v, err := strconv.Atoi(os.Getenv("SLURM_NTASKS"))
 		if err != nil || v < 1 {
@@ -249,17 +275,17 @@ func Parse(args []string, mode Mode) (Options, error) {
 		if set["export"] && strings.TrimSpace(o.Export) == "" {
 			return bad("--export needs a directory to write the program and its job file to, e.g. --export myjob")
 		}
-		if !sbatch && o.Export == "" {
+		if !o.Sbatch && o.Export == "" {
 			for _, f := range batchFlags(o.Batch) {
 				if f.value != "" {
 					return bad("%s goes with --export (or --sbatch) only", f.flag)
 				}
 			}
 		}
-		if sbatch {
-			return bad("--sbatch submits the cell as a SLURM batch job; that needs a SLURM cluster and is not supported yet by this build of mpigo. " +
-				"Inside an allocation (salloc, or a notebook server started by sbatch or batchspawner) a plain %%mpirun already runs with srun; " +
-				"--export DIR writes the cell out with a job file to submit with sbatch")
+		if o.Sbatch {
+			if err := checkSbatch(o); err != nil {
+				return bad("%v", err)
+			}
 		}
 		if err := o.Batch.check(); err != nil {
 			return bad("%v", err)

@@ -38,8 +38,16 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "2", "--env", "NOEQUALS"}, err: "want K=V"},
 		{args: []string{"-n", "2", "--hosts", "a", "--hostfile", "f"}, err: "do not go together"},
 		{args: []string{"-n", "2", "--launcher", "slurm"}, err: "--launcher"},
-		{args: []string{"-n", "2", "--sbatch", "-p", "debug", "-t", "10", "-N", "2", "--account", "x"}, err: "needs a SLURM cluster"},
-		{args: []string{"-n", "2", "--sbatch", "--export", "out"}, err: "needs a SLURM cluster"},
+		{args: []string{"-n", "2", "--sbatch", "-p", "debug", "-t", "10", "-N", "2", "--account", "x", "--", "--mem=1G"},
+			want: Options{N: 2, Launcher: "auto", Sbatch: true, Batch: Batch{Partition: "debug", Time: "10", Nodes: "2", Account: "x"}, LauncherArgs: []string{"--mem=1G"}}},
+		{args: []string{"-n", "2", "--sbatch", "--launcher", "srun", "--timeout", "30s"}, want: Options{N: 2, Launcher: "srun", Sbatch: true, Timeout: 30 * time.Second}},
+		{args: []string{"-n", "2", "--sbatch", "--export", "out"}, err: "--sbatch and --export do not go together"},
+		{args: []string{"-n", "2", "--sbatch", "--hosts", "a:2"}, err: "with --sbatch SLURM chooses the nodes: use -N"},
+		{args: []string{"-n", "2", "--sbatch", "--hostfile", "hf"}, err: "with --sbatch SLURM chooses the nodes"},
+		{args: []string{"-n", "2", "--sbatch", "--launcher", "mpirun"}, err: "the batch job starts its ranks with srun"},
+		{args: []string{"-n", "2", "--sbatch", "--env", "A-B=1"}, err: "not a name a shell can export"},
+		{args: []string{"-n", "2", "--sbatch", "-t", "soon"}, err: "-t \"soon\": want a SLURM time limit"},
+		{args: []string{"-n", "2", "--sbatch", "-p", "a\n#SBATCH --mem=1T"}, err: "-p"},
 		{args: []string{"-n", "2", "-p", "debug"}, err: "-p goes with --export (or --sbatch) only"},
 		{args: []string{"-n", "2", "--account", "a"}, err: "--account goes with --export"},
 		{args: []string{"-n", "2", "--export", ""}, err: "--export needs a directory"},
@@ -72,14 +80,32 @@ func TestParseMagic(t *testing.T) {
 }
 
 func TestParseDefaultsToSlurmTasks(t *testing.T) {
-	t.Setenv("SLURM_NTASKS", "6")
-	o, err := Parse(nil, ModeMagic)
-	if err != nil || o.N != 6 {
-		t.Fatalf("Parse in an allocation = %+v, %v; want N 6", o, err)
+	tests := []struct {
+		name string
+		env  map[string]string // SLURM_NTASKS, SLURM_STEP_ID, SLURM_JOB_CPUS_PER_NODE
+		want int               // 0: an error
+	}{
+		{"salloc -n 6", map[string]string{"SLURM_NTASKS": "6", "SLURM_JOB_CPUS_PER_NODE": "6"}, 6},
+		{"salloc -n 1 -c 4", map[string]string{"SLURM_NTASKS": "1", "SLURM_JOB_CPUS_PER_NODE": "4"}, 1},
+		{"batch script", map[string]string{"SLURM_NTASKS": "4", "SLURM_STEP_ID": "batch", "SLURM_JOB_CPUS_PER_NODE": "2(x2)"}, 4},
+		// batchspawner: the server runs in a one-task step of a bigger job
+		{"inside a step", map[string]string{"SLURM_NTASKS": "1", "SLURM_STEP_ID": "0", "SLURM_JOB_CPUS_PER_NODE": "4(x2)"}, 8},
+		{"malformed", map[string]string{"SLURM_NTASKS": "lots"}, 0},
+		{"no allocation", map[string]string{}, 0},
 	}
-	t.Setenv("SLURM_NTASKS", "lots")
-	if _, err := Parse(nil, ModeMagic); err == nil {
-		t.Fatal("a malformed SLURM_NTASKS was accepted")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"SLURM_NTASKS", "SLURM_STEP_ID", "SLURM_STEPID", "SLURM_JOB_CPUS_PER_NODE"} {
+				t.Setenv(k, tt.env[k])
+			}
+			o, err := Parse(nil, ModeMagic)
+			switch {
+			case tt.want == 0 && err == nil:
+				t.Fatalf("Parse = %+v, want an error", o)
+			case tt.want != 0 && (err != nil || o.N != tt.want):
+				t.Fatalf("Parse = %+v, %v; want N %d", o, err, tt.want)
+			}
+		})
 	}
 }
 

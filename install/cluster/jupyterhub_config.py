@@ -14,8 +14,8 @@ c.BatchSpawnerBase.req_prologue = "module load mpigo"  # Go, MPI and the kernel 
 c.BatchSpawnerBase.req_srun = "srun"  # the server runs in a job step (see above)
 
 # (display name, key, spawner, its settings); -n of %mpirun defaults to the job's
-# task count (SLURM_NTASKS), and more ranks than the job holds is an error that
-# suggests %mpirun --sbatch.
+# CPUs (the server runs in a one-task step), and more ranks than the job holds
+# is an error that suggests %mpirun --sbatch.
 c.ProfilesSpawner.profiles = [
     ("Workshop: 4 MPI ranks on 1 node, 1 hour", "mpi4", "batchspawner.SlurmSpawner",
      dict(req_nprocs="4", req_runtime="1:00:00", req_memory="4G",

@@ -121,7 +121,7 @@ def test_export_errors(kernel, tmp_path):
         ('%mpirun -n 2 -p debug\nfmt.Println("x")', "-p goes with --export"),
         ('%mpirun -n 2 --export d -t soon\nfmt.Println("x")', "want a SLURM time limit"),
         ('%mpirun -n 2 --export d --env A-B=1\nfmt.Println("x")', "not a name a shell can export"),
-        ('%mpirun -n 2 --export d --sbatch\nfmt.Println("x")', "not supported yet"),
+        ('%mpirun -n 2 --export d --sbatch\nfmt.Println("x")', "--sbatch and --export do not go together"),
     ]:
         ex = run(kc, code)
         assert ex.status == "error" and ex.error["ename"] == "UsageError", (code, ex.describe())

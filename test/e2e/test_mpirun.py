@@ -279,7 +279,7 @@ def test_usage_errors(mk):
         ("%mpirun -n 2", "no Go code"),
         ("%mpirun -n 2 extra\nfmt.Println(1)", "after --"),
         ("%mpirun -n 2 --timeout soon\nfmt.Println(1)", "--timeout"),
-        ("%mpirun -n 2 --sbatch -p debug\nfmt.Println(1)", "needs a SLURM cluster"),
+        ("%mpirun -n 2 --sbatch --hosts a:2\nfmt.Println(1)", "with --sbatch SLURM chooses the nodes"),
         ("%mpirun -n 100000\nfmt.Println(1)", "too many ranks"),
     ]:
         ex = run(mk.kc, code)

@@ -1,0 +1,980 @@
+package mpimagic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/rankio"
+	"github.com/mpigo/mpigo/worker"
+)
+
+// %mpirun --sbatch submits the cell as a SLURM batch job instead of
+// launching it here, for a kernel outside an allocation big enough for -n:
+//
+//  1. The program and the rank wrapper are built as for any cell, in the
+//     cache directory (~/.cache/mpigo), which the compute nodes must see.
+//  2. A job script is written to a private directory of its own under
+//     CACHE/sbatch (not /tmp: the nodes see their own /tmp), with the
+//     #SBATCH lines of -n, -p, -t, -N, --account and the variables of the
+//     rank I/O channel; it runs the wrapper and the program with srun.
+//  3. sbatch --parsable submits it; the words after -- go to sbatch.
+//  4. While the job waits and runs, scontrol (squeue where scontrol is
+//     missing) is asked for its state every pollEvery, and the progress
+//     line shows it: "job 123 pending (Resources)", "job 123 running on
+//     n[1-2]". The ranks connect back to the collector in the kernel over
+//     TCP, exactly as for a launch here, so their output is live.
+//  5. The cell ends when SLURM says the job ended, with the summary and the
+//     job's final state (from scontrol while SLURM remembers the job, else
+//     from sacct where accounting is enabled). Interrupt, --timeout
+//     (counted from the job's start) and shutting the kernel down cancel
+//     the job with scancel, and the cell waits until it has left the queue.
+
+const (
+	// pollEvery is how often the job's state is asked for in its first
+	// pollSlowAfter; then every pollSlow, and every pollSlowest after
+	// pollSlowestAfter, to spare the SLURM controller the questions of a
+	// notebook whose job waits for hours. The ranks' connections say when
+	// the job starts without waiting for a poll.
+	pollEvery        = 500 * time.Millisecond
+	pollSlowAfter    = 30 * time.Second
+	pollSlow         = 2 * time.Second
+	pollSlowestAfter = 5 * time.Minute
+	pollSlowest      = 5 * time.Second
+	// pollFast is how often it is asked for once the job should be ending.
+	pollFast = 200 * time.Millisecond
+	// slurmCmdTimeout bounds one sbatch, scontrol, squeue, sacct or scancel.
+	slurmCmdTimeout = 30 * time.Second
+	// jobEndWait is how long the cell waits, after every rank ended or the
+	// job was cancelled, for SLURM to report the job's end; after it the
+	// job is cancelled (if it was not) and the cell ends anyway.
+	jobEndWait = 20 * time.Second
+	// jobDirMaxAge is the age from which job directories left by a kernel
+	// that was killed are removed.
+	jobDirMaxAge = 24 * time.Hour
+)
+
+// checkSbatch rejects flags that do not go with --sbatch.
+func checkSbatch(o Options) error {
+	switch {
+	case o.Export != "":
+		return errors.New("--sbatch and --export do not go together: --sbatch submits the cell now, --export writes it out with a job file to submit later")
+	case o.Hosts != "" || o.Hostfile != "":
+		return errors.New("--hosts and --hostfile choose the hosts of a launch here; with --sbatch SLURM chooses the nodes: use -N NODES, or name them for sbatch after -- (-- --nodelist=n1,n2)")
+	case o.Launcher != "auto" && o.Launcher != "srun":
+		return fmt.Errorf("--launcher %s does not go with --sbatch: the batch job starts its ranks with srun", o.Launcher)
+	}
+	return checkJobEnv(o.Env)
+}
+
+// jobState is what SLURM says about a job.
+type jobState struct {
+	State    string // JobState: PENDING, RUNNING, COMPLETED, ... ("" unknown)
+	Reason   string // why it is pending (Resources, Priority, ...), "" for None
+	Nodes    string // NodeList, e.g. n[1-2]; "" before it runs
+	ExitCode string // "0:0" (exit status:signal); "" unknown
+	// Gone: SLURM no longer knows the job (it ended more than MinJobAge
+	// ago, or never existed).
+	Gone bool
+}
+
+// terminalStates are the states of a job that has ended.
+var terminalStates = map[string]bool{
+	"COMPLETED": true, "CANCELLED": true, "FAILED": true, "TIMEOUT": true, "NODE_FAIL": true,
+	"PREEMPTED": true, "BOOT_FAIL": true, "DEADLINE": true, "OUT_OF_MEMORY": true,
+	"REVOKED": true, "SPECIAL_EXIT": true,
+}
+
+// ended reports whether the job has ended (or SLURM forgot it).
+func (s jobState) ended() bool { return s.Gone || terminalStates[s.State] }
+
+// started reports whether the job has begun running: it runs, or it ended
+// on nodes (a job cancelled while pending ended on none).
+func (s jobState) started() bool {
+	switch s.State {
+	case "", "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING":
+		return false
+	case "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT", "RESIZING":
+		return true
+	}
+	return s.Nodes != ""
+}
+
+// describe is the state for the progress line, e.g. "pending (Resources)",
+// "running on n[1-2]".
+func (s jobState) describe() string {
+	state := strings.ToLower(s.State)
+	if state == "" {
+		state = "in an unknown state"
+	}
+	switch {
+	case s.State == "PENDING" && s.Reason != "":
+		return state + " (" + s.Reason + ")"
+	case s.State == "RUNNING" && s.Nodes != "":
+		return state + " on " + s.Nodes
+	}
+	return state
+}
+
+// final is the job's final state for messages, e.g. "COMPLETED",
+// "FAILED (exit code 3)", "CANCELLED".
+func (s jobState) final() string {
+	state := s.State
+	if state == "" {
+		return "ended (final state unknown: SLURM no longer knows the job and sacct has no record of it)"
+	}
+	code, sig, _ := strings.Cut(s.ExitCode, ":")
+	switch {
+	case state == "COMPLETED" || state == "CANCELLED" || state == "TIMEOUT":
+	case sig != "" && sig != "0":
+		state += " (signal " + sig + ")"
+	case code != "" && code != "0":
+		state += " (exit code " + code + ")"
+	}
+	return state
+}
+
+// scontrolKey matches the start of a "Key=" field of scontrol's output.
+var scontrolKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_/:]*=`)
+
+// parseScontrol reads the Key=Value fields of `scontrol -o show job ID`.
+// A word that does not start a field belongs to the value before it
+// (values may hold spaces: a WorkDir, a Comment).
+func parseScontrol(out string) map[string]string {
+	fields := map[string]string{}
+	key := ""
+	for _, w := range strings.Fields(out) {
+		if loc := scontrolKey.FindStringIndex(w); loc != nil {
+			key = w[:loc[1]-1]
+			fields[key] = w[loc[1]:]
+			continue
+		}
+		if key != "" {
+			fields[key] += " " + w
+		}
+	}
+	return fields
+}
+
+// scontrolState turns the fields of `scontrol -o show job` into a jobState.
+func scontrolState(f map[string]string) jobState {
+	s := jobState{State: f["JobState"], Reason: f["Reason"], Nodes: f["NodeList"], ExitCode: f["ExitCode"]}
+	if s.Reason == "None" || s.Reason == "(null)" {
+		s.Reason = ""
+	}
+	if s.Nodes == "(null)" {
+		s.Nodes = ""
+	}
+	return s
+}
+
+// parseSqueue reads `squeue -h -j ID -o %T|%r|%N`; ok is false when the
+// output holds no line for the job (it has left the queue).
+func parseSqueue(out string) (s jobState, ok bool) {
+	line := strings.TrimSpace(out)
+	if line == "" {
+		return jobState{}, false
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	parts := strings.SplitN(line, "|", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	s = jobState{State: parts[0], Reason: parts[1], Nodes: parts[2]}
+	if s.Reason == "None" || s.Reason == "(null)" {
+		s.Reason = ""
+	}
+	return s, true
+}
+
+// parseSacct reads `sacct -n -X -P -j ID -o State,ExitCode,NodeList`:
+// "CANCELLED by 0|0:15|n1". ok is false without a line.
+func parseSacct(out string) (s jobState, ok bool) {
+	for _, line := range strings.Split(out, "\n") {
+		parts := strings.Split(strings.TrimSpace(line), "|")
+		if len(parts) < 2 || parts[0] == "" {
+			continue
+		}
+		state, _, _ := strings.Cut(parts[0], " ") // "CANCELLED by 1000"
+		s = jobState{State: state, ExitCode: parts[1]}
+		if len(parts) > 2 && parts[2] != "None assigned" {
+			s.Nodes = parts[2]
+		}
+		return s, true
+	}
+	return jobState{}, false
+}
+
+// sbatchJobID reads the job id that sbatch --parsable prints: "ID" or
+// "ID;CLUSTER".
+func sbatchJobID(out string) (string, error) {
+	line := strings.TrimSpace(out)
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 { // messages before it
+		line = strings.TrimSpace(line[i+1:])
+	}
+	id, _, _ := strings.Cut(line, ";")
+	if _, err := strconv.ParseUint(id, 10, 64); err != nil || id == "" {
+		return "", fmt.Errorf("sbatch --parsable printed %q, not a job id", strings.TrimSpace(out))
+	}
+	return id, nil
+}
+
+// invalidJob reports whether a scontrol or squeue error says the job is
+// unknown to SLURM.
+func invalidJob(text string) bool {
+	return strings.Contains(strings.ToLower(text), "invalid job id")
+}
+
+// batchSpec is what the job script is made from.
+type batchSpec struct {
+	opts     Options
+	name     string   // the job's name
+	cellName string   // cell[N]
+	output   string   // the job's output file (with %j)
+	env      []string // K=V exported for the ranks: rank I/O, display, --env
+	mpi      string   // srun's --mpi plugin ("" for srun's default)
+	wrapper  []string // the rank wrapper's command
+	program  []string // the program
+}
+
+// batchTime is the job's time limit: -t, else --timeout rounded up to the
+// minute, else "" (the partition's default).
+func batchTime(o Options) string {
+	switch {
+	case o.Batch.Time != "":
+		return o.Batch.Time
+	case o.Timeout > 0:
+		return slurmDuration(o.Timeout)
+	}
+	return ""
+}
+
+// batchScript is the job script of --sbatch.
+func batchScript(s batchSpec) string {
+	o := s.opts
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\n")
+	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n#SBATCH --ntasks=%d\n#SBATCH --output=%s\n", s.name, o.N, s.output)
+	if t := batchTime(o); t != "" {
+		b.WriteString("#SBATCH --time=" + t + "\n")
+	}
+	for _, f := range []batchFlag{{"partition", o.Batch.Partition}, {"nodes", o.Batch.Nodes}, {"account", o.Batch.Account}} {
+		if f.value != "" {
+			fmt.Fprintf(&b, "#SBATCH --%s=%s\n", f.flag, f.value)
+		}
+	}
+	fmt.Fprintf(&b, `
+# %%mpirun --sbatch of %s, written by mpigo: runs the cell's program (built in
+# mpigo's cache) on %s with srun; each rank's output goes back to the notebook
+# kernel over TCP (MPIGO_RANKIO, with a token), so this job's own output file
+# holds only what SLURM and srun say. Submitted with sbatch --parsable; the
+# kernel cancels it (scancel) when the cell is interrupted.
+
+`, s.cellName, plural(o.N, "rank"))
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
+	}
+	argv := []string{"srun"}
+	if s.mpi != "" {
+		argv = append(argv, "--mpi="+s.mpi)
+	}
+	argv = append(argv, "-n", strconv.Itoa(o.N), "--kill-on-bad-exit=1")
+	argv = append(argv, s.wrapper...)
+	argv = append(argv, "--")
+	argv = append(argv, s.program...)
+	b.WriteString("exec " + shellJoin(argv) + "\n")
+	return b.String()
+}
+
+// slurmEnv is the environment of sbatch, scontrol, squeue, sacct and
+// scancel: the kernel's, without what would tie the new job to an
+// allocation the kernel may run in (SLURM_* but SLURM_CONF), or make its
+// ranks believe they belong to another MPI job.
+func slurmEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range launcherEnv(env) {
+		if strings.HasPrefix(kv, "SLURM_") && !strings.HasPrefix(kv, "SLURM_CONF=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// slurmCmd runs a SLURM command and returns its stdout, or an error that
+// holds what it wrote on stderr.
+func slurmCmd(ctx context.Context, env []string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, slurmCmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return stdout.String(), fmt.Errorf("%s: %s", name, msg)
+	}
+	return stdout.String(), nil
+}
+
+// queryJob asks SLURM for the state of job id: scontrol (squeue where
+// there is no scontrol); for a job SLURM no longer knows, sacct.
+func queryJob(ctx context.Context, env []string, id string) (jobState, error) {
+	var s jobState
+	if _, err := exec.LookPath("scontrol"); err == nil {
+		out, err := slurmCmd(ctx, env, "scontrol", "-o", "show", "job", id)
+		switch {
+		case err == nil:
+			s = scontrolState(parseScontrol(out))
+			if s.State != "" {
+				return s, nil
+			}
+			return s, fmt.Errorf("scontrol show job %s printed no JobState: %q", id, strings.TrimSpace(out))
+		case !invalidJob(err.Error()):
+			return s, err
+		}
+	} else {
+		out, err := slurmCmd(ctx, env, "squeue", "-h", "-j", id, "-o", "%T|%r|%N")
+		switch {
+		case err == nil:
+			if st, ok := parseSqueue(out); ok {
+				return st, nil
+			}
+		case !invalidJob(err.Error()):
+			return s, err
+		}
+	}
+	// SLURM has forgotten the job (or, for squeue, it left the queue):
+	// accounting may know how it ended.
+	s = jobState{Gone: true}
+	if out, err := slurmCmd(ctx, env, "sacct", "-n", "-X", "-P", "-j", id, "-o", "State,ExitCode,NodeList"); err == nil {
+		if st, ok := parseSacct(out); ok {
+			st.Gone = true
+			return st, nil
+		}
+	}
+	return s, nil
+}
+
+// poller asks for a job's state in a loop and passes on each answer.
+type poller struct {
+	states chan jobState
+	errs   chan error
+	hurry  chan struct{}
+	quit   chan struct{}
+}
+
+// startPoller polls job id until stop; hurry makes the polls more frequent.
+func startPoller(env []string, id string) *poller {
+	p := &poller{states: make(chan jobState, 1), errs: make(chan error, 1), hurry: make(chan struct{}, 1), quit: make(chan struct{})}
+	go func() {
+		start, fast := time.Now(), false
+		for {
+			s, err := queryJob(context.Background(), env, id)
+			if err != nil {
+				select {
+				case p.errs <- err:
+				default:
+				}
+			} else {
+				select { // keep only the latest state
+				case <-p.states:
+				default:
+				}
+				p.states <- s
+				if s.ended() {
+					return
+				}
+			}
+			every := pollInterval(time.Since(start))
+			if fast {
+				every = pollFast
+			}
+			select {
+			case <-p.quit:
+				return
+			case <-p.hurry:
+				fast = true
+			case <-time.After(every):
+			}
+		}
+	}()
+	return p
+}
+
+// pollInterval is the time between two polls, age after the first.
+func pollInterval(age time.Duration) time.Duration {
+	switch {
+	case age >= pollSlowestAfter:
+		return pollSlowest
+	case age >= pollSlowAfter:
+		return pollSlow
+	}
+	return pollEvery
+}
+
+// faster makes the polls more frequent (the job should be ending).
+func (p *poller) faster() {
+	select {
+	case p.hurry <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the polls.
+func (p *poller) stop() { close(p.quit) }
+
+// batchJobDir makes a private directory for one job under
+// CACHE/sbatch and removes those old ones left by kernels that died.
+func batchJobDir(cache string) (string, error) {
+	base := filepath.Join(cache, "sbatch")
+	if err := ensurePrivateDir(base); err != nil {
+		return "", err
+	}
+	if old, err := os.ReadDir(base); err == nil {
+		for _, e := range old {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > jobDirMaxAge {
+				_ = os.RemoveAll(filepath.Join(base, e.Name()))
+			}
+		}
+	}
+	dir, err := os.MkdirTemp(base, "job-")
+	if err != nil {
+		return "", fmt.Errorf("creating a directory for the job script: %w", err)
+	}
+	return dir, nil
+}
+
+// tailFile reads what a file gained since offset (at most
+// maxLauncherText bytes at a time).
+func tailFile(path string, offset int64) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, maxLauncherText))
+	return b
+}
+
+// sbatchCell is %mpirun --sbatch: build, submit, follow the job.
+func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string, out worker.Output) (worker.Result, error) {
+	if _, err := exec.LookPath("sbatch"); err != nil {
+		reason := "--sbatch submits the cell as a SLURM batch job, but there is no sbatch command on PATH here. " +
+			"Run the kernel on a cluster's login node (or load the SLURM module: module load slurm), " +
+			"or use --export DIR to write the cell out with a job file to submit elsewhere"
+		return worker.Result{}, usageError(&UsageError{Reason: reason})
+	}
+	ctx, done, err := m.track(ctx)
+	if err != nil {
+		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
+	}
+	defer done()
+	em := newEmitter(out)
+	defer em.close()
+	build := o
+	build.Launcher = "srun" // the job's launcher: build for the MPI srun goes with
+	c := &cellRun{m: m, o: build, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
+	if o.Verbose {
+		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
+	}
+	if werr := c.prepare(ctx, body); werr != nil {
+		return worker.Result{}, werr
+	}
+	if werr := c.runBatch(ctx); werr != nil {
+		return worker.Result{}, werr
+	}
+	return worker.Result{}, nil
+}
+
+// batchRun is one submitted job on its way.
+type batchRun struct {
+	c       *cellRun
+	env     []string // of the SLURM commands
+	id      string
+	dir     string // the job's directory (script, output)
+	outFile string // the job's output file
+	outOff  int64
+	outText strings.Builder
+	state   jobState
+	// cancelErr is scancel's failure, if it failed.
+	cancelErr error
+}
+
+// runBatch writes the job script, submits it and follows the job to its
+// end, then shows the summary and judges the run.
+func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
+	o, m := c.o, c.m
+	cache, err := m.cacheDir()
+	if err != nil {
+		return &worker.Error{Name: "MagicError", Value: err.Error()}
+	}
+	if nodeLocal(cache) {
+		c.em.text("stderr", []byte("mpigo: warning: the cache directory "+cache+" (the program, the job script) is under a directory "+
+			"that compute nodes usually do not share with this host; if the job cannot start, set $XDG_CACHE_HOME to a shared directory (in your home)\n"))
+	}
+	dir, err := batchJobDir(cache)
+	if err != nil {
+		c.pr.set("failed: "+err.Error(), true)
+		return &worker.Error{Name: "MagicError", Value: err.Error()}
+	}
+	if !o.Verbose {
+		defer os.RemoveAll(dir)
+	}
+	col, err := newCollector(o.N, true, c.em, c.rewriteLine, m.log)
+	if err != nil {
+		c.pr.set("failed: "+err.Error(), true)
+		return &worker.Error{Name: "MPIError", Value: err.Error()}
+	}
+	defer col.close()
+	b := &batchRun{c: c, env: slurmEnv(os.Environ()), dir: dir}
+	spec := batchSpec{
+		opts: o, name: "mpigo-" + strings.NewReplacer("[", "", "]", "").Replace(c.cellName), cellName: c.cellName,
+		output:  filepath.Join(dir, "slurm-%j.out"),
+		env:     append([]string{rankio.EnvVar + "=" + col.spec(true), "MPIGO_DISPLAY=" + col.display}, o.Env...),
+		mpi:     c.l.mpiPlugin, // as srun would be run here (launcher.go)
+		wrapper: c.wrapper, program: []string{c.bin},
+	}
+	if c.l.mpiWhy != "" {
+		c.verbose("srun --mpi=" + c.l.mpiPlugin + ": " + c.l.mpiWhy)
+	}
+	script := filepath.Join(dir, "job.sh")
+	if err := os.WriteFile(script, []byte(batchScript(spec)), 0o700); err != nil {
+		c.pr.set("failed: "+err.Error(), true)
+		return &worker.Error{Name: "MagicError", Value: fmt.Sprintf("writing the job script: %v", err)}
+	}
+	args := append([]string{"--parsable"}, o.LauncherArgs...)
+	args = append(args, script)
+	c.verbose("job script: " + script + " (kept after the cell, as --verbose is on)")
+	c.verbose("submit: " + shellJoin(append([]string{"sbatch"}, args...)))
+	c.pr.set("submitting the job (sbatch)…", false)
+	submitted := time.Now()
+	// Not bound to ctx: once sbatch runs, the cell must learn the job id
+	// to cancel the job.
+	sout, err := slurmCmd(context.Background(), b.env, "sbatch", args...)
+	if err == nil {
+		b.id, err = sbatchJobID(sout)
+	}
+	if err != nil {
+		c.pr.set("not submitted: sbatch failed", true)
+		return submitError(err, args[:len(args)-1])
+	}
+	b.outFile = filepath.Join(dir, "slurm-"+b.id+".out")
+	c.verbose("job " + b.id + " submitted; output file " + b.outFile)
+	oc, ranAt := b.follow(ctx, col, submitted)
+	return b.finish(oc, ranAt, submitted)
+}
+
+// submitHints explain sbatch's refusals, by a piece of its message.
+var submitHints = []struct{ says, hint string }{
+	{"invalid partition", "`sinfo -s` lists the partitions; -p chooses one"},
+	{"more processors requested than permitted", "the partition has fewer CPUs than -n asks for (`sinfo -s` shows its size): use a smaller -n, or another partition with -p"},
+	{"node count specification invalid", "-N asks for more nodes than the partition has (`sinfo -s`): use a smaller -N"},
+	{"requested node configuration is not available", "no node of the partition fits the request (-n, -N and the options after --): `sinfo -N -l` shows the nodes"},
+	{"invalid account", "--account must name one of your SLURM accounts: `sacctmgr show assoc user=$USER` lists them"},
+	{"time limit", "-t (or --timeout) is more than the partition allows: `sinfo -s` shows its limit"},
+	{"unrecognized option", "the words after -- go to sbatch: check them against `sbatch --help`"},
+	{"unable to contact slurm controller", "the SLURM controller is not reachable from here: is this a login node of the cluster, and is $SLURM_CONF right?"},
+}
+
+// submitError is the cell's error when sbatch refused the job: its first
+// message as the error, everything it said, and a hint where one fits.
+func submitError(err error, args []string) *worker.Error {
+	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "sbatch: "))
+	reason := strings.TrimPrefix(firstLine(msg), "sbatch: ")
+	reason = strings.TrimPrefix(reason, "error: ")
+	value := "sbatch refused the job: " + reason
+	tb := []string{"SubmitError: " + value, "", "sbatch " + shellJoin(args) + " JOBSCRIPT said:"}
+	for _, line := range strings.Split(msg, "\n") {
+		tb = append(tb, "    "+line)
+	}
+	low := strings.ToLower(msg)
+	for _, h := range submitHints {
+		if strings.Contains(low, h.says) {
+			tb = append(tb, "", h.hint)
+			value += " (" + h.hint + ")"
+			break
+		}
+	}
+	return &worker.Error{Name: "SubmitError", Value: value, Traceback: tb}
+}
+
+// rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
+func (c *cellRun) rewriteLine(s string) string {
+	if strings.HasPrefix(s, "\t"+CellFile+":") {
+		return "\t" + c.cellName + s[len(CellFile)+1:]
+	}
+	return s
+}
+
+// firstLine is the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// follow waits for the job to end, showing its state and its ranks'
+// output, and cancels it on interrupt or --timeout. It returns how the
+// ranks ended and when the job began running (zero: never).
+func (b *batchRun) follow(ctx context.Context, col *collector, submitted time.Time) (*outcome, time.Time) {
+	c, o := b.c, b.c.o
+	p := startPoller(b.env, b.id)
+	defer p.stop()
+	oc := &outcome{}
+	var (
+		ranAt, stopAt, ranksDone time.Time
+		cancelled                bool
+		deadline, escalate       <-chan time.Time
+		failTimer, giveUp        <-chan time.Time
+		lastErr, pollErr, shown  string
+	)
+	ranks := func() string {
+		started, ended := col.counts()
+		if started == 0 {
+			return ""
+		}
+		return fmt.Sprintf(": %d of %d ranks started, %d finished", started, o.N, ended)
+	}
+	show := func() {
+		if !stopAt.IsZero() {
+			return
+		}
+		text := "job " + b.id + " " + b.state.describe()
+		if b.state.State == "PENDING" || b.state.State == "" {
+			text += ", " + waited(time.Since(submitted)) + " in the queue"
+		}
+		text += ranks()
+		if pollErr != "" {
+			text += " (asking SLURM for its state failed: " + pollErr + "; trying again)"
+		}
+		if text != shown {
+			shown = text
+			c.pr.set(text, false)
+		}
+	}
+	scancel := func() {
+		if cancelled {
+			return
+		}
+		cancelled = true
+		if _, err := slurmCmd(context.Background(), b.env, "scancel", b.id); err != nil {
+			c.m.log.Warn("mpirun --sbatch: scancel failed", "job", b.id, "err", err)
+			b.cancelErr = err
+		}
+	}
+	beginStop := func(reason string) {
+		if !stopAt.IsZero() {
+			return
+		}
+		oc.reason, stopAt = reason, time.Now()
+		oc.running = col.stop()
+		col.control(rankio.CtlTerminate)
+		if reason != "failure" {
+			what := "cancelling job " + b.id + " (scancel)…"
+			c.pr.set(what, false)
+			scancel()
+		}
+		escalate = time.After(rankio.KillGrace)
+		giveUp = time.After(jobEndWait)
+		p.faster()
+	}
+	done := ctx.Done()
+	b.state = jobState{State: "PENDING"}
+	show()
+loop:
+	for {
+		select {
+		case <-done:
+			done = nil
+			beginStop("interrupt")
+		case s := <-p.states:
+			b.state, pollErr = s, ""
+			if s.started() && ranAt.IsZero() {
+				ranAt = time.Now()
+				if o.Timeout > 0 {
+					deadline = time.After(o.Timeout)
+				}
+			}
+			show()
+		case err := <-p.errs:
+			lastErr, pollErr = err.Error(), firstLine(err.Error())
+			c.m.log.Debug("mpirun --sbatch: polling the job", "job", b.id, "err", err)
+			show()
+		case <-col.changed:
+			if ranAt.IsZero() {
+				ranAt = time.Now()
+				if o.Timeout > 0 {
+					deadline = time.After(o.Timeout)
+				}
+				b.state = jobState{State: "RUNNING", Nodes: b.state.Nodes}
+			}
+			show()
+			if failTimer == nil && !col.firstFailure().IsZero() {
+				failTimer = time.After(failStopDelay)
+			}
+			if started, ended := col.counts(); ranksDone.IsZero() && started == o.N && ended == o.N {
+				ranksDone = time.Now()
+				giveUp = time.After(jobEndWait)
+				p.faster()
+			}
+		case <-deadline:
+			deadline = nil
+			beginStop("timeout")
+		case <-failTimer:
+			beginStop("failure")
+		case <-escalate:
+			escalate = nil
+			col.control(rankio.CtlKill)
+		case <-giveUp:
+			// The job outlived its ranks (or its cancellation) by
+			// jobEndWait: cancel it (again) and stop waiting.
+			c.m.log.Warn("mpirun --sbatch: the job did not end", "job", b.id, "state", b.state.State)
+			if !cancelled {
+				scancel()
+			}
+			b.state.State = strings.TrimSpace(b.state.State + " (still in the queue: check squeue -j " + b.id + ")")
+			break loop
+		case <-time.After(pollEvery):
+			show() // the time in the queue goes on
+		}
+		b.readOutput(col)
+		if b.state.ended() {
+			break
+		}
+	}
+	// The job is over: give the ranks' connections a moment to end.
+	grace := time.After(time.Second)
+	for col.open() {
+		select {
+		case <-col.changed:
+			continue
+		case <-grace:
+		}
+		break
+	}
+	if lastErr != "" && b.state.Gone && b.state.State == "" {
+		c.verbose("last SLURM error: " + lastErr)
+	}
+	col.close()
+	b.readOutput(col)
+	oc.results = col.results()
+	oc.launcherText = b.outText.String()
+	if !b.state.ended() || b.state.State != "COMPLETED" {
+		oc.launcherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
+	}
+	markStopped(oc.results, oc.running, stopAt, col.firstFailure())
+	if oc.reason == "" && (b.state.State == "TIMEOUT" || b.state.State == "CANCELLED") {
+		// SLURM stopped the job (its time limit), or someone else did
+		// (scancel, an administrator): the ranks it caught were stopped,
+		// not failed.
+		oc.reason = "timeout"
+		if b.state.State == "CANCELLED" {
+			oc.reason = "cancelled"
+		}
+		for i := range oc.results {
+			r := &oc.results[i]
+			if r.Started && (!r.Exited || r.Exit.Signal != 0 || r.Exit.Code > 128) {
+				r.Stopped = true
+				oc.running = append(oc.running, r.Rank)
+			}
+		}
+	}
+	if !ranAt.IsZero() {
+		oc.took = time.Since(ranAt)
+	}
+	return oc, ranAt
+}
+
+// readOutput passes on what the job's output file gained (what SLURM and
+// srun say), unless a rank failed or the ranks are being stopped.
+func (b *batchRun) readOutput(col *collector) {
+	if b.outFile == "" {
+		return
+	}
+	data := tailFile(b.outFile, b.outOff)
+	if !b.state.ended() { // whole lines only while the job runs
+		data = data[:bytes.LastIndexByte(data, '\n')+1]
+	}
+	if len(data) == 0 {
+		return
+	}
+	b.outOff += int64(len(data))
+	if b.outText.Len() < maxLauncherText {
+		b.outText.Write(data)
+	}
+	if !col.quiet() {
+		if !bytes.HasSuffix(data, []byte("\n")) {
+			data = append(data, '\n')
+		}
+		b.c.em.text("stderr", data)
+	}
+}
+
+// finish shows the final state and the summary, and returns the cell's
+// error, if any.
+func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error {
+	c, o, l := b.c, b.c.o, b.c.l
+	job := "job " + b.id
+	final := b.state.final()
+	where := ""
+	if b.state.Nodes != "" {
+		where = " on " + b.state.Nodes
+	}
+	queued := ""
+	if !ranAt.IsZero() {
+		queued = seconds(ranAt.Sub(submitted)) + " in the queue"
+	}
+	var werr *worker.Error
+	switch oc.reason {
+	case "interrupt", "timeout", "cancelled":
+		werr = b.stopError(oc, ranAt)
+	default:
+		werr = judge(oc, o, l)
+		if werr != nil {
+			werr.Traceback = append(werr.Traceback, "", job+": "+final+where)
+			if ex := b.explain(oc); ex != "" {
+				werr.Value += ". " + ex
+				werr.Traceback = append(werr.Traceback, "", ex)
+			}
+		}
+	}
+	what := plural(o.N, "rank") + " with srun"
+	if l.flavour != "" && l.flavour != flavourOther {
+		what += " (" + l.flavour + ")"
+	}
+	if werr == nil {
+		c.pr.set(fmt.Sprintf("done: %s %s%s, %s, %s, %s, ran %s", job, final, where, what, c.note, queued, seconds(oc.took)), true)
+	} else if strings.Contains(werr.Value, job) {
+		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
+	} else {
+		c.pr.set(fmt.Sprintf("%s (%s %s, %s)", werr.Value, job, final, c.note), true)
+	}
+	if ranAt.IsZero() && oc.reason != "" {
+		return werr // cancelled while pending: no rank to sum up
+	}
+	title := batchTitle(oc, o, l, b.state) + "; " + job + " " + final + where
+	if queued != "" {
+		title += " after " + queued
+	}
+	s := &summary{title: title, groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
+	c.em.display(worker.Display{Data: s.data()})
+	return werr
+}
+
+// batchTitle is summaryTitle, with SLURM's stops named as such.
+func batchTitle(oc *outcome, o Options, l *launcher, s jobState) string {
+	shown := *oc
+	switch {
+	case oc.reason == "cancelled":
+		shown.reason = "interrupt"
+		return strings.Replace(summaryTitle(&shown, o, l), ": interrupted in ", ": cancelled in ", 1)
+	case oc.reason == "timeout" && s.State == "TIMEOUT":
+		return strings.Replace(summaryTitle(oc, o, l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
+	}
+	return summaryTitle(oc, o, l)
+}
+
+// waited says how long a job has been waiting, to the second in its first
+// minute, then to the minute: "0 s", "42 s", "3 min", "2 h 05 min".
+func waited(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// stopError is the cell's error when the job was cancelled: by an
+// interrupt, by --timeout, by SLURM's time limit, or by someone else.
+func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *worker.Error {
+	o := b.c.o
+	job := "job " + b.id
+	name, value := "Interrupted", "the cell was interrupted: "+job+" was cancelled (scancel)"
+	switch {
+	case oc.reason == "timeout" && b.state.State == "TIMEOUT":
+		limit := "-t " + batchTime(o)
+		if o.Batch.Time == "" {
+			limit = batchTime(o) + ", from --timeout"
+		}
+		name, value = "Timeout", job+" reached its time limit ("+limit+") and SLURM stopped it"
+	case oc.reason == "timeout":
+		name, value = "Timeout", fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
+	case oc.reason == "cancelled":
+		name, value = "Cancelled", job+" was cancelled outside this notebook (scancel, or by an administrator)"
+	}
+	if ranAt.IsZero() {
+		value += " while it was still waiting in the queue; no rank had started"
+	} else {
+		value += "; " + stillRunning(oc)
+	}
+	if b.cancelErr != nil {
+		value = strings.Replace(value, " was cancelled (scancel)", " could not be cancelled", 1)
+		value += fmt.Sprintf(". scancel failed (%v): the job may still be in the queue; check with squeue -j %s and cancel it with scancel %s", b.cancelErr, b.id, b.id)
+	}
+	tb := append([]string{name + ": " + value}, where(oc)...)
+	state := b.state.final()
+	if b.state.Nodes != "" {
+		state += " on " + b.state.Nodes
+	}
+	tb = append(tb, "", job+": "+state)
+	return &worker.Error{Name: name, Value: value, Traceback: tb}
+}
+
+// explain says what the job's output tells about ranks that never
+// reported to the kernel ("" when it tells nothing).
+func (b *batchRun) explain(oc *outcome) string {
+	started := 0
+	for _, r := range oc.results {
+		if r.Started {
+			started++
+		}
+	}
+	if started == len(oc.results) {
+		return ""
+	}
+	text := oc.launcherText
+	switch {
+	case strings.Contains(text, "cannot reach the notebook kernel"):
+		return "The ranks could not connect back to this kernel over TCP (the addresses in $" + rankio.EnvVar +
+			"): the compute nodes must reach the host the kernel runs on; a firewall between them stops the output of --sbatch jobs"
+	case strings.TrimSpace(text) == "":
+		if _, err := os.Stat(b.outFile); err != nil {
+			return "The job left no output file (" + b.outFile + "): the compute nodes may not see mpigo's cache directory " +
+				filepath.Dir(filepath.Dir(b.dir)) + ", where the program and the job's files are. It must be on a file system " +
+				"they share with this host (your home directory); $XDG_CACHE_HOME moves it"
+		}
+	}
+	return ""
+}
+
+// nodeLocal reports whether dir is under a directory that compute nodes
+// usually have to themselves.
+func nodeLocal(dir string) bool {
+	for _, p := range []string{"/tmp", "/var/tmp", "/dev/shm", "/run/user"} {
+		if dir == p || strings.HasPrefix(dir, p+"/") {
+			return true
+		}
+	}
+	return false
+}
