@@ -252,6 +252,13 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	if o.Sbatch {
 		return m.sbatchCell(ctx, cell, o, body, out)
 	}
+	return m.runCell(ctx, cell, o, body, out, (*cellRun).run)
+}
+
+// runCell runs a cell's program: it registers the run for Close, builds
+// the program (prepare) and hands it to launch (run, or runBatch for
+// --sbatch).
+func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out worker.Output, launch func(*cellRun, context.Context) *worker.Error) (worker.Result, error) {
 	ctx, done, err := m.track(ctx)
 	if err != nil {
 		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
@@ -266,7 +273,7 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	if werr := c.prepare(ctx, body); werr != nil {
 		return worker.Result{}, werr
 	}
-	if werr := c.run(ctx); werr != nil {
+	if werr := launch(c, ctx); werr != nil {
 		return worker.Result{}, werr
 	}
 	return worker.Result{}, nil

@@ -484,26 +484,9 @@ func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string
 			"or use --export DIR to write the cell out with a job file to submit elsewhere"
 		return worker.Result{}, usageError(&UsageError{Reason: reason})
 	}
-	ctx, done, err := m.track(ctx)
-	if err != nil {
-		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
-	}
-	defer done()
-	em := newEmitter(out)
-	defer em.close()
 	build := o
 	build.Launcher = "srun" // the job's launcher: build for the MPI srun goes with
-	c := &cellRun{m: m, o: build, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
-	if o.Verbose {
-		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
-	}
-	if werr := c.prepare(ctx, body); werr != nil {
-		return worker.Result{}, werr
-	}
-	if werr := c.runBatch(ctx); werr != nil {
-		return worker.Result{}, werr
-	}
-	return worker.Result{}, nil
+	return m.runCell(ctx, cell, build, body, out, (*cellRun).runBatch)
 }
 
 // batchRun is one submitted job on its way.
