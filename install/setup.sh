@@ -101,12 +101,14 @@ has_candidate() { # whether apt knows a version of package $1 to install
 }
 
 APT_UPDATED=false
+apt_update() { # once per run
+	$APT_UPDATED && return
+	info "apt-get update"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	APT_UPDATED=true
+}
 apt_install() {
-	if ! $APT_UPDATED; then
-		info "apt-get update"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		APT_UPDATED=true
-	fi
+	apt_update
 	info "apt-get install $*"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
@@ -121,11 +123,7 @@ if $IS_ROOT && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null
 	if pkg_installed "$BROWSER_PKG"; then
 		npkgs=$((npkgs + 1))
 	else
-		if ! has_candidate "$BROWSER_PKG" && ! $APT_UPDATED; then
-			info "apt-get update"
-			DEBIAN_FRONTEND=noninteractive apt-get update -qq
-			APT_UPDATED=true
-		fi
+		has_candidate "$BROWSER_PKG" || apt_update
 		if has_candidate "$BROWSER_PKG"; then
 			missing+=("$BROWSER_PKG")
 			npkgs=$((npkgs + 1))

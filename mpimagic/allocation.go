@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // localRankLimit is the most ranks a local run may have: oversubscribing a
@@ -261,8 +262,9 @@ func hostfileSlots(path string) (int, error) {
 }
 
 // physicalCores counts the cores this process may run on, as Open MPI counts
-// slots: hardware threads of one core count once.
-func physicalCores() int {
+// slots: hardware threads of one core count once. Read once: every cell
+// asks, and the machine does not change under a running kernel.
+var physicalCores = sync.OnceValue(func() int {
 	n := runtime.NumCPU()
 	cpus, _ := filepath.Glob("/sys/devices/system/cpu/cpu[0-9]*/topology/core_id")
 	if len(cpus) == 0 {
@@ -278,4 +280,4 @@ func physicalCores() int {
 		seen[strings.TrimSpace(string(pkg))+"/"+strings.TrimSpace(string(core))] = true
 	}
 	return max(1, min(n, len(seen)))
-}
+})

@@ -424,3 +424,10 @@ func (c *collector) results() []rankResult {
 	}
 	return out
 }
+
+// rankEnv is the environment every rank gets: where to send its output
+// (remote: an address other hosts reach), the display token, then extra
+// (the cell's --env).
+func (c *collector) rankEnv(remote bool, extra []string) []string {
+	return append([]string{rankio.EnvVar + "=" + c.spec(remote), "MPIGO_DISPLAY=" + c.display}, extra...)
+}

@@ -65,7 +65,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		return nil, err
 	}
 	defer c.close()
-	rankEnv := append([]string{rankio.EnvVar + "=" + c.spec(remote), "MPIGO_DISPLAY=" + c.display}, j.opts.Env...)
+	rankEnv := c.rankEnv(remote, j.opts.Env)
 	argv, env := j.l.command(j.opts, launchSpec{wrapper: j.wrapper, program: j.program, env: rankEnv, cores: physicalCores(), euid: os.Geteuid()})
 	if j.verbose != nil {
 		var shown []string

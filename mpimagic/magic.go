@@ -136,7 +136,7 @@ func (m *Magic) embedded() (*embedded, error) {
 // setup finds the launcher and the toolchain for o, remembered as long as
 // the variables they depend on stay the same.
 func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, error) {
-	lkey := o.Launcher + "\x00" + os.Getenv("PATH") + "\x00" + os.Getenv("MPIGO_MPIRUN") + "\x00" + os.Getenv("SLURM_JOB_ID")
+	lkey := o.Launcher + "\x00" + os.Getenv("PATH") + "\x00" + os.Getenv("MPIGO_MPIRUN") + "\x00" + os.Getenv("SLURM_JOB_ID") + "\x00" + os.Getenv("SLURM_MPI_TYPE")
 	m.mu.Lock()
 	l := m.launchers[lkey]
 	m.mu.Unlock()
@@ -295,6 +295,14 @@ type cellRun struct {
 	note    string   // how the build went, for the progress line
 }
 
+// rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
+func (c *cellRun) rewriteLine(s string) string {
+	if strings.HasPrefix(s, "\t"+CellFile+":") {
+		return "\t" + c.cellName + s[len(CellFile)+1:]
+	}
+	return s
+}
+
 // rename names the cell as the user sees it in a message.
 func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, CellFile, c.cellName) }
 
@@ -308,9 +316,11 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		return &worker.Error{Name: "MPIError", Value: err.Error()}
 	}
 	c.l = l
-	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil && !o.Sbatch { // --sbatch: a new job, not this allocation
-		c.pr.set("not started: too many ranks", true)
-		return usageError(&UsageError{Reason: err.Error()})
+	if !o.Sbatch { // --sbatch: a new job, not this allocation
+		if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
+			c.pr.set("not started: too many ranks", true)
+			return usageError(&UsageError{Reason: err.Error()})
+		}
 	}
 	decls := m.decls()
 	src, err := m.embedded()
@@ -375,13 +385,7 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 	c.pr.set("launching "+what+placement+"…", false)
 	oc, err := c.m.launch(ctx, job{
 		opts: o, l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
-		rewrite: func(s string) string {
-			// Go tracebacks: "\tcell[mpirun]:12 +0x1d"
-			if strings.HasPrefix(s, "\t"+CellFile+":") {
-				return "\t" + c.cellName + s[len(CellFile)+1:]
-			}
-			return s
-		},
+		rewrite: c.rewriteLine,
 		progress: func(started, ended int) {
 			c.pr.set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
 		},

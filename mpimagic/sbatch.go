@@ -533,12 +533,13 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 	spec := batchSpec{
 		opts: o, name: "mpigo-" + strings.NewReplacer("[", "", "]", "").Replace(c.cellName), cellName: c.cellName,
 		output:  filepath.Join(dir, "slurm-%j.out"),
-		env:     append([]string{rankio.EnvVar + "=" + col.spec(true), "MPIGO_DISPLAY=" + col.display}, o.Env...),
+		env:     col.rankEnv(true, o.Env),
 		mpi:     c.l.mpiPlugin, // as srun would be run here (launcher.go)
 		wrapper: c.wrapper, program: []string{c.bin},
 	}
-	if c.l.mpiWhy != "" {
-		c.verbose("srun --mpi=" + c.l.mpiPlugin + ": " + c.l.mpiWhy)
+	// the words after -- go to sbatch, not srun: no launcher arguments
+	if note := c.l.mpiNote(Options{}); note != "" {
+		c.verbose(note)
 	}
 	script := filepath.Join(dir, "job.sh")
 	if err := os.WriteFile(script, []byte(batchScript(spec)), 0o700); err != nil {
@@ -599,14 +600,6 @@ func submitError(err error, args []string) *worker.Error {
 		}
 	}
 	return &worker.Error{Name: "SubmitError", Value: value, Traceback: tb}
-}
-
-// rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
-func (c *cellRun) rewriteLine(s string) string {
-	if strings.HasPrefix(s, "\t"+CellFile+":") {
-		return "\t" + c.cellName + s[len(CellFile)+1:]
-	}
-	return s
 }
 
 // firstLine is the first line of s.

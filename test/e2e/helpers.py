@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import os
 import queue
+import re
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -241,3 +242,35 @@ def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+RANK_LINE = re.compile(r"^\[rank (\d+)\] (.*)$")
+
+
+def rank_lines(s: str) -> list:
+    """(rank, text) for every line of s; every line must carry a rank label."""
+    out = []
+    for line in s.splitlines():
+        m = RANK_LINE.match(line)
+        assert m, f"line without a [rank N] label: {line!r}"
+        out.append((int(m[1]), m[2]))
+    return out
+
+
+def summary(ex) -> dict:
+    """The data of an %mpirun cell's summary display (exactly one)."""
+    shown = [d for d in ex.display_data if "text/html" in d["data"] and "wall time" in text(d["data"]["text/html"])]
+    assert len(shown) == 1, f"want one summary display: {ex.describe()}"
+    return shown[0]["data"]
+
+
+def progress(ex) -> list:
+    """The texts an %mpirun cell's progress line showed, in order (shown,
+    then updated in place), without the "%mpirun: " prefix."""
+    out = []
+    for m in ex.messages:
+        if m["msg_type"] in ("display_data", "update_display_data"):
+            t = text(m["content"]["data"].get("text/plain", ""))
+            if t.startswith("%mpirun: "):
+                out.append(t[len("%mpirun: ") :])
+    return out

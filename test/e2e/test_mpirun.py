@@ -16,28 +16,9 @@ import time
 import pytest
 
 from conftest import start_kernel, stop_kernel
-from helpers import TESTDATA, alive, ok, run, text, wait_for
+from helpers import TESTDATA, alive, ok, rank_lines, run, summary, text, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None, reason="no mpirun (install openmpi-bin)")
-
-RANK_LINE = re.compile(r"^\[rank (\d+)\] (.*)$")
-
-
-def rank_lines(s: str) -> list:
-    """(rank, text) for every line of s; every line must carry a rank label."""
-    out = []
-    for line in s.splitlines():
-        m = RANK_LINE.match(line)
-        assert m, f"line without a [rank N] label: {line!r}"
-        out.append((int(m.group(1)), m.group(2)))
-    return out
-
-
-def summary(ex) -> dict:
-    """The data of the summary display (the last display_data)."""
-    shown = [d for d in ex.display_data if "text/html" in d["data"] and "wall time" in text(d["data"]["text/html"])]
-    assert len(shown) == 1, f"want one summary display: {ex.describe()}"
-    return shown[0]["data"]
 
 
 def mpi_processes() -> list:

@@ -181,12 +181,8 @@ def shared_mpigo(cluster, mpigo_bin) -> Path:
 
 def progress_text(ex) -> str:
     """The final text of the progress line (display updated in place)."""
-    texts = [
-        helpers.text(c["data"].get("text/plain", ""))
-        for c in ex.display_data + ex.update_display_data
-        if helpers.text(c["data"].get("text/plain", "")).startswith("%mpirun: ")
-    ]
-    return texts[-1] if texts else ""
+    shown = helpers.progress(ex)
+    return "%mpirun: " + shown[-1] if shown else ""
 
 
 def check_run(ex, n: int, launcher: str = "srun") -> dict:

@@ -19,9 +19,8 @@ import pytest
 from jupyter_client.manager import KernelManager
 
 from conftest import KERNEL_NAME, Kernel, stop_kernel
-from helpers import ok, run, text
+from helpers import ok, progress, rank_lines, run, summary, text
 
-RANK_LINE = re.compile(r"^\[rank (\d+)\] (.*)$")
 JOB_RE = re.compile(r"\bjob (\d+)\b")
 # pending for want of CPUs: Resources, or Priority behind another pending job
 PENDING_RE = re.compile(r"job \d+ pending \((Resources|Priority)\)")
@@ -58,27 +57,6 @@ def sk(cluster, tmp_path_factory):
     assert job_dirs() <= before, f"job directories left behind: {job_dirs() - before}"
 
 
-def rank_lines(s: str) -> list:
-    """(rank, text) for every line of s; every line must carry a rank label."""
-    out = []
-    for line in s.splitlines():
-        m = RANK_LINE.match(line)
-        assert m, f"line without a [rank N] label: {line!r}"
-        out.append((int(m[1]), m[2]))
-    return out
-
-
-def progress(ex) -> list[str]:
-    """The texts the progress display showed, in order (shown, then updated)."""
-    out = []
-    for m in ex.messages:
-        if m["msg_type"] in ("display_data", "update_display_data"):
-            t = text(m["content"]["data"].get("text/plain", ""))
-            if t.startswith("%mpirun: "):
-                out.append(t[len("%mpirun: ") :])
-    return out
-
-
 def job_id(ex) -> str:
     for t in progress(ex):
         m = JOB_RE.search(t)
@@ -88,13 +66,7 @@ def job_id(ex) -> str:
 
 
 def summary_text(ex) -> str:
-    shown = [
-        text(d["data"]["text/plain"])
-        for d in ex.display_data
-        if "text/html" in d["data"] and "wall time" in text(d["data"]["text/html"])
-    ]
-    assert len(shown) == 1, f"want one summary: {ex.describe()}"
-    return shown[0]
+    return text(summary(ex)["text/plain"])
 
 
 def in_queue(cluster, job: str) -> str:
