@@ -61,25 +61,34 @@ func jobTime(o Options) string {
 	return defaultJobTime
 }
 
-// sbatchLines are the #SBATCH lines of a job.
+// sbatchLines are the #SBATCH lines of an exported job.
 func sbatchLines(s jobSpec) []string {
-	o := s.opts
-	lines := []string{
-		"#SBATCH --job-name=" + s.name,
-		fmt.Sprintf("#SBATCH --ntasks=%d", o.N),
-		"#SBATCH --time=" + jobTime(o),
-		"#SBATCH --output=%x-%j.out",
+	return sbatchDirectives(s.name, s.opts.N, jobTime(s.opts), "%x-%j.out", s.opts.Batch)
+}
+
+// sbatchDirectives are the #SBATCH lines of a job of --export or --sbatch:
+// name, tasks, time limit (none when limit is ""), output file, then the
+// partition, nodes and account the cell asked for.
+func sbatchDirectives(name string, ntasks int, limit, output string, b Batch) []string {
+	lines := []string{"#SBATCH --job-name=" + name, fmt.Sprintf("#SBATCH --ntasks=%d", ntasks)}
+	if limit != "" {
+		lines = append(lines, "#SBATCH --time="+limit)
 	}
-	if o.Batch.Partition != "" {
-		lines = append(lines, "#SBATCH --partition="+o.Batch.Partition)
-	}
-	if o.Batch.Nodes != "" {
-		lines = append(lines, "#SBATCH --nodes="+o.Batch.Nodes)
-	}
-	if o.Batch.Account != "" {
-		lines = append(lines, "#SBATCH --account="+o.Batch.Account)
+	lines = append(lines, "#SBATCH --output="+output)
+	for _, f := range []struct{ flag, value string }{{"partition", b.Partition}, {"nodes", b.Nodes}, {"account", b.Account}} {
+		if f.value != "" {
+			lines = append(lines, "#SBATCH --"+f.flag+"="+f.value)
+		}
 	}
 	return lines
+}
+
+// writeExports writes an export line for each K=V of env.
+func writeExports(b *strings.Builder, env []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(b, "export %s=%s\n", k, shellQuote(v))
+	}
 }
 
 // shellName matches the names a shell can export.
@@ -180,10 +189,7 @@ set -euo pipefail
 		keys = append(keys, k)
 	}
 	b.WriteString(strings.Join(keys, " ") + ")\n")
-	for _, kv := range o.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
-	}
+	writeExports(&b, o.Env)
 	b.WriteString(jobScriptBody)
 	return b.String()
 }

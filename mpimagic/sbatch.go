@@ -263,14 +263,8 @@ func batchScript(s batchSpec) string {
 	o := s.opts
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n")
-	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n#SBATCH --ntasks=%d\n#SBATCH --output=%s\n", s.name, o.N, s.output)
-	if t := batchTime(o); t != "" {
-		b.WriteString("#SBATCH --time=" + t + "\n")
-	}
-	for _, f := range []batchFlag{{"partition", o.Batch.Partition}, {"nodes", o.Batch.Nodes}, {"account", o.Batch.Account}} {
-		if f.value != "" {
-			fmt.Fprintf(&b, "#SBATCH --%s=%s\n", f.flag, f.value)
-		}
+	for _, line := range sbatchDirectives(s.name, o.N, batchTime(o), s.output, o.Batch) {
+		b.WriteString(line + "\n")
 	}
 	fmt.Fprintf(&b, `
 # %%mpirun --sbatch of %s, written by mpigo: runs the cell's program (built in
@@ -280,10 +274,7 @@ func batchScript(s batchSpec) string {
 # kernel cancels it (scancel) when the cell is interrupted.
 
 `, s.cellName, plural(o.N, "rank"))
-	for _, kv := range s.env {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(v))
-	}
+	writeExports(&b, s.env)
 	argv := []string{"srun"}
 	if s.mpi != "" {
 		argv = append(argv, "--mpi="+s.mpi)

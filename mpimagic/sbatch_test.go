@@ -156,8 +156,9 @@ func TestBatchScript(t *testing.T) {
 	}
 	s := batchScript(spec)
 	for _, want := range []string{
-		"#!/bin/bash\n#SBATCH --job-name=mpigo-cell7\n#SBATCH --ntasks=4\n#SBATCH --output=/home/u/.cache/mpigo/sbatch/job-1/slurm-%j.out\n",
+		"#!/bin/bash\n#SBATCH --job-name=mpigo-cell7\n#SBATCH --ntasks=4\n",
 		"#SBATCH --time=00:02:00\n", // --timeout 90s, rounded up to the minute
+		"#SBATCH --output=/home/u/.cache/mpigo/sbatch/job-1/slurm-%j.out\n",
 		"#SBATCH --partition=debug\n#SBATCH --nodes=2\n#SBATCH --account=proj_1\n",
 		"export MPIGO_RANKIO='10.0.0.1:4000,127.0.0.1:4000;tok;login1'\n",
 		"export GREETING='it'\\''s a \"test\" $HOME'\n",
