@@ -86,11 +86,13 @@ class Kernel:
         return helpers.ok(self.kc, code, **kw)
 
 
-def start_kernel(log: Path, env: dict | None = None) -> Kernel:
+def start_kernel(log: Path, env: dict | None = None, base: dict | None = None, cwd: str | None = None) -> Kernel:
+    """A kernel with the environment base (os.environ by default) plus env,
+    in cwd, logging to log; stopped again if it does not get ready."""
     km = KernelManager(kernel_name=KERNEL_NAME)
     logf = open(log, "ab")
     try:
-        km.start_kernel(env=dict(os.environ, **(env or {})), stdout=logf, stderr=logf)
+        km.start_kernel(env=dict(os.environ if base is None else base, **(env or {})), cwd=cwd, stdout=logf, stderr=logf)
     except Exception:
         logf.close()
         raise

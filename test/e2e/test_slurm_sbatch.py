@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from jupyter_client.manager import KernelManager
 
-from conftest import KERNEL_NAME, Kernel, stop_kernel
+from conftest import Kernel, start_kernel, stop_kernel
 from helpers import ok, progress, rank_lines, run, summary, text
 
 JOB_RE = re.compile(r"\bjob (\d+)\b")
@@ -29,13 +28,7 @@ PENDING_RE = re.compile(r"job \d+ pending \((Resources|Priority)\)")
 def start(cluster, log, extra: dict | None = None) -> Kernel:
     """A kernel pointed at the cluster (SLURM_CONF), in its shared directory;
     outside any allocation unless extra says otherwise."""
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    logf = open(log, "ab")
-    km.start_kernel(env=dict(cluster.env, **(extra or {})), cwd=str(cluster.shared), stdout=logf, stderr=logf)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return Kernel(km, kc, log, km.provisioner.process.pid, logf)
+    return start_kernel(log, env=extra, base=cluster.env, cwd=str(cluster.shared))
 
 
 # the job directories in the kernel's cache (its environment is the tests')
