@@ -274,3 +274,16 @@ def progress(ex) -> list:
             if t.startswith("%mpirun: "):
                 out.append(t[len("%mpirun: ") :])
     return out
+
+
+def interrupt_when(km, marker: str = "started"):
+    """An on_msg hook for run() that interrupts the kernel of km the first
+    time a stream shows marker, and the time it did (sent["t"])."""
+    sent = {}
+
+    def on_msg(msg):
+        if "t" not in sent and msg["msg_type"] == "stream" and marker in msg["content"]["text"]:
+            sent["t"] = time.monotonic()
+            km.interrupt_kernel()
+
+    return on_msg, sent

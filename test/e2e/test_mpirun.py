@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import start_kernel, stop_kernel
-from helpers import TESTDATA, alive, ok, rank_lines, run, summary, text, wait_for
+from helpers import TESTDATA, alive, interrupt_when, ok, rank_lines, run, summary, text, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None, reason="no mpirun (install openmpi-bin)")
 
@@ -365,13 +365,7 @@ def test_timeout(mk):
 def test_deadlock_stopped_by_interrupt(mk):
     """Every rank waits for a message nobody sends; the interrupt stops them all."""
     code = '%mpirun -n 4\nfmt.Println("started")\nmpi.World.Recv(make([]int, 1), mpi.AnySource, 1)'
-    sent = {}
-
-    def on_msg(msg):
-        if "t" not in sent and msg["msg_type"] == "stream" and "started" in msg["content"]["text"]:
-            sent["t"] = time.monotonic()
-            mk.km.interrupt_kernel()
-
+    on_msg, sent = interrupt_when(mk.km)
     ex = run(mk.kc, code, on_msg=on_msg, timeout=90)
     took = time.monotonic() - sent["t"]
     assert ex.status == "error" and ex.error["ename"] == "Interrupted", ex.describe()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Kernel, start_kernel, stop_kernel
-from helpers import ok, progress, rank_lines, run, summary, text
+from helpers import interrupt_when, ok, progress, rank_lines, run, summary, text
 
 JOB_RE = re.compile(r"\bjob (\d+)\b")
 # pending for want of CPUs: Resources, or Priority behind another pending job
@@ -205,13 +205,7 @@ def test_failing_rank(sk, cluster):
 
 def test_interrupt_cancels_the_job(sk, cluster):
     code = '%mpirun -n 2 --sbatch\nfmt.Println("started")\ntime.Sleep(60 * time.Second)'
-    sent = {}
-
-    def on_msg(msg):
-        if "t" not in sent and msg["msg_type"] == "stream" and "started" in msg["content"]["text"]:
-            sent["t"] = time.monotonic()
-            sk.km.interrupt_kernel()
-
+    on_msg, sent = interrupt_when(sk.km)
     ex = run(sk.kc, code, on_msg=on_msg, timeout=90)
     took = time.monotonic() - sent["t"]
     assert ex.status == "error" and ex.error["ename"] == "Interrupted", ex.describe()
