@@ -351,8 +351,13 @@ func isStop(v any) bool {
 	return ok
 }
 
-// interruptGrace is how long Eval waits for an interrupted cell to stop.
-const interruptGrace = 500 * time.Millisecond
+// interruptGrace is how long Eval waits for an interrupted cell to stop
+// before it says the cell goes on in the background (a call that cannot be
+// interrupted, such as time.Sleep). It must stay well below the worker's
+// own grace (worker.interruptGrace, 800 ms), after which the whole
+// interpreter is killed and its variables are lost: at 500 ms a busy
+// machine sometimes crossed that line with a cell that was only sleeping.
+const interruptGrace = 200 * time.Millisecond
 
 // tracker tells when an execution has finished. yaegi keeps the defers of
 // the top level of cells in its global frame and runs them all at the end

@@ -38,7 +38,9 @@ type Config struct {
 // Timeouts of the supervision.
 const (
 	// interruptGrace is how long a cell may take to stop after an interrupt
-	// before its process is killed and restarted.
+	// before its process is killed and restarted. goeval gives up waiting
+	// for an uninterruptible call after 200 ms and replies; the rest is
+	// margin for that reply on a busy machine.
 	interruptGrace = 800 * time.Millisecond
 	// syncWait bounds the wait for a cell's last output once it has finished.
 	syncWait = 5 * time.Second
