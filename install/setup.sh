@@ -11,16 +11,19 @@ cd "$ROOT"
 
 usage() {
 	cat <<'EOF'
-Usage: bash install/setup.sh [--notebook | --no-run] [-- JUPYTER NOTEBOOK ARGS...]
+Usage: bash install/setup.sh [--lab | --notebook | --no-run] [-- JUPYTER ARGS...]
 
-Installs what mpigo needs, builds bin/mpigo, installs the "mpigo" Jupyter kernel
-spec and (where Node.js is) the browser test's npm package in test/browser, then
-runs the main job: executes every workshop notebook under notebooks/ headless
-(jupyter nbconvert) into out/notebooks/, then prints the outputs of the first.
+Installs what mpigo needs, builds bin/mpigo, creates the project's virtual
+environment .venv (the current Jupyter stack, pinned in install/requirements.txt),
+installs the "mpigo" Jupyter kernel spec and the pinned npm packages (test/browser,
+install/hub), then runs the main job: executes every workshop notebook under
+notebooks/ headless (nbconvert) into out/notebooks/, then prints the outputs of the
+first.
 
   (no flag)     install + build + kernel spec, then execute the notebooks headless
-  --notebook    install + build + kernel spec, then start Jupyter Notebook on
-                notebooks/ (no browser is opened; open the printed URL)
+  --lab         install + build + kernel spec, then start JupyterLab on notebooks/
+                (no browser is opened; open the printed URL)
+  --notebook    the same with Jupyter Notebook 7
   --no-run      install + build + kernel spec only (used by test/all.sh and CI)
   -h, --help    show this help
 
@@ -39,6 +42,7 @@ MODE=run
 NOTEBOOK_ARGS=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
+	--lab) MODE=lab ;;
 	--notebook) MODE=notebook ;;
 	--no-run) MODE=none ;;
 	-h | --help)
@@ -81,15 +85,25 @@ fi
 PKGS=(
 	# build: Go fetches modules over HTTPS; cgo (the mpi package) needs a C compiler
 	ca-certificates gcc libc6-dev pkg-config
-	# MPI and Jupyter
+	# MPI
 	libopenmpi-dev openmpi-bin libmpich-dev mpich
-	python3-jupyter-client jupyter-client jupyter-nbconvert jupyter-console jupyter-notebook
-	# tests (test/all.sh)
-	python3-jupyter-kernel-test python3-pytest python3-pytest-subtests python3-ipykernel python3-zmq lmod
+	# the project's virtual environment (.venv: the current Jupyter stack from
+	# PyPI, install/requirements.txt); python3-dev builds mpi4py against Open MPI
+	python3-venv python3-dev
+	# Debian's own Jupyter (jupyter_client 7, nbconvert 6): the compatibility tier
+	# that test/e2e/test_compat.py runs, since clusters often run years-old Jupyter
+	python3-jupyter-client jupyter-client jupyter-nbconvert python3-ipykernel python3-zmq
+	# tests (test/all.sh): module files, job-script lint, batchspawner's sudo
+	lmod shellcheck sudo
 )
-# the browser test (test/e2e/test_browser.py) drives Debian's Chromium
-# (/usr/bin/chromium); installed where the distribution has the package (Ubuntu
-# ships it as a snap only), otherwise that test is skipped
+# Node.js runs the browser driver (test/browser) and the hub's proxy
+# (install/hub); Debian's packages only where no node/npm is installed (a
+# NodeSource nodejs brings its own npm, which Debian's npm would conflict with)
+command -v node >/dev/null || PKGS+=(nodejs)
+command -v npm >/dev/null || PKGS+=(npm)
+# the browser tests (test/e2e/test_browser*.py, test_hub.py) drive Debian's
+# Chromium (/usr/bin/chromium); installed where the distribution has the package
+# (Ubuntu ships it as a snap only)
 BROWSER_PKG=chromium
 
 pkg_installed() {
@@ -97,7 +111,12 @@ pkg_installed() {
 }
 
 has_candidate() { # whether apt knows a version of package $1 to install
-	apt-cache policy "$1" 2>/dev/null | grep -Eq '^ *Candidate: *[^( ]'
+	# not `apt-cache policy | grep -q`: grep -q exits at the first match, apt-cache
+	# then dies of SIGPIPE and, under pipefail, the pipeline fails (141), so the
+	# package would never be found
+	local policy
+	policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
+	grep -Eq '^ *Candidate: *[^( ]' <<<"$policy"
 }
 
 APT_UPDATED=false
@@ -211,7 +230,43 @@ go build -o bin/mpigo ./cmd/mpigo
 info "built $ROOT/bin/mpigo in $((SECONDS - t0)) s ($(bin/mpigo version 2>/dev/null | head -n1 || echo 'version unknown'))"
 
 # ---------------------------------------------------------------------------
-# 4. Kernel spec
+# 4. The project's virtual environment: the current Jupyter stack, pinned
+# ---------------------------------------------------------------------------
+# .venv holds exactly install/requirements.txt (JupyterLab 4, Notebook 7,
+# jupyter_client 8, nbconvert 7, JupyterHub + batchspawner, the benchmarks'
+# ipykernel/ipyparallel/mpi4py). A stamp with the hash of that file and of the
+# interpreter skips the pip run when nothing changed.
+VENV=$ROOT/.venv
+VENV_PY=/usr/bin/python3 # Debian's Python (the first python3 on PATH may be another)
+[[ -x $VENV_PY ]] || VENV_PY=$(command -v python3 || true)
+
+venv_stamp() {
+	cat install/requirements.txt "$VENV_PY" 2>/dev/null | sha256sum | cut -c1-16
+}
+
+step "Python virtual environment ($VENV, install/requirements.txt)"
+if [[ -z $VENV_PY ]]; then
+	warn "no python3: no virtual environment (the main job and the tests need one)"
+elif [[ -x $VENV/bin/python && $(cat "$VENV/.mpigo-stamp" 2>/dev/null) == "$(venv_stamp)" ]]; then
+	info "up to date (JupyterLab $("$VENV/bin/python" -c 'import jupyterlab; print(jupyterlab.__version__)' 2>/dev/null))"
+else
+	t0=$SECONDS
+	[[ -x $VENV/bin/python ]] || "$VENV_PY" -m venv "$VENV" || die "$VENV_PY -m venv failed (Debian: apt-get install python3-venv)"
+	"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+	# mpi4py from source, against the MPI that %mpirun uses (Open MPI's mpicc),
+	# instead of a wheel's own choice of library; pip caches the built wheel
+	mpicc=$(command -v mpicc.openmpi || command -v mpicc || true)
+	MPICC=$mpicc "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+		--no-binary mpi4py -r install/requirements.txt ||
+		die "pip install -r install/requirements.txt failed"
+	venv_stamp >"$VENV/.mpigo-stamp"
+	info "installed in $((SECONDS - t0)) s: $("$VENV/bin/python" -m pip list 2>/dev/null | grep -Eic '^[a-z]') packages"
+fi
+JUPYTER=$VENV/bin/jupyter
+[[ -x $JUPYTER ]] || JUPYTER=$(command -v jupyter || true)
+
+# ---------------------------------------------------------------------------
+# 5. Kernel spec
 # ---------------------------------------------------------------------------
 step "Install the Jupyter kernel spec"
 if [[ -n ${MPIGO_INSTALL_ARGS:-} ]]; then
@@ -224,12 +279,14 @@ fi
 bin/mpigo install "${install_args[@]}"
 
 # ---------------------------------------------------------------------------
-# 5. Browser test driver: playwright-core from npm (test/browser), when Node.js is here
+# 6. npm packages, each pinned by its package-lock.json: the browser tests'
+#    playwright-core (test/browser) and JupyterHub's configurable-http-proxy
+#    (install/hub)
 # ---------------------------------------------------------------------------
 NODE_MIN_MAJOR=20 # playwright-core's engines (test/browser/package.json)
 
-node_deps_current() { # whether test/browser/node_modules holds exactly what package-lock.json pins
-	(cd test/browser && node -e '
+node_deps_current() { # whether $1/node_modules holds exactly what $1/package-lock.json pins
+	(cd "$1" && node -e '
 const lock = require("./package-lock.json");
 for (const [p, v] of Object.entries(lock.packages)) {
 	if (!p) continue;
@@ -239,46 +296,51 @@ for (const [p, v] of Object.entries(lock.packages)) {
 }' 2>/dev/null)
 }
 
-step "Browser test driver (test/browser: playwright-core)"
+NPM_DIRS=()
+for d in test/browser install/hub; do [[ -f $d/package-lock.json ]] && NPM_DIRS+=("$d"); done
+step "npm packages (${NPM_DIRS[*]})"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	info "node or npm not found: skipped (the browser test will be skipped)"
+	warn "node or npm not found: the browser and hub tests cannot run"
+elif [[ $(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0) -lt $NODE_MIN_MAJOR ]]; then
+	warn "node $(node --version) is older than $NODE_MIN_MAJOR: the browser and hub tests cannot run"
 else
-	node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-	if [[ $node_major -lt $NODE_MIN_MAJOR ]]; then
-		warn "node $(node --version) is older than $NODE_MIN_MAJOR: the browser test will be skipped"
-	elif node_deps_current; then
-		info "playwright-core $(cd test/browser && node -p 'require("playwright-core/package.json").version') already installed"
-	else
-		t0=$SECONDS
-		# playwright-core downloads no browser; the test uses /usr/bin/chromium
-		if (cd test/browser && npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
-			info "npm ci in test/browser: $((SECONDS - t0)) s"
-		else
-			warn "npm ci in test/browser failed: the browser test will fail until it works"
+	for d in "${NPM_DIRS[@]}"; do
+		if node_deps_current "$d"; then
+			info "$d: up to date"
+			continue
 		fi
-	fi
-	[[ -x /usr/bin/chromium ]] || info "no /usr/bin/chromium: the browser test will be skipped"
+		t0=$SECONDS
+		# playwright-core downloads no browser: the tests use /usr/bin/chromium
+		if (cd "$d" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error); then
+			info "$d: npm ci in $((SECONDS - t0)) s"
+		else
+			warn "npm ci in $d failed: the tests that need it will fail until it works"
+		fi
+	done
 fi
+[[ -x /usr/bin/chromium ]] || warn "no /usr/bin/chromium: the browser and hub tests cannot run"
 
 # ---------------------------------------------------------------------------
-# 6. Main job
+# 7. Main job
 # ---------------------------------------------------------------------------
 if [[ $MODE == none ]]; then
 	step "Done (--no-run): bin/mpigo built, kernel spec installed"
 	exit 0
 fi
 
-command -v jupyter >/dev/null || die "jupyter not found; cannot run the notebook (the kernel itself is installed)"
+[[ -n $JUPYTER ]] || die "jupyter not found; cannot run the notebooks (the kernel itself is installed)"
 
 NOTEBOOKS=()
 while IFS= read -r nb; do NOTEBOOKS+=("$nb"); done < <(find notebooks -maxdepth 1 -name '*.ipynb' | LC_ALL=C sort)
 [[ ${#NOTEBOOKS[@]} -gt 0 ]] || die "no notebook under notebooks/"
 
-if [[ $MODE == notebook ]]; then
-	step "Starting Jupyter Notebook on notebooks/ (Ctrl-C to stop); open the URL printed below"
-	nb_args=(--no-browser --notebook-dir="$ROOT/notebooks")
+if [[ $MODE == lab || $MODE == notebook ]]; then
+	app=lab
+	[[ $MODE == notebook ]] && app=notebook
+	step "Starting Jupyter ${app^} on notebooks/ (Ctrl-C to stop); open the URL printed below"
+	nb_args=(--no-browser --ServerApp.root_dir="$ROOT/notebooks")
 	$IS_ROOT && nb_args+=(--allow-root)
-	exec jupyter notebook "${nb_args[@]}" "${NOTEBOOK_ARGS[@]}"
+	exec "$JUPYTER" "$app" "${nb_args[@]}" "${NOTEBOOK_ARGS[@]}"
 fi
 
 step "Executing the ${#NOTEBOOKS[@]} workshop notebooks headless (jupyter nbconvert, kernel mpigo) into out/notebooks/"
@@ -287,7 +349,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 FAILED=()
 for nb in "${NOTEBOOKS[@]}"; do
 	t0=$SECONDS
-	if jupyter nbconvert --to notebook --execute \
+	if "$JUPYTER" nbconvert --to notebook --execute \
 		--ExecutePreprocessor.kernel_name=mpigo \
 		--ExecutePreprocessor.timeout=600 \
 		--output-dir out/notebooks/ "$nb" >out/notebooks/nbconvert.log 2>&1; then
@@ -304,14 +366,14 @@ RESULT="out/notebooks/$(basename "${NOTEBOOKS[0]}")"
 
 step "Outputs of $RESULT"
 PY=
-for p in /usr/bin/python3 python3; do
+for p in "$VENV/bin/python" /usr/bin/python3; do
 	if command -v "$p" >/dev/null && "$p" -c 'import nbformat' 2>/dev/null; then
 		PY=$p
 		break
 	fi
 done
 if [[ -z $PY ]]; then
-	jupyter nbconvert --to markdown --stdout "$RESULT"
+	"$JUPYTER" nbconvert --to markdown --stdout "$RESULT"
 else
 	"$PY" - "$RESULT" <<'PYEOF'
 import sys
@@ -358,4 +420,4 @@ fi
 if [[ ${#FAILED[@]} -gt 0 ]]; then
 	die "${#FAILED[@]} notebook(s) failed: ${FAILED[*]}"
 fi
-step "All ${#NOTEBOOKS[@]} notebooks ran; executed copies are in out/notebooks/ (open them with jupyter notebook, or run install/setup.sh --notebook)"
+step "All ${#NOTEBOOKS[@]} notebooks ran; executed copies are in out/notebooks/ (open them in JupyterLab: bash install/setup.sh --lab)"

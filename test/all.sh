@@ -3,7 +3,7 @@
 # passed to pytest (e.g. `bash test/all.sh -k interrupt`).
 #
 #   1. install/setup.sh --no-run   packages, build bin/mpigo (once), kernel spec
-#   2. gofmt -l                     no unformatted Go file
+#   2. gofmt -l, shellcheck         no unformatted Go file, no shell-script warning
 #   3. go vet ./...
 #   4. go test -count=1 ./...
 #   5. test/mpi.sh --cgocheck2      the mpi tests again under GOEXPERIMENT=cgocheck2
@@ -15,10 +15,11 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit
 
-PYTHON=${PYTHON:-/usr/bin/python3}
-[[ -x $PYTHON ]] || PYTHON=python3
+# the project's virtual environment (install/setup.sh creates it): pytest and
+# the current Jupyter stack; test_compat.py runs Debian's older Jupyter itself
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 
 NAMES=()
 RESULTS=()
@@ -78,6 +79,7 @@ if [[ -x /usr/local/go/bin/go && ":$PATH:" != *":/usr/local/go/bin:"* ]]; then
 fi
 
 step "gofmt -l" check_gofmt
+step "shellcheck" shellcheck install/*.sh install/cluster/*.sh test/*.sh .ci/run
 step "go vet ./..." go vet ./...
 step "go test ./..." go test -count=1 -timeout 10m ./...
 step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
@@ -92,6 +94,8 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 
 export MPIGO_BIN="$ROOT/bin/mpigo"
+# `jupyter ...` in the tests is the venv's (JupyterLab 4, Notebook 7, nbconvert 7)
+export PATH="$ROOT/.venv/bin:$PATH"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 # the hard limit keeps a hung kernel from eating the CI budget
 step "pytest test/e2e" timeout -k 30 1200 "$PYTHON" -m pytest -q -rfEs -p no:cacheprovider test/e2e "$@"

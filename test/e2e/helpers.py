@@ -287,3 +287,90 @@ def interrupt_when(km, marker: str = "started"):
             km.interrupt_kernel()
 
     return on_msg, sent
+
+
+# ---------------------------------------------------------------------------
+# executed notebooks (nbformat nodes): what the workshop notebooks must show,
+# shared by test_nbconvert.py (run by jupyter nbconvert on this host) and
+# test_workshop_profile.py (run by nbclient inside a SLURM allocation)
+# ---------------------------------------------------------------------------
+
+
+def outputs(cell) -> list:
+    return cell.get("outputs", [])
+
+
+def cell_text(cell) -> str:
+    """Everything a cell showed, as text: streams, text/plain of results and
+    displays, and errors (name, value, traceback)."""
+    parts = []
+    for out in outputs(cell):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(text(out.data.get("text/plain", "")))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}\n" + "\n".join(out.traceback))
+    return "\n".join(parts)
+
+
+def check_unexecuted_notebook(name: str, nb) -> None:
+    """A notebook as kept in the repository: the mpigo kernel, no outputs."""
+    assert nb.metadata["kernelspec"]["name"] == "mpigo", f"{name}: kernelspec {nb.metadata['kernelspec']}"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert outputs(cell) == [] and cell.execution_count is None, f"{name}: outputs not cleared"
+
+
+def check_executed_notebook(name: str, nb) -> None:
+    """Asserts that nb, executed top to bottom, ran clean: every code cell
+    ran; a cell tagged raises-exception failed and every other cell did not;
+    a cell whose metadata holds "mpigo": {"expect": [REGEX, ...]} showed text
+    matching each regular expression (re.search over cell_text, multiline)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"{name}: cell not executed:\n{cell.source}"
+        errors = [o for o in outputs(cell) if o.output_type == "error"]
+        if "raises-exception" in cell.metadata.get("tags", []):
+            assert errors, f"{name}: cell tagged raises-exception did not fail:\n{cell.source}"
+        else:
+            for out in errors:
+                raise AssertionError(f"{name}: error in cell:\n{cell.source}\n{out.ename}: {out.evalue}")
+        shown = cell_text(cell)
+        for pattern in cell.metadata.get("mpigo", {}).get("expect", []):
+            assert re.search(pattern, shown, re.M), (
+                f"{name}: cell output does not match {pattern!r}\n--- cell:\n{cell.source}\n--- output:\n{shown}"
+            )
+
+
+def check_smoke_notebook(nb) -> None:
+    """Checks testdata/smoke.ipynb after execution: a value, a stream, a
+    display, an expected error, and state kept across cells."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    by_source = {c.source: c for c in code}
+
+    assert outputs(by_source["x := 20"]) == []
+
+    (res,) = outputs(by_source["x*2 + 2"])
+    assert res.output_type == "execute_result"
+    assert text(res.data["text/plain"]) == "42"
+
+    (stream,) = outputs(by_source['fmt.Println("hello from", "mpigo")'])
+    assert stream.output_type == "stream" and stream.name == "stdout"
+    assert stream.text == "hello from mpigo\n"
+
+    (disp,) = outputs(by_source['display.HTML("<b>bold</b>")'])
+    assert disp.output_type == "display_data"
+    assert text(disp.data["text/html"]) == "<b>bold</b>"
+    assert "text/plain" in disp.data
+
+    (err,) = outputs(by_source['panic("expected failure")'])
+    assert err.output_type == "error"
+    assert "expected failure" in err.evalue
+
+    (after,) = outputs(by_source["x + 1"])
+    assert text(after.data["text/plain"]) == "21"
+
+    # cells are numbered in order
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
