@@ -110,3 +110,56 @@ def cluster(tmp_path_factory):
             left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
             assert "mpigo-" not in left, f"network namespaces left after stop:\n{left}"
             assert _script("status", check=False).returncode == 3
+
+
+# ---------------------------------------------------------------------------
+# Jupyter on the nodes (test_workshop_profile.py, test_ood.py): a notebook
+# server or nbclient started inside a job runs on n1 or n2, where /tmp is the
+# node's own. What it needs must be at paths every node sees.
+# ---------------------------------------------------------------------------
+
+
+def visible_on_nodes(path: Path) -> bool:
+    """Whether the nodes see path as this host does (all but /tmp)."""
+    p = Path(path).resolve()
+    return not (p == Path("/tmp") or Path("/tmp") in p.parents)
+
+
+@dataclasses.dataclass
+class NodeJupyter:
+    """The mpigo kernel spec and Jupyter's directories in the shared directory."""
+
+    mpigo: Path  # a copy of bin/mpigo
+    data_dir: Path  # holds kernels/mpigo (mpigo install --prefix), for JUPYTER_PATH
+    runtime_dir: Path  # JUPYTER_RUNTIME_DIR: connection files
+
+    def env(self, cluster: Cluster, **extra: str) -> dict:
+        """cluster.env for a Jupyter program started in a job: Go on PATH (for
+        %mpirun builds), the shared kernel spec first on JUPYTER_PATH, and no
+        XDG_CACHE_HOME under /tmp (the build cache must be seen by the node
+        that runs the ranks, ~/.cache/mpigo is)."""
+        env = dict(cluster.env)
+        env["PATH"] = "/usr/local/go/bin:" + env.get("PATH", "")
+        env["JUPYTER_PATH"] = str(self.data_dir)  # only this spec: no stale /tmp path of this host
+        env["JUPYTER_RUNTIME_DIR"] = str(self.runtime_dir)
+        if not visible_on_nodes(Path(env.get("XDG_CACHE_HOME", "/"))):
+            del env["XDG_CACHE_HOME"]
+        env.update(extra)
+        return env
+
+
+def node_jupyter(cluster: Cluster, mpigo_bin: Path, name: str) -> NodeJupyter:
+    """Copies mpigo into cluster.shared/name and installs its kernel spec
+    there with `mpigo install --prefix` (the spec's argv names the copy)."""
+    top = cluster.shared / name
+    top.mkdir(parents=True, exist_ok=True)
+    mpigo = top / "mpigo"
+    shutil.copy2(mpigo_bin, mpigo)
+    prefix = top / "prefix"
+    subprocess.run([str(mpigo), "install", "--prefix", str(prefix)], check=True, timeout=60, capture_output=True)
+    data_dir = prefix / "share" / "jupyter"
+    spec = data_dir / "kernels" / "mpigo" / "kernel.json"
+    assert str(mpigo) in spec.read_text(), f"{spec} does not start {mpigo}:\n{spec.read_text()}"
+    runtime = top / "runtime"
+    runtime.mkdir(exist_ok=True)
+    return NodeJupyter(mpigo, data_dir, runtime)

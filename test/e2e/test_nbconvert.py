@@ -6,7 +6,7 @@ import subprocess
 import nbformat
 import pytest
 
-from helpers import ROOT, TESTDATA, check_executed_notebook, check_smoke_notebook, check_unexecuted_notebook, outputs, text
+from helpers import ROOT, TESTDATA, check_executed_notebook, check_smoke_notebook, check_unexecuted_notebook
 
 
 def execute(notebook, out_dir, timeout=300):

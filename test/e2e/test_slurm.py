@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import helpers
 from slurm_cluster import CPUS, JOB, NODES, _script
 
 
@@ -24,10 +25,15 @@ def _ranks(out: str) -> dict[int, str]:
 def test_status_and_nodes_idle(cluster):
     r = _script("status")
     assert r.stdout.startswith("running:"), r.stdout
-    out = cluster.run("sinfo", "-h", "-N", "-o", "%N %T %c %P").stdout.split("\n")
-    assert sorted(line.split() for line in out if line) == [
-        [f"n{i}", "idle", str(CPUS), "debug*"] for i in range(1, NODES + 1)
-    ], out
+    want = [[f"n{i}", "idle", str(CPUS), "debug*"] for i in range(1, NODES + 1)]
+    out = []
+
+    def idle():
+        # a job of an earlier test may still be completing: wait for it to go
+        out[:] = cluster.run("sinfo", "-h", "-N", "-o", "%N %T %c %P").stdout.split("\n")
+        return sorted(line.split() for line in out if line) == want
+
+    assert helpers.wait_for(idle, timeout=60, interval=0.5), out
 
 
 def test_pmix_plugin(cluster):
