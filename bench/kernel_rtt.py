@@ -1,21 +1,30 @@
-#!/usr/bin/python3
-"""Kernel round-trip benchmark: mpigo against Debian's ipykernel.
+#!/usr/bin/env python3
+"""Kernel round-trip benchmark: mpigo against ipykernel (7, from the project's venv).
 
-For each kernel: the median time from launching the kernel process to the
-first kernel_info_reply (over --starts starts), and the median round trip of a
-trivial cell `1+1` (execute_request sent -> execute_reply received, and ->
-iopub status idle) over --runs runs after --warmup warm-up runs.
+For each kernel, in each of --rounds rounds (mpigo, then ipykernel):
+  start-up    launching the kernel process (KernelManager.start_kernel) to the
+              first kernel_info_reply, --starts starts per round
+  round trip  the trivial cell `1+1` in one kernel: execute_request sent ->
+              execute_reply received, and -> iopub status idle, --runs runs
+              after --warmup warm-up runs
+Printed: the median over rounds of each round's median, the mpigo/ipykernel
+ratios, and the spread of the per-round ratios (a busy machine shows there).
 
-Run with Debian's Python: /usr/bin/python3 bench/kernel_rtt.py
-It uses the installed "mpigo" kernel spec unless --mpigo-bin is given (then a
-temporary spec for that binary is installed). Not a test: it never fails on speed.
+Run it with the venv's Python, whose ipykernel it measures:
+
+  .venv/bin/python bench/kernel_rtt.py [--rounds 3] [--runs 200] [--warmup 20]
+      [--starts 5] [--mpigo-bin bin/mpigo] [--python PYTHON]
+
+Both kernels get temporary kernel specs: mpigo's from `MPIGO install --prefix`,
+ipykernel's from `PYTHON -m ipykernel install --prefix` (PYTHON: --python, by
+default the interpreter running this script). Not a test: it never fails on speed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import platform
 import queue
 import shutil
 import statistics
@@ -25,10 +34,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+ROOT = Path(__file__).resolve().parents[1]
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
+    # run by another Python (pyenv's python3, Debian's /usr/bin/python3): use the project's venv,
+    # whose jupyter_client 8 and ipykernel 7 are the ones to measure
+    print(f"re-running with {VENV_PYTHON}", file=sys.stderr, flush=True)
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+import jupyter_client
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-ROOT = Path(__file__).resolve().parents[1]
 CODE = "1+1"
 
 
@@ -56,8 +73,8 @@ def wait_idle(kc, msg_id: str, timeout: float = 30) -> None:
             return
 
 
-def startup_time(kernel_name: str) -> float:
-    """Seconds from launching the kernel to its first kernel_info_reply."""
+def startup_time(kernel_name: str) -> tuple[float, dict]:
+    """Seconds from launching the kernel to its first kernel_info_reply, and that reply's content."""
     km = KernelManager(kernel_name=kernel_name)
     t0 = time.perf_counter()
     km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,8 +96,7 @@ def startup_time(kernel_name: str) -> float:
             except queue.Empty:
                 continue
             if msg["msg_type"] == "kernel_info_reply":
-                break
-        return time.perf_counter() - t0
+                return time.perf_counter() - t0, msg["content"]
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -111,74 +127,87 @@ def round_trips(kernel_name: str, runs: int, warmup: int) -> tuple[list, list]:
         km.shutdown_kernel(now=True)
 
 
-def ensure_specs(tmp: Path, mpigo_bin: str | None) -> dict:
-    """Returns {label: kernel name}, installing temporary specs where needed."""
+def install_specs(tmp: Path, mpigo_bin: str, python: str) -> dict:
+    """Installs temporary kernel specs under tmp; returns {label: kernel name}."""
     data = tmp / "share" / "jupyter"
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), os.environ.get("JUPYTER_PATH")]))
-    if mpigo_bin:
-        subprocess.run([mpigo_bin, "install", "--prefix", str(tmp), "--name", "mpigo-bench"], check=True)
-        mpigo = "mpigo-bench"
-    else:
-        mpigo = "mpigo"
+    os.environ["JUPYTER_PATH"] = str(data)  # searched first: no installed spec can shadow ours
+    subprocess.run([mpigo_bin, "install", "--prefix", str(tmp), "--name", "mpigo-bench"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [python, "-m", "ipykernel", "install", "--prefix", str(tmp), "--name", "ipykernel-bench"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     ksm = KernelSpecManager()
-    for name in (mpigo,):
-        try:
-            ksm.get_kernel_spec(name)
-        except NoSuchKernel:
-            sys.exit(f"no {name!r} kernel spec: run install/setup.sh, or pass --mpigo-bin bin/mpigo")
-    try:
-        ksm.get_kernel_spec("python3")
-        python = "python3"
-    except NoSuchKernel:
-        spec_dir = data / "kernels" / "python3-bench"
-        spec_dir.mkdir(parents=True)
-        (spec_dir / "kernel.json").write_text(
-            json.dumps(
-                {
-                    "argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                    "display_name": "Python 3 (bench)",
-                    "language": "python",
-                    "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-                }
-            )
-        )
-        python = "python3-bench"
-    return {"mpigo": mpigo, "ipykernel": python}
+    for name in ("mpigo-bench", "ipykernel-bench"):
+        spec = ksm.get_kernel_spec(name)
+        print(f"kernel spec {name}: {' '.join(spec.argv)}", file=sys.stderr)
+    return {"mpigo": "mpigo-bench", "ipykernel": "ipykernel-bench"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--starts", type=int, default=5)
-    default_bin = ROOT / "bin" / "mpigo"
-    ap.add_argument(
-        "--mpigo-bin",
-        default=str(default_bin) if default_bin.exists() else None,
-        help="mpigo binary to measure (default: bin/mpigo if built, else the installed mpigo kernel spec)",
-    )
+    ap.add_argument("--mpigo-bin", default=str(ROOT / "bin" / "mpigo"), help="mpigo binary to measure (default: bin/mpigo)")
+    ap.add_argument("--python", default=sys.executable, help="Python whose ipykernel is measured (default: this one)")
     args = ap.parse_args()
+    if not Path(args.mpigo_bin).exists():
+        sys.exit(f"{args.mpigo_bin} not found: go build -o bin/mpigo ./cmd/mpigo, or pass --mpigo-bin")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
     tmp = Path(tempfile.mkdtemp(prefix="mpigo-bench-"))
+    starts = {"mpigo": [], "ipykernel": []}
+    replies = {"mpigo": [], "ipykernel": []}
+    idles = {"mpigo": [], "ipykernel": []}
+    info = {}
     try:
-        kernels = ensure_specs(tmp, args.mpigo_bin)
-        rows = {}
-        for label, name in kernels.items():
-            print(f"measuring {label} (kernel {name}) ...", file=sys.stderr, flush=True)
-            starts = [startup_time(name) for _ in range(args.starts)]
-            to_reply, to_idle = round_trips(name, args.runs, args.warmup)
-            rows[label] = (statistics.median(starts), statistics.median(to_reply), statistics.median(to_idle))
+        kernels = install_specs(tmp, args.mpigo_bin, args.python)
+        for r in range(args.rounds):
+            for label, name in kernels.items():
+                print(f"round {r + 1}/{args.rounds}: {label} ...", file=sys.stderr, flush=True)
+                s = []
+                for _ in range(args.starts):
+                    took, info[label] = startup_time(name)
+                    s.append(took)
+                to_reply, to_idle = round_trips(name, args.runs, args.warmup)
+                starts[label].append(statistics.median(s))
+                replies[label].append(statistics.median(to_reply))
+                idles[label].append(statistics.median(to_idle))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\ncell {CODE!r}: median of {args.runs} runs after {args.warmup} warm-up; start-up: median of {args.starts}")
-    print(f"{'kernel':<12} {'start -> kernel_info':>22} {'execute -> reply':>18} {'execute -> idle':>18}")
-    for label, (start, reply, idle) in rows.items():
-        print(f"{label:<12} {ms(start):>22} {ms(reply):>18} {ms(idle):>18}")
-    m, p = rows["mpigo"], rows["ipykernel"]
+    load = os.getloadavg()
+    mpigo_version = subprocess.run([args.mpigo_bin, "version"], capture_output=True, text=True).stdout.strip()
+    ipykernel_version = subprocess.run(
+        [args.python, "-c", "import ipykernel; print(ipykernel.__version__)"], capture_output=True, text=True
+    ).stdout.strip()
     print(
-        f"{'mpigo/ipyk.':<12} {m[0] / p[0]:>21.2f}x {m[1] / p[1]:>17.2f}x {m[2] / p[2]:>17.2f}x"
+        f"\n{mpigo_version} (protocol {info['mpigo'].get('protocol_version')}) vs "
+        f"ipykernel {ipykernel_version} (IPython {info['ipykernel'].get('implementation_version')}, "
+        f"protocol {info['ipykernel'].get('protocol_version')}, "
+        f"Python {info['ipykernel'].get('language_info', {}).get('version')}, {args.python}); "
+        f"client jupyter_client {jupyter_client.__version__} on Python {platform.python_version()}"
+    )
+    print(f"{os.cpu_count()} CPUs; load average after the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"cell {CODE!r}: per round the median of {args.runs} runs after {args.warmup} warm-up, "
+        f"start-up the median of {args.starts} starts; shown: the median of {args.rounds} rounds"
+    )
+    print(f"{'kernel':<12} {'start -> kernel_info':>22} {'execute -> reply':>18} {'execute -> idle':>18}")
+    med = {k: (statistics.median(starts[k]), statistics.median(replies[k]), statistics.median(idles[k])) for k in kernels}
+    for label, (start, reply, idle) in med.items():
+        print(f"{label:<12} {ms(start):>22} {ms(reply):>18} {ms(idle):>18}")
+    m, p = med["mpigo"], med["ipykernel"]
+    print(f"{'mpigo/ipyk.':<12} {m[0] / p[0]:>21.2f}x {m[1] / p[1]:>17.2f}x {m[2] / p[2]:>17.2f}x")
+
+    def spread(a, b):
+        ratios = [x / y for x, y in zip(a, b)]
+        return f"{min(ratios):.2f}-{max(ratios):.2f}x"
+
+    print(
+        f"{'per round':<12} {spread(starts['mpigo'], starts['ipykernel']):>22} "
+        f"{spread(replies['mpigo'], replies['ipykernel']):>18} {spread(idles['mpigo'], idles['ipykernel']):>18}"
     )
 
 
