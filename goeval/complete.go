@@ -17,6 +17,39 @@ var keywords = []string{
 	"map", "package", "range", "return", "select", "struct", "switch", "type", "var",
 }
 
+// Kinds of completion candidates. They are the names JupyterLab's completer
+// and Language Server Protocol clients (CompletionItemKind, in lower case)
+// show an icon or a coloured letter for; Go's own terms are mapped onto them.
+const (
+	KindFunction = "function"
+	KindMethod   = "method"
+	KindField    = "field"
+	KindVariable = "variable"
+	KindConstant = "constant"
+	// KindType is a type. Go has no classes, but "class" is the name front
+	// ends know for a type ("type" is none of theirs).
+	KindType = "class"
+	// KindPackage is a package: Python's "module" to the front ends.
+	KindPackage = "module"
+	KindKeyword = "keyword"
+	// KindText is a word of the code whose kind is not known.
+	KindText = "text"
+)
+
+// Candidate is one completion: the text that replaces the identifier, what
+// it names, and for a function of a package its signature.
+type Candidate struct {
+	Text      string
+	Kind      string // one of the Kind constants
+	Signature string // e.g. "func(string) string"; "" if unknown
+}
+
+// declKinds maps the kinds of declarations to kinds of candidates.
+var declKinds = map[string]string{
+	"func": KindFunction, "type": KindType, "var": KindVariable,
+	"const": KindConstant, "import": KindPackage,
+}
+
 // Complete returns the completions of the identifier before the cursor in
 // code: after "pkg." the package's exported members, after "x." (x a
 // variable of the session) its fields and methods, else the names in scope
@@ -25,6 +58,16 @@ var keywords = []string{
 // automatically when used. cursor, start and end are offsets in code points;
 // [start, end) is the text the matches replace.
 func (s *Session) Complete(code string, cursor int) (matches []string, start, end int) {
+	cands, start, end := s.Completions(code, cursor)
+	for _, c := range cands {
+		matches = append(matches, c.Text)
+	}
+	return matches, start, end
+}
+
+// Completions is Complete with the kind of every candidate, in the same
+// order as Complete's matches.
+func (s *Session) Completions(code string, cursor int) (cands []Candidate, start, end int) {
 	off := runeOffset(code, cursor)
 	cursor = utf8.RuneCountInString(code[:off])
 	if inStringOrComment(code[:off]) {
@@ -37,25 +80,33 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 	if v == s {
 		defer s.mu.Unlock()
 	}
-	var cands []string
+	var all []Candidate
 	if i > 0 && code[i-1] == '.' {
 		chain := chainBefore(code, i-1)
 		if chain == "" {
 			return nil, start, end
 		}
-		cands = v.members(chain)
+		all = v.members(chain)
 	} else {
-		cands = v.scopeNames(code, i)
+		all = v.scopeNames(code, i)
 	}
+	return matching(all, prefix), start, end
+}
+
+// matching returns the candidates that start with prefix, sorted, each text
+// once: the first candidate of a text wins (the session's own names come
+// first, so a variable named like a package is a variable).
+func matching(all []Candidate, prefix string) []Candidate {
+	var out []Candidate
 	seen := map[string]bool{}
-	for _, c := range cands {
-		if strings.HasPrefix(c, prefix) && !strings.HasPrefix(c, "__mpigo") && !seen[c] {
-			seen[c] = true
-			matches = append(matches, c)
+	for _, c := range all {
+		if strings.HasPrefix(c.Text, prefix) && !strings.HasPrefix(c.Text, "__mpigo") && !seen[c.Text] {
+			seen[c.Text] = true
+			out = append(out, c)
 		}
 	}
-	sort.Strings(matches)
-	return matches, start, end
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Text < out[j].Text })
+	return out
 }
 
 // view locks the session and returns it, or, while a cell runs, returns
@@ -161,39 +212,57 @@ func inStringOrComment(code string) bool {
 	return false
 }
 
-// scopeNames lists the names completion offers outside a selector.
-func (s *Session) scopeNames(code string, at int) []string {
-	var out []string
-	for name := range s.store.byName {
-		if !strings.Contains(name, ".") {
-			out = append(out, name)
+// scopeNames lists the names completion offers outside a selector, the
+// session's own first.
+func (s *Session) scopeNames(code string, at int) []Candidate {
+	var out []Candidate
+	for name, key := range s.store.byName {
+		if e := s.store.entries[key]; e != nil && !strings.Contains(name, ".") {
+			out = append(out, Candidate{Text: name, Kind: declKinds[e.Kind]})
 		}
 	}
-	out = append(out, s.vars...)
+	for _, name := range s.vars {
+		out = append(out, Candidate{Text: name, Kind: KindVariable})
+	}
 	for name := range s.imports {
-		out = append(out, name)
+		out = append(out, Candidate{Text: name, Kind: KindPackage})
 	}
-	out = append(out, keywords...)
+	for _, name := range keywords {
+		out = append(out, Candidate{Text: name, Kind: KindKeyword})
+	}
 	for name := range universe {
-		out = append(out, name)
+		out = append(out, Candidate{Text: name, Kind: universeKind(name)})
 	}
-	out = append(out, packages().names...)
+	for _, name := range packages().names {
+		out = append(out, Candidate{Text: name, Kind: KindPackage})
+	}
 	toks, _ := scanTokens(code)
 	for _, t := range toks {
 		if t.tok == token.IDENT && t.off != at {
-			out = append(out, t.lit)
+			out = append(out, Candidate{Text: t.lit, Kind: KindText})
 		}
 	}
 	return out
 }
 
+// universeKind returns the kind of a predeclared identifier.
+func universeKind(name string) string {
+	switch {
+	case builtinTypes[name] || name == "comparable":
+		return KindType
+	case name == "true" || name == "false" || name == "iota" || name == "nil":
+		return KindConstant
+	}
+	return KindFunction
+}
+
 // members lists the members of a package or of the value of a chain of
 // selectors.
-func (s *Session) members(chain string) []string {
+func (s *Session) members(chain string) []Candidate {
 	first, rest, _ := strings.Cut(chain, ".")
 	if rest == "" && !s.varSet[first] {
 		if p := s.packageNamed(first); p != nil {
-			return p.members
+			return p.candidates()
 		}
 	}
 	if !s.varSet[first] {
@@ -210,7 +279,7 @@ func (s *Session) members(chain string) []string {
 	// session's types that compile on the value.
 	tried := map[string]bool{}
 	for _, m := range out {
-		tried[m] = true
+		tried[m.Text] = true
 	}
 	for _, e := range s.store.list() {
 		if e.Kind != "func" || !strings.Contains(e.key, ".") {
@@ -222,7 +291,7 @@ func (s *Session) members(chain string) []string {
 		}
 		tried[m] = true
 		if s.compiles(chain + "." + m) {
-			out = append(out, m)
+			out = append(out, Candidate{Text: m, Kind: KindMethod})
 		}
 	}
 	return out
@@ -255,8 +324,8 @@ func (s *Session) packageNamed(name string) *pkgInfo {
 }
 
 // valueMembers lists the fields and methods of a value.
-func valueMembers(v reflect.Value) []string {
-	var out []string
+func valueMembers(v reflect.Value) []Candidate {
+	var out []Candidate
 	for v.IsValid() && v.Kind() == reflect.Interface && !v.IsNil() {
 		v = v.Elem()
 	}
@@ -266,7 +335,7 @@ func valueMembers(v reflect.Value) []string {
 	t := v.Type()
 	addMethods := func(t reflect.Type) {
 		for i := 0; i < t.NumMethod(); i++ {
-			out = append(out, t.Method(i).Name)
+			out = append(out, Candidate{Text: t.Method(i).Name, Kind: KindMethod})
 		}
 	}
 	addMethods(t)
@@ -278,7 +347,7 @@ func valueMembers(v reflect.Value) []string {
 	}
 	if t.Kind() == reflect.Struct {
 		for i := 0; i < t.NumField(); i++ {
-			out = append(out, fieldName(t.Field(i).Name))
+			out = append(out, Candidate{Text: fieldName(t.Field(i).Name), Kind: KindField})
 		}
 	}
 	return out

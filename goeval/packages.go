@@ -66,6 +66,24 @@ func (p *pkgInfo) kindOf(name string) (string, int) {
 	return "const", 0
 }
 
+// candidates returns the package's exported members as completion
+// candidates, with the signature of each function known from its symbol.
+func (p *pkgInfo) candidates() []Candidate {
+	out := make([]Candidate, 0, len(p.members))
+	for _, name := range p.members {
+		kind, _ := p.kindOf(name)
+		c := Candidate{Text: name, Kind: declKinds[kind]}
+		if c.Kind == "" {
+			c.Kind = KindText
+		}
+		if v, ok := p.syms[name]; ok && kind == "func" {
+			c.Signature = v.Type().String()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // pkgIndex is the table of importable packages: yaegi's restricted standard
 // library and display. It is built once and never changes.
 type pkgIndex struct {

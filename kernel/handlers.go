@@ -32,7 +32,7 @@ func (k *kernel) dispatch(l *link, m *message, onShell bool) {
 		_ = json.Unmarshal(m.Content, &req) // a malformed request still shuts down
 		content := map[string]any{"status": "ok", "restart": req.Restart}
 		k.reply(l, m, "shutdown_reply", content)
-		k.publish(m, "shutdown_reply", content) // protocol 5.4 does, and clients listen for it
+		k.publish(m, "shutdown_reply", content) // ipykernel does, and clients listen for it
 		quit = true
 	case "interrupt_request":
 		k.interrupt()
@@ -127,13 +127,13 @@ func (k *kernel) handleExecute(m *message) {
 
 	ctx, cancel := context.WithCancel(k.runCtx)
 	k.mu.Lock()
-	k.cancelRun = cancel
+	k.cancelRun, k.running = cancel, m
 	k.mu.Unlock()
 	out := &cellOutput{k: k, parent: m, ctx: ctx, silent: req.Silent, allowStdin: allowStdin}
-	res, err := k.runCell(ctx, req.Code, count, allowStdin, out)
+	res, payload, err := k.evaluate(ctx, req.Code, count, allowStdin, out)
 	out.close() // what the cell sent so far is queued before the idle status
 	k.mu.Lock()
-	k.cancelRun = nil
+	k.cancelRun, k.running = nil, nil
 	k.mu.Unlock()
 	interrupted := ctx.Err() != nil
 	cancel()
@@ -168,8 +168,19 @@ func (k *kernel) handleExecute(m *message) {
 		"status":           "ok",
 		"execution_count":  count,
 		"user_expressions": userExpressions(req.UserExpressions),
-		"payload":          []any{},
+		"payload":          payload,
 	})
+}
+
+// evaluate runs a cell: a help request (name?, which answers with a pager
+// payload), or else Go and magics.
+func (k *kernel) evaluate(ctx context.Context, code string, count int, allowStdin bool, out worker.Output) (worker.Result, []any, error) {
+	if name, detail, ok := helpRequest(code); ok {
+		payload, err := k.help(ctx, name, detail, out)
+		return worker.Result{}, payload, err
+	}
+	res, err := k.runCell(ctx, code, count, allowStdin, out)
+	return res, []any{}, err
 }
 
 // userExpressions answers every requested user expression with an error:
@@ -249,8 +260,27 @@ func (k *kernel) handleComplete(m *message) {
 		"matches":      c.Matches,
 		"cursor_start": c.Start,
 		"cursor_end":   c.End,
-		"metadata":     map[string]any{},
+		"metadata":     completionMetadata(c),
 	})
+}
+
+// completionMetadata returns the metadata of a complete_reply: when the type
+// of every match is known, _jupyter_types_experimental, which JupyterLab
+// reads index for index with the matches to show each one's type (IPython's
+// shape: start, end, text, type and an optional signature).
+func completionMetadata(c worker.Completion) map[string]any {
+	if len(c.Types) != len(c.Matches) {
+		return map[string]any{}
+	}
+	items := make([]map[string]any, len(c.Matches))
+	for i, text := range c.Matches {
+		item := map[string]any{"start": c.Start, "end": c.End, "text": text, "type": c.Types[i]}
+		if i < len(c.Signatures) && c.Signatures[i] != "" {
+			item["signature"] = c.Signatures[i]
+		}
+		items[i] = item
+	}
+	return map[string]any{"_jupyter_types_experimental": items}
 }
 
 // complete completes magic names on a magic line and asks the engine
@@ -296,6 +326,26 @@ func (k *kernel) handleInspect(m *message) {
 		"data":     ins.Data,
 		"metadata": map[string]any{},
 	})
+}
+
+// answerIsComplete answers an is_complete_request as soon as it arrives,
+// ahead of the shell queue: JupyterLab's console asks on every Enter and waits
+// 250 ms at most (then it runs the input, complete or not), and the answer
+// needs only a parse of the code, never the engine, so it need not wait for a
+// running cell. Front ends take any status message as the kernel's state, so
+// when a cell is running its busy status is published again after this
+// request's idle.
+func (k *kernel) answerIsComplete(m *message) {
+	k.publishStatus(m, "busy")
+	k.handleIsComplete(k.socks.shell, m)
+	k.publishStatus(m, "idle")
+	// Under k.mu, the running cell cannot publish its idle status in
+	// between: handleExecute clears k.running under k.mu before that.
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.running != nil {
+		k.publishStatus(k.running, "busy")
+	}
 }
 
 func (k *kernel) handleIsComplete(l *link, m *message) {

@@ -1,5 +1,5 @@
 // Package kernel is the Jupyter kernel process of mpigo: it speaks the Jupyter
-// messaging protocol (5.3) over ZeroMQ, runs the line magics (!cmd, %env, %cd,
+// messaging protocol (5.4) over ZeroMQ, runs the line magics (!cmd, %env, %cd,
 // ...) itself, and hands Go code to an Engine.
 package kernel
 
@@ -57,6 +57,13 @@ type Config struct {
 	// HandleSignals makes Run treat SIGINT as an interrupt_request (instead of
 	// dying) and SIGTERM as a shutdown, for the duration of Run.
 	HandleSignals bool
+	// ParentPID is the process whose exit shuts the kernel down (Run then
+	// returns ErrParentExited): the front end that started it, as
+	// WatchedParent chooses. It must be the kernel's parent; 0 watches none.
+	ParentPID int
+
+	// getppid returns the parent PID; nil means os.Getppid. Tests replace it.
+	getppid func() int
 }
 
 // NewLogger returns a text logger writing to w at the level named by level
@@ -88,6 +95,7 @@ type kernel struct {
 
 	mu        sync.Mutex
 	cancelRun context.CancelFunc // interrupts the running execute, if any
+	running   *message           // the running execute_request, if any
 	input     chan string        // waiting Input call, if any
 
 	quitOnce sync.Once
@@ -102,8 +110,11 @@ type kernel struct {
 }
 
 // Run runs a kernel until a shutdown_request arrives (it then returns nil),
-// SIGTERM arrives with cfg.HandleSignals (nil too), or ctx is cancelled
-// (ctx.Err()). It closes the sockets and cfg.Engine before returning.
+// SIGTERM arrives with cfg.HandleSignals (nil too), the process
+// cfg.ParentPID exits (ErrParentExited), or ctx is cancelled (ctx.Err()).
+// Every way out takes the same path: the running cell is interrupted (which
+// stops an %mpirun cell's ranks), then the sockets and cfg.Engine are closed
+// before Run returns.
 func Run(ctx context.Context, cfg Config) error {
 	return run(ctx, cfg, nil)
 }
@@ -118,6 +129,9 @@ func run(ctx context.Context, cfg Config, started func(*kernel)) error {
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
+	}
+	if cfg.getppid == nil {
+		cfg.getppid = os.Getppid
 	}
 	ci, err := ReadConnectionFile(cfg.ConnectionFile)
 	if err != nil {
@@ -164,7 +178,14 @@ func run(ctx context.Context, cfg Config, started func(*kernel)) error {
 			}
 		}
 	}
-	go k.readLoop(socks.shell, enqueue(shellQ))
+	toShell := enqueue(shellQ)
+	go k.readLoop(socks.shell, func(m *message) {
+		if m.Header.MsgType == "is_complete_request" {
+			k.answerIsComplete(m)
+			return
+		}
+		toShell(m)
+	})
 	go k.readLoop(socks.control, enqueue(controlQ))
 	go k.readLoop(socks.stdin, k.handleStdin)
 	loops.Add(2)
@@ -175,7 +196,8 @@ func run(ctx context.Context, cfg Config, started func(*kernel)) error {
 	if started != nil {
 		started(k)
 	}
-	k.log.Info("kernel started", "session", k.session, "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort)
+	k.log.Info("kernel started", "session", k.session, "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort, "parent", cfg.ParentPID)
+	parentGone := watchParent(runCtx, cfg.ParentPID, cfg.getppid, k.log)
 
 	var result error
 wait:
@@ -186,6 +208,10 @@ wait:
 			break wait
 		case <-ctx.Done():
 			result = ctx.Err()
+			break wait
+		case <-parentGone:
+			k.log.Warn("the front end that started the kernel exited; shutting down", "pid", cfg.ParentPID)
+			result = ErrParentExited
 			break wait
 		case s := <-sigs:
 			if s == os.Interrupt {

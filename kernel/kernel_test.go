@@ -91,10 +91,14 @@ func (e *fakeEngine) Complete(ctx context.Context, code string, cursor int) (wor
 	e.mu.Lock()
 	e.complete = append(e.complete, code)
 	e.mu.Unlock()
-	return worker.Completion{Matches: []string{"Println", "Printf"}, Start: cursor - 2, End: cursor}, nil
+	return worker.Completion{Matches: []string{"Println", "Printf"}, Start: cursor - 2, End: cursor,
+		Types: []string{"function", "function"}, Signatures: []string{"func(...any) (int, error)", ""}}, nil
 }
 
 func (e *fakeEngine) Inspect(ctx context.Context, code string, cursor, detail int) (worker.Inspection, error) {
+	if code == "nodoc" {
+		return worker.Inspection{Data: map[string]any{}}, nil
+	}
 	return worker.Inspection{Found: true, Data: map[string]any{"text/plain": fmt.Sprintf("doc %d %d", cursor, detail)}}, nil
 }
 
@@ -141,7 +145,7 @@ func (e *fakeEngine) lastRequest() worker.Request {
 
 // testKernel is a kernel running in-process and a client talking to it.
 type testKernel struct {
-	t      *testing.T
+	t      testing.TB
 	engine *fakeEngine
 	k      *kernel
 	ci     ConnectionInfo
@@ -151,7 +155,7 @@ type testKernel struct {
 }
 
 // freePorts returns n TCP ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	var ports []int
 	var ls []net.Listener
 	for range n {
@@ -168,20 +172,29 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return NewLogger(os.Stderr, "debug")
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startKernel(t *testing.T, cellMagics map[string]CellMagic, signals bool) *testKernel {
+func startKernel(t testing.TB, cellMagics map[string]CellMagic, signals bool) *testKernel {
+	t.Helper()
+	return startKernelWith(t, func(cfg *Config) {
+		cfg.CellMagics = cellMagics
+		cfg.HandleSignals = signals
+	})
+}
+
+// startKernelWith starts a kernel whose Config configure has adjusted.
+func startKernelWith(t testing.TB, configure func(*Config)) *testKernel {
 	t.Helper()
 	var tk *testKernel
 	// The ports were free a moment ago; another process may take one first.
 	for attempt := 1; tk == nil; attempt++ {
 		var err error
-		tk, err = tryStartKernel(t, cellMagics, signals)
+		tk, err = tryStartKernel(t, configure)
 		if err != nil && (attempt == 3 || !strings.Contains(err.Error(), "binding")) {
 			t.Fatalf("kernel did not start: %v", err)
 		}
@@ -199,7 +212,7 @@ func startKernel(t *testing.T, cellMagics map[string]CellMagic, signals bool) *t
 	return tk
 }
 
-func tryStartKernel(t *testing.T, cellMagics map[string]CellMagic, signals bool) (*testKernel, error) {
+func tryStartKernel(t testing.TB, configure func(*Config)) (*testKernel, error) {
 	p := freePorts(t, 5)
 	ci := ConnectionInfo{
 		Transport: "tcp", IP: "127.0.0.1", ShellPort: p[0], IOPubPort: p[1], StdinPort: p[2],
@@ -214,21 +227,21 @@ func tryStartKernel(t *testing.T, cellMagics map[string]CellMagic, signals bool)
 	ctx, cancel := context.WithCancel(context.Background())
 	tk.cancel = cancel
 	started := make(chan *kernel, 1)
+	cfg := Config{
+		ConnectionFile: file,
+		Engine:         tk.engine,
+		IsComplete: func(code string) (string, string) {
+			if strings.HasSuffix(strings.TrimSpace(code), "{") {
+				return "incomplete", "\t"
+			}
+			return "complete", ""
+		},
+		Logger:  testLogger(t),
+		Version: "1.2.3",
+	}
+	configure(&cfg)
 	go func() {
-		tk.done <- run(ctx, Config{
-			ConnectionFile: file,
-			Engine:         tk.engine,
-			IsComplete: func(code string) (string, string) {
-				if strings.HasSuffix(strings.TrimSpace(code), "{") {
-					return "incomplete", "\t"
-				}
-				return "complete", ""
-			},
-			CellMagics:    cellMagics,
-			Logger:        testLogger(t),
-			Version:       "1.2.3",
-			HandleSignals: signals,
-		}, func(k *kernel) { started <- k })
+		tk.done <- run(ctx, cfg, func(k *kernel) { started <- k })
 	}()
 	select {
 	case tk.k = <-started:
@@ -244,7 +257,7 @@ func tryStartKernel(t *testing.T, cellMagics map[string]CellMagic, signals bool)
 
 // client is a Jupyter front end made of zmq4 sockets.
 type client struct {
-	t       *testing.T
+	t       testing.TB
 	ci      ConnectionInfo
 	signer  signer
 	session string
@@ -266,7 +279,7 @@ func dialOpts(id string) []zmq4.Option {
 	return opts
 }
 
-func newClient(t *testing.T, ci ConnectionInfo, identity string) *client {
+func newClient(t testing.TB, ci ConnectionInfo, identity string) *client {
 	t.Helper()
 	c := &client{t: t, ci: ci, signer: signer{key: []byte(ci.Key)}, session: identity, replies: map[zmq4.Socket]chan *message{}}
 	ctx := context.Background()
@@ -433,7 +446,7 @@ func parentID(m *message) string {
 	return h.MsgID
 }
 
-func content(t *testing.T, m *message) map[string]any {
+func content(t testing.TB, m *message) map[string]any {
 	t.Helper()
 	var c map[string]any
 	if err := json.Unmarshal(m.Content, &c); err != nil {
@@ -497,7 +510,7 @@ func (b *mailbox) waitFor(msgID, msgType string) *message {
 }
 
 // types summarizes messages as "type" or "status:state" / "stream:name".
-func types(t *testing.T, msgs []*message) string {
+func types(t testing.TB, msgs []*message) string {
 	var out []string
 	for _, m := range msgs {
 		s := m.Header.MsgType
@@ -535,12 +548,12 @@ func TestKernel(t *testing.T) {
 	t.Run("kernel_info", func(t *testing.T) {
 		id := c.send(c.shell, "kernel_info_request", map[string]any{})
 		r := c.reply(c.shell, id)
-		if r.Header.MsgType != "kernel_info_reply" || r.Header.Version != "5.3" || r.Header.Username != "kernel" {
+		if r.Header.MsgType != "kernel_info_reply" || r.Header.Version != "5.4" || r.Header.Username != "kernel" {
 			t.Fatalf("reply header %+v", r.Header)
 		}
 		ct := content(t, r)
 		li := ct["language_info"].(map[string]any)
-		if ct["status"] != "ok" || ct["protocol_version"] != "5.3" || ct["implementation"] != "mpigo" ||
+		if ct["status"] != "ok" || ct["protocol_version"] != "5.4" || ct["implementation"] != "mpigo" ||
 			ct["implementation_version"] != "1.2.3" || ct["debugger"] != false || li["name"] != "go" ||
 			li["mimetype"] != "text/x-go" || li["file_extension"] != ".go" || li["codemirror_mode"] != "go" ||
 			li["pygments_lexer"] != "go" || li["nbconvert_exporter"] != "script" || strings.HasPrefix(li["version"].(string), "go") {

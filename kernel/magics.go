@@ -457,6 +457,7 @@ func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic
 		}
 		if strings.HasPrefix(n, name) {
 			c.Matches = append(c.Matches, strings.Repeat("%", percents)+n)
+			c.Types = append(c.Types, "magic") // IPython's type for its magics
 		}
 	}
 	c.Start = cursor - len([]rune(prefix))

@@ -15,7 +15,10 @@ import (
 )
 
 // ProtocolVersion is the Jupyter messaging protocol version the kernel speaks.
-const ProtocolVersion = "5.3"
+// 5.4 only deprecates shutdown_request on the shell channel (the kernel still
+// honours it there, for older clients); 5.5 (XPUB iopub, subshells, debugger
+// and supported_features) is not implemented.
+const ProtocolVersion = "5.4"
 
 // delimiter separates the routing identities from the message proper.
 const delimiter = "<IDS|MSG>"

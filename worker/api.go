@@ -58,6 +58,11 @@ type Completion struct {
 	Matches []string `json:"matches"`
 	Start   int      `json:"cursor_start"`
 	End     int      `json:"cursor_end"`
+	// Types gives what each match names, index for index ("function",
+	// "variable", "class", "module", ...: see goeval's Kind constants); nil
+	// when unknown. Signatures likewise gives a function's signature, or "".
+	Types      []string `json:"types,omitempty"`
+	Signatures []string `json:"signatures,omitempty"`
 }
 
 // Inspection answers inspect_request.

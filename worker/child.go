@@ -143,11 +143,8 @@ func (c *child) do(req request) reply {
 	case opExecute:
 		return c.execute(req)
 	case opComplete:
-		m, start, end := c.sess.Complete(req.Code, req.Cursor)
-		if m == nil {
-			m = []string{}
-		}
-		r.Completion = &Completion{Matches: m, Start: start, End: end}
+		cands, start, end := c.sess.Completions(req.Code, req.Cursor)
+		r.Completion = completion(cands, start, end)
 	case opInspect:
 		text, found := c.sess.Inspect(req.Code, req.Cursor, req.Detail)
 		r.Inspection = &Inspection{Found: found, Data: map[string]any{}}
@@ -226,6 +223,17 @@ func (c *child) execute(req request) reply {
 	_, err2 := os.Stderr.WriteString(mark)
 	r.Synced = err1 == nil && err2 == nil
 	return r
+}
+
+// completion turns goeval's candidates into a Completion.
+func completion(cands []goeval.Candidate, start, end int) *Completion {
+	comp := &Completion{Matches: []string{}, Start: start, End: end}
+	for _, c := range cands {
+		comp.Matches = append(comp.Matches, c.Text)
+		comp.Types = append(comp.Types, c.Kind)
+		comp.Signatures = append(comp.Signatures, c.Signature)
+	}
+	return comp
 }
 
 // restore replays a declaration store into a fresh session: all of it at once

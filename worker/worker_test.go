@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(envKernelRole) == "1" {
+		os.Exit(kernelRole())
+	}
 	os.Exit(m.Run())
 }
 

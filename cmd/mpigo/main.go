@@ -52,6 +52,8 @@ Usage:
 
 Environment:
   MPIGO_LOG=debug|info|warn|error   kernel log level on stderr (default warn)
+  JPY_PARENT_PID                    set by Jupyter: the kernel exits when the process
+                                    that started it does
 `
 
 func main() {
@@ -76,7 +78,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, "usage: mpigo kernel CONNECTION_FILE\n")
 			return 2
 		}
-		if err := runKernel(args[1]); err != nil {
+		if err := runKernel(args[1], kernelEnv{
+			logLevel:  os.Getenv("MPIGO_LOG"),
+			parentPID: kernel.WatchedParent(os.Getenv("JPY_PARENT_PID"), os.Getppid()),
+		}); err != nil {
 			fmt.Fprintf(stderr, "mpigo kernel: %v\n", err)
 			return 1
 		}
@@ -115,9 +120,17 @@ func versionString() string {
 	return fmt.Sprintf("mpigo %s (%s, yaegi %s)", version, runtime.Version(), yaegi)
 }
 
-// runKernel starts the interpreter process and serves Jupyter until shutdown.
-func runKernel(connectionFile string) error {
-	logger := kernel.NewLogger(os.Stderr, os.Getenv("MPIGO_LOG"))
+// kernelEnv is what the kernel takes from its environment, read once when
+// it starts.
+type kernelEnv struct {
+	logLevel  string // $MPIGO_LOG
+	parentPID int    // the process to watch (kernel.WatchedParent), 0 for none
+}
+
+// runKernel starts the interpreter process and serves Jupyter until shutdown,
+// or until the front end that started the kernel exits.
+func runKernel(connectionFile string, env kernelEnv) error {
+	logger := kernel.NewLogger(os.Stderr, env.logLevel)
 	// Fail on a bad connection file before starting the interpreter process.
 	if _, err := kernel.ReadConnectionFile(connectionFile); err != nil {
 		return err
@@ -142,6 +155,7 @@ func runKernel(connectionFile string) error {
 		Logger:         logger,
 		Version:        version,
 		HandleSignals:  true,
+		ParentPID:      env.parentPID,
 	})
 }
 

@@ -374,3 +374,39 @@ def check_smoke_notebook(nb) -> None:
 
     # cells are numbered in order
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+
+
+def descendants(pid: int) -> list:
+    """PIDs of every process below pid (children, their children, ...), found
+    now through /proc."""
+    out = []
+    todo = [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def cmdline(pid: int) -> list:
+    """The argv of pid ([] once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def environ(pid: int) -> dict:
+    """The environment pid started with ({} once it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return {}
+    env = {}
+    for item in raw.split(b"\0"):
+        k, sep, v = item.partition(b"=")
+        if sep:
+            env[k.decode(errors="replace")] = v.decode(errors="replace")
+    return env

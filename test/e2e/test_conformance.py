@@ -49,6 +49,7 @@ class TestMpigoConformance(jupyter_kernel_test.KernelTests):
 
     code_inspect_sample = "strings.ToUpper"
 
-    # mpigo sends no pager payloads (that test skips); display.Clear is clear_output
-    code_page_something = ""
+    # name? (IPython's help syntax) answers with a "page" payload: the inspection of name
+    code_page_something = "strings.ToUpper?"
+    # display.Clear is clear_output
     code_clear_output = "display.Clear(false)"

@@ -26,8 +26,8 @@ def test_kernel_info(kc):
     assert msg["msg_type"] == "kernel_info_reply"
     info = msg["content"]
     assert info["status"] == "ok"
-    assert info["protocol_version"].startswith("5."), info["protocol_version"]
-    assert tuple(int(x) for x in info["protocol_version"].split(".")[:2]) >= (5, 3)
+    # 5.4 only deprecates shutdown_request on shell (still honoured there)
+    assert info["protocol_version"] == "5.4", info["protocol_version"]
     assert info["implementation"]
     assert info["implementation_version"]
     lang = info["language_info"]
@@ -43,7 +43,7 @@ def test_kernel_info(kc):
     for link in links:
         assert link["text"] and link["url"].startswith("http"), link
     # the header of the reply carries the same protocol version
-    assert msg["header"]["version"].startswith("5.")
+    assert msg["header"]["version"] == "5.4"
 
 
 def test_kernel_info_busy_idle(kc):
@@ -142,6 +142,34 @@ def test_complete_user_names(kc):
     assert c["cursor_start"] == 0 and c["cursor_end"] == len("myLong")
 
 
+# What JupyterLab's completer reads: metadata._jupyter_types_experimental[i]
+# gives matches[i]'s type (shown as its icon or coloured letter).
+@pytest.mark.parametrize(
+    "code, match, type_, signature",
+    [
+        ("strings.ToUp", "ToUpper", "function", "func(string) string"),
+        ("strings.Build", "Builder", "class", None),
+        ("math.P", "Pi", "constant", None),
+        ("myTypedV", "myTypedVariable", "variable", None),
+        ("myTypedF", "myTypedFunction", "function", None),
+        ("strcon", "strconv", "module", None),
+        ("fo", "for", "keyword", None),
+        ("%en", "%env", "magic", None),
+    ],
+)
+def test_complete_types(kc, code, match, type_, signature):
+    ok(kc, "myTypedVariable := 3\nfunc myTypedFunction() {}")
+    c = complete(kc, code)
+    items = c["metadata"]["_jupyter_types_experimental"]
+    assert [i["text"] for i in items] == c["matches"], c
+    for i in items:
+        assert (i["start"], i["end"]) == (c["cursor_start"], c["cursor_end"]), i
+        assert isinstance(i["type"], str) and i["type"], i
+    item = items[c["matches"].index(match)]
+    assert item["type"] == type_, item
+    assert item.get("signature") == signature, item
+
+
 def test_complete_busy_idle(kc):
     msg_id = kc.complete("strings.ToUp")
     shell_reply(kc, msg_id)
@@ -208,6 +236,49 @@ def test_is_complete(skc, code, status):
         assert isinstance(r.get("indent"), str), r
         if code.rstrip().endswith("{"):
             assert r["indent"] != "", f"an open brace should indent: {r}"
+
+
+def test_is_complete_while_a_cell_runs(kernel):
+    """JupyterLab's console asks is_complete on every Enter and waits 250 ms at
+    most: the answer must not wait for a running cell."""
+    seen = {}
+
+    def on_msg(msg):
+        if "took" not in seen and msg["msg_type"] == "stream" and "started" in msg["content"]["text"]:
+            t0 = time.monotonic()
+            seen["reply"] = shell_reply(kernel.kc, kernel.kc.is_complete("func f() {"), timeout=10)
+            seen["took"] = time.monotonic() - t0
+            kernel.km.interrupt_kernel()
+
+    ex = run(kernel.kc, 'fmt.Println("started"); time.Sleep(time.Hour)', on_msg=on_msg, timeout=60)
+    assert "took" in seen, ex.describe()
+    assert seen["reply"]["content"]["status"] == "incomplete", seen["reply"]
+    # the cell ran until the interrupt that followed the answer
+    assert ex.status == "error" and ex.error["ename"] == "Interrupted", ex.describe()
+    print(f"is_complete while a cell runs: {seen['took'] * 1000:.1f} ms")
+    assert seen["took"] < 0.25, f"is_complete took {seen['took']:.3f} s (JupyterLab's console gives up after 0.25 s)"
+
+
+def test_is_complete_latency(skc):
+    took = []
+    for _ in range(50):
+        t0 = time.monotonic()
+        shell_reply(skc, skc.is_complete("for i := 0; i < 3; i++ {\n\tfmt.Println(i)"))
+        took.append(time.monotonic() - t0)
+    took.sort()
+    print(f"is_complete round trip: median {took[25] * 1000:.2f} ms, max {took[-1] * 1000:.2f} ms")
+    assert took[25] < 0.05, took
+
+
+def test_help_pager(skc):
+    """name? answers with a page payload (IPython's help syntax), which
+    JupyterLab shows below the cell and Notebook 7 in its pager."""
+    ex = ok(skc, "strings.ToUpper?")
+    pages = [p for p in ex.reply["payload"] if p["source"] == "page"]
+    assert len(pages) == 1, ex.reply
+    assert "func ToUpper(s string) string" in helpers.text(pages[0]["data"]["text/plain"])
+    ex = ok(skc, "noSuchThingAnywhere?")
+    assert ex.reply["payload"] == [] and "no documentation found" in ex.stdout, ex.describe()
 
 
 def test_history_tail(kc):
