@@ -89,29 +89,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _descendants(pid: int) -> list:
-    out, todo = [], [pid]
-    while todo:
-        kids = helpers.children_of(todo.pop())
-        out += kids
-        todo += kids
-    return out
-
-
-def _cmdline(pid: int) -> list:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
-    except OSError:
-        return []
-
-
 def _pids_with_arg(arg: str) -> list:
     """Live processes with arg in their command line."""
     return [
         int(e)
         for e in os.listdir("/proc")
-        if e.isdigit() and helpers.alive(int(e)) and any(arg in a for a in _cmdline(int(e)))
+        if e.isdigit() and helpers.alive(int(e)) and any(arg in a for a in helpers.cmdline(int(e)))
     ]
 
 
@@ -179,7 +162,7 @@ class JupyterServer:
 
     def processes(self) -> dict:
         """pid -> command line of everything the server runs now."""
-        return {p: " ".join(_cmdline(p)) for p in _descendants(self.proc.pid)}
+        return {p: " ".join(helpers.cmdline(p)) for p in helpers.descendants(self.proc.pid)}
 
     def shut_down_kernels(self, kernel_pids: list) -> None:
         """Shuts every kernel down through the REST API, as the UI's Shut Down does."""
@@ -270,7 +253,7 @@ def _browser_run(node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path, 
         result = json.loads(out)
         (ARTIFACTS / f"{app}-result.json").write_text(json.dumps(result, indent=2) + "\n")
         print(err)  # which checks failed, if any (shown when a test fails)
-        kernels = [p for p, c in procs.items() if _cmdline(p)[:2] == [str(mpigo_bin), "kernel"]]
+        kernels = [p for p, c in procs.items() if helpers.cmdline(p)[:2] == [str(mpigo_bin), "kernel"]]
         server.shut_down_kernels(kernels)
         print(f"{app}: server up in {t_server:.1f} s, lab.js {t_browser:.1f} s {result['timings']}")
     finally:
@@ -278,7 +261,7 @@ def _browser_run(node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path, 
         # lab.js closed its browser (found by its profile): what is left of it
         # is noted for the test, then killed
         helpers.wait_for(lambda: not _pids_with_arg(str(profile)), 10)
-        chromium_left = {p: " ".join(_cmdline(p)) for p in _pids_with_arg(str(profile))}
+        chromium_left = {p: " ".join(helpers.cmdline(p)) for p in _pids_with_arg(str(profile))}
         for pid in chromium_left:
             try:
                 os.kill(pid, signal.SIGKILL)
