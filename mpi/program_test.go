@@ -51,12 +51,18 @@ func TestProgram(t *testing.T) {
 			}
 			failures := []struct {
 				mode string
-				want []string
+				want []string // all of these in the output
+				// abort: the launcher tears the job down at once and may drop
+				// the last lines of any rank (MPICH's hydra loses one or both
+				// of them about once in five runs here), so one of these
+				// lines, or the exit status Abort asked for, shows it
+				anyOf []string
+				code  int
 			}{
-				{"truncate", []string{"mpi: rank 0: Comm.Recv(2 x float64, source=1, tag=5)", "runcated"}},
-				{"misuse", []string{"mpi: Comm.Send: dest: rank 3 is out of range"}},
-				{"abort", []string{"rank 2 aborting"}},
-				{"preinit", []string{"mpi: Comm.Rank: called before mpi.Init"}},
+				{mode: "truncate", want: []string{"mpi: rank 0: Comm.Recv(2 x float64, source=1, tag=5)", "runcated"}},
+				{mode: "misuse", want: []string{"mpi: Comm.Send: dest: rank 3 is out of range"}},
+				{mode: "abort", anyOf: []string{"rank 2 aborting", "MPI_Abort(MPI_COMM_WORLD, 3) - process 2", "MPI_ABORT was invoked on rank 2"}, code: 3},
+				{mode: "preinit", want: []string{"mpi: Comm.Rank: called before mpi.Init"}},
 			}
 			for _, f := range failures {
 				r := launch(im, 3, 60*time.Second, nil, prog, f.mode)
@@ -64,15 +70,15 @@ func TestProgram(t *testing.T) {
 				for _, w := range f.want {
 					ok = ok && strings.Contains(r.out, w)
 				}
+				if f.anyOf != nil {
+					ok = ok && (r.code == f.code || containsAny(r.out, f.anyOf))
+				}
 				if !ok {
-					t.Errorf("%s: want a failed job (not a hang) whose output contains %q; got %v after %.1f s:\n%s",
-						f.mode, f.want, r.err, r.secs, tail(r.out, 40))
+					t.Errorf("%s: want a failed job (not a hang) whose output contains %q (or any of %q); got %v after %.1f s:\n%s",
+						f.mode, f.want, f.anyOf, r.err, r.secs, tail(r.out, 40))
 				} else {
 					t.Logf("%s: job failed as expected in %.1f s (%v)", f.mode, r.secs, r.err)
 				}
-			}
-			if r := launch(im, 3, 60*time.Second, nil, prog, "abort"); r.code != 3 {
-				t.Logf("abort: exit status %d (the launcher's choice; 3 was asked)", r.code)
 			}
 			// a binary for the other implementation under this launcher
 			for _, other := range impls {
@@ -97,4 +103,14 @@ func TestProgram(t *testing.T) {
 			}
 		}
 	})
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
