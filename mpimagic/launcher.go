@@ -340,6 +340,13 @@ func launcherEnv(env []string) []string {
 			continue
 		case inStep && stepVar(k):
 			continue
+		case k == "SLURM_EXPORT_ENV":
+			// sbatch --export=LIST (batchspawner submits so) hands LIST on
+			// to every srun in the job through this variable; the ranks'
+			// srun would then pass them only LIST, without the variables
+			// that connect each rank back to the kernel. Without it srun
+			// exports the whole environment (its default, --export=ALL).
+			continue
 		}
 		out = append(out, kv)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -169,6 +170,14 @@ func TestLauncherEnv(t *testing.T) {
 	batch := append(append([]string{}, alloc...), "SLURM_NTASKS=4", "SLURM_MPI_TYPE=pmi2")
 	if got := launcherEnv(batch); !reflect.DeepEqual(got, batch) {
 		t.Errorf("launcherEnv in an allocation = %q, want %q", got, batch)
+	}
+	// a job submitted with sbatch --export=LIST: the ranks' srun must not
+	// inherit LIST as its --export, in a step or not
+	for _, env := range [][]string{batch, append(append([]string{}, alloc...), step...)} {
+		got := launcherEnv(append(append([]string{}, env...), "SLURM_EXPORT_ENV=PATH,HOME"))
+		if slices.Contains(got, "SLURM_EXPORT_ENV=PATH,HOME") {
+			t.Errorf("launcherEnv kept SLURM_EXPORT_ENV: %q", got)
+		}
 	}
 	if got := mergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4"}); !reflect.DeepEqual(got, []string{"A=1", "B=3", "C=4"}) {
 		t.Errorf("mergeEnv = %q", got)

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import queue
 import re
+import socket
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -410,3 +411,10 @@ def environ(pid: int) -> dict:
         if sep:
             env[k.decode(errors="replace")] = v.decode(errors="replace")
     return env
+
+
+def free_port(addr: str = "127.0.0.1") -> int:
+    """A TCP port free on addr now (for a server the test starts)."""
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]

@@ -35,7 +35,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -83,12 +82,6 @@ def _requirements() -> str:
     return node
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _pids_with_arg(arg: str) -> list:
     """Live processes with arg in their command line."""
     return [
@@ -110,7 +103,7 @@ class JupyterServer:
 
     def __init__(self, tmp: Path, app: str, root: Path):
         self.app, self.tmp, self.root = app, tmp, root
-        self.port, self.token = _free_port(), secrets.token_hex(16)
+        self.port, self.token = helpers.free_port(), secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{app}-server.log"
         self.proc = None

@@ -16,11 +16,9 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -205,12 +203,6 @@ def test_console_killed_during_mpirun(console, mpigo_bin):
     assert helpers.wait_for(lambda: PARENT_EXITED_LOG in console.text(), 5), console.text()[-2000:]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def api(base: str, token: str, path: str, method: str = "GET", body=None):
     req = urllib.request.Request(
         base + path, method=method, headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
@@ -221,7 +213,7 @@ def api(base: str, token: str, path: str, method: str = "GET", body=None):
 
 
 def test_server_killed(tmp_path, mpigo_bin):
-    port, token = free_port(), uuid.uuid4().hex
+    port, token = helpers.free_port(), uuid.uuid4().hex
     base = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen(

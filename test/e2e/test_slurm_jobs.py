@@ -17,7 +17,6 @@ jobs/) is copied where the nodes see it: each node has a private /tmp.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
