@@ -72,13 +72,9 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
-    # run by another Python (pyenv's python3, Debian's /usr/bin/python3): use the project's venv,
-    # whose jupyter_client 8 and ipykernel 7 are the ones to measure
-    print(f"re-running with {VENV_PYTHON}", file=sys.stderr, flush=True)
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+from benchenv import ROOT, reexec_in_venv
+
+reexec_in_venv(__file__)  # before importing jupyter_client: the venv's is measured
 
 import jupyter_client
 from jupyter_client.manager import KernelManager

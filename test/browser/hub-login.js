@@ -37,57 +37,32 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 
+const { usageExit, parseOptions, launchBrowser } = require('./common');
+
 class CheckError extends Error {}
 
-function usage(msg) {
-	if (msg) process.stderr.write(`hub-login.js: ${msg}\n`);
-	process.stderr.write(
-		'usage: node hub-login.js --url URL --user NAME --password PW|- --profile KEY --notebook PATH ' +
-			'[--profile-label RE] [--screenshots DIR] [--chromium PATH] [--spawn-timeout S] [--run-timeout S]\n',
-	);
-	process.exit(2);
-}
+const USAGE =
+	'node hub-login.js --url URL --user NAME --password PW|- --profile KEY --notebook PATH ' +
+	'[--profile-label RE] [--screenshots DIR] [--chromium PATH] [--spawn-timeout S] [--run-timeout S]';
+const usage = (msg) => usageExit('hub-login.js', USAGE, msg);
 
 function parseArgs(argv) {
-	const opts = {
-		chromium: process.env.CHROMIUM || '/usr/bin/chromium',
-		spawnTimeout: 120,
-		runTimeout: 150,
-	};
-	const names = {
-		'--url': 'url',
-		'--user': 'user',
-		'--password': 'password',
-		'--profile': 'profile',
-		'--profile-label': 'profileLabel',
-		'--notebook': 'notebook',
-		'--screenshots': 'screenshots',
-		'--chromium': 'chromium',
-		'--spawn-timeout': 'spawnTimeout',
-		'--run-timeout': 'runTimeout',
-	};
-	for (let i = 0; i < argv.length; i++) {
-		let arg = argv[i];
-		let value;
-		const eq = arg.indexOf('=');
-		if (eq > 0) {
-			value = arg.slice(eq + 1);
-			arg = arg.slice(0, eq);
-		}
-		if (arg === '-h' || arg === '--help') usage();
-		const key = names[arg];
-		if (!key) usage(`unknown argument ${arg}`);
-		if (value === undefined) {
-			if (i + 1 >= argv.length) usage(`${arg} needs a value`);
-			value = argv[++i];
-		}
-		opts[key] = value;
-	}
-	for (const k of ['url', 'user', 'password', 'profile', 'notebook']) if (!opts[k]) usage(`--${k} is required`);
-	for (const k of ['spawnTimeout', 'runTimeout']) {
-		opts[k] = Number(opts[k]);
-		if (!(opts[k] > 0)) usage(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} must be a positive number`);
-	}
+	const opts = parseOptions(
+		argv,
+		{
+			url: { required: true },
+			user: { required: true },
+			password: { required: true },
+			profile: { required: true },
+			profileLabel: {},
+			notebook: { required: true },
+			screenshots: {},
+			chromium: { default: process.env.CHROMIUM || '/usr/bin/chromium' },
+			spawnTimeout: { default: 120, number: true },
+			runTimeout: { default: 150, number: true },
+		},
+		usage,
+	);
 	opts.url = opts.url.replace(/\/+$/, '');
 	return opts;
 }
@@ -124,38 +99,23 @@ async function main() {
 		opts.password = await nextLine();
 		if (!opts.password) usage('--password -: no password on stdin');
 	}
-	if (!fs.existsSync(opts.chromium)) throw new CheckError(`no browser at ${opts.chromium} (apt-get install chromium)`);
-	let chromium;
-	try {
-		({ chromium } = require('playwright-core'));
-	} catch (e) {
-		throw new CheckError(`playwright-core is not installed: run \`npm ci\` in ${__dirname} (${e.message})`);
-	}
 	// a profile of our own: nothing of another run (cookies, JupyterLab's
 	// workspace in local storage) leaks in, and it is removed afterwards
 	const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mpigo-hub-chromium-'));
-	const context = await chromium.launchPersistentContext(userDataDir, {
-		executablePath: opts.chromium,
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-			'--no-first-run',
-		],
-		viewport: { width: 1400, height: 1000 },
-		timeout: 30000,
-	});
+	let context, page;
+	try {
+		({ context, page } = await launchBrowser({
+			executable: opts.chromium,
+			userDataDir,
+			viewport: { width: 1400, height: 1000 },
+			consoleErrors,
+		}));
+	} catch (e) {
+		fs.rmSync(userDataDir, { recursive: true, force: true });
+		throw new CheckError(e.message);
+	}
 	mark('browser');
 	try {
-		const page = context.pages()[0] || (await context.newPage());
-		page.on('console', (msg) => {
-			if (msg.type() === 'error') consoleErrors.push(`console: ${msg.text()}`);
-		});
-		page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
 		await drive(page, opts);
 	} finally {
 		await context.close().catch(() => {});

@@ -60,6 +60,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const { usageExit, parseOptions, launchBrowser } = require('./common');
+
 const ALL_CHECKS = ['cells', 'highlight', 'complete', 'complete_type', 'inspect', 'interrupt', 'restart', 'console'];
 // what JupyterLab's console allows the kernel for an is_complete_reply
 // before it gives up and treats the input as complete (CodeConsole)
@@ -67,58 +69,29 @@ const IS_COMPLETE_TIMEOUT_MS = 250;
 const STDOUT_SEL = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]';
 const ERROR_SEL = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
 
-function usage(msg) {
-	if (msg) process.stderr.write(`lab.js: ${msg}\n`);
-	process.stderr.write(
-		'usage: node lab.js --url URL --token TOKEN --notebook PATH [--app lab|notebook] [--checks LIST] ' +
-			'[--artifacts DIR] [--picture FILE] [--scale N] [--user-data-dir DIR] [--chromium PATH] [--timeout SECONDS]\n',
-	);
-	process.exit(2);
-}
+const USAGE =
+	'node lab.js --url URL --token TOKEN --notebook PATH [--app lab|notebook] [--checks LIST] ' +
+	'[--artifacts DIR] [--picture FILE] [--scale N] [--user-data-dir DIR] [--chromium PATH] [--timeout SECONDS]';
+const usage = (msg) => usageExit('lab.js', USAGE, msg);
 
 function parseArgs(argv) {
-	const opts = {
-		app: 'lab',
-		checks: ALL_CHECKS.join(','),
-		chromium: process.env.CHROMIUM || '/usr/bin/chromium',
-		timeout: 120,
-		scale: 1,
-	};
-	const names = {
-		'--url': 'url',
-		'--token': 'token',
-		'--notebook': 'notebook',
-		'--app': 'app',
-		'--checks': 'checks',
-		'--artifacts': 'artifacts',
-		'--picture': 'picture',
-		'--scale': 'scale',
-		'--user-data-dir': 'userDataDir',
-		'--chromium': 'chromium',
-		'--timeout': 'timeout',
-	};
-	for (let i = 0; i < argv.length; i++) {
-		let arg = argv[i];
-		let value;
-		const eq = arg.indexOf('=');
-		if (eq > 0) {
-			value = arg.slice(eq + 1);
-			arg = arg.slice(0, eq);
-		}
-		if (arg === '-h' || arg === '--help') usage();
-		const key = names[arg];
-		if (!key) usage(`unknown argument ${arg}`);
-		if (value === undefined) {
-			if (i + 1 >= argv.length) usage(`${arg} needs a value`);
-			value = argv[++i];
-		}
-		opts[key] = value;
-	}
-	for (const k of ['url', 'token', 'notebook']) if (!opts[k]) usage(`--${k} is required`);
-	for (const k of ['timeout', 'scale']) {
-		opts[k] = Number(opts[k]);
-		if (!(opts[k] > 0)) usage(`--${k} must be a positive number`);
-	}
+	const opts = parseOptions(
+		argv,
+		{
+			url: { required: true },
+			token: { required: true },
+			notebook: { required: true },
+			app: { default: 'lab' },
+			checks: { default: ALL_CHECKS.join(',') },
+			artifacts: {},
+			picture: {},
+			scale: { default: 1, number: true },
+			userDataDir: {},
+			chromium: { default: process.env.CHROMIUM || '/usr/bin/chromium' },
+			timeout: { default: 120, number: true },
+		},
+		usage,
+	);
 	if (!['lab', 'notebook'].includes(opts.app)) usage(`--app must be lab or notebook, not ${opts.app}`);
 	opts.checks = opts.checks.split(',').filter(Boolean);
 	for (const c of opts.checks) if (!ALL_CHECKS.includes(c)) usage(`unknown check ${c} (known: ${ALL_CHECKS.join(', ')})`);
@@ -256,13 +229,6 @@ const consoleErrors = []; // everything the page says that may explain a failure
 
 async function main() {
 	const opts = parseArgs(process.argv.slice(2));
-	if (!fs.existsSync(opts.chromium)) throw new Error(`chromium missing: no browser at ${opts.chromium}`);
-	let chromium;
-	try {
-		({ chromium } = require('playwright-core'));
-	} catch (e) {
-		throw new Error(`playwright-core missing: run \`npm ci\` in ${__dirname} (${e.message})`);
-	}
 	if (opts.artifacts) fs.mkdirSync(opts.artifacts, { recursive: true });
 
 	const t0 = Date.now();
@@ -271,31 +237,19 @@ async function main() {
 	const ownProfile = !opts.userDataDir;
 	const userDataDir = opts.userDataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'mpigo-chromium-'));
 
-	// launchPersistentContext: the profile is ours (a fresh --user-data-dir),
-	// so that the caller can find this browser's processes by it.
-	const context = await chromium.launchPersistentContext(userDataDir, {
-		executablePath: opts.chromium,
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-			'--no-first-run',
-		],
-		viewport: { width: 1280, height: 900 },
-		deviceScaleFactor: opts.scale,
-		timeout: 30000,
-	});
-	mark('browser');
+	// a fresh profile (--user-data-dir), so that the caller can find this
+	// browser's processes by it
+	let context;
 	try {
-		const page = context.pages()[0] || (await context.newPage());
-		page.on('console', (msg) => {
-			if (msg.type() === 'error') consoleErrors.push(`console: ${msg.text()}`);
-		});
-		page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+		let page;
+		({ context, page } = await launchBrowser({
+			executable: opts.chromium,
+			userDataDir,
+			viewport: { width: 1280, height: 900 },
+			scale: opts.scale,
+			consoleErrors,
+		}));
+		mark('browser');
 		const messages = recordMessages(page, ['execute_request', 'complete_request', 'inspect_request', 'is_complete_request']);
 		const kernel = await openNotebook(page, opts);
 		mark('kernel_idle');
@@ -306,7 +260,7 @@ async function main() {
 		}
 		return { app: opts.app, url: opts.url, notebook: opts.notebook, kernel, checks, console_errors: consoleErrors, timings };
 	} finally {
-		await context.close().catch(() => {});
+		if (context) await context.close().catch(() => {});
 		if (ownProfile) fs.rmSync(userDataDir, { recursive: true, force: true });
 	}
 }

@@ -19,7 +19,7 @@ from jupyter_client.manager import KernelManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import helpers  # noqa: E402
-from slurm_cluster import cluster  # noqa: E402,F401  (the SLURM cluster fixture, for every test module)
+from slurm_cluster import cluster, node_venv  # noqa: E402,F401  (the SLURM cluster fixtures, for every test module)
 
 KERNEL_NAME = "mpigo"
 

@@ -11,6 +11,8 @@ otherwise, with the reason.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -163,3 +165,31 @@ def node_jupyter(cluster: Cluster, mpigo_bin: Path, name: str) -> NodeJupyter:
     runtime = top / "runtime"
     runtime.mkdir(exist_ok=True)
     return NodeJupyter(mpigo, data_dir, runtime)
+
+
+VENV = helpers.ROOT / ".venv"
+REQUIREMENTS = helpers.ROOT / "install" / "requirements.txt"
+
+
+@pytest.fixture(scope="session")
+def node_venv(cluster) -> Path:
+    """The bin directory of a Python environment with the project's Jupyter
+    stack (install/requirements.txt) at a path the nodes see: the project's
+    .venv, or, when the checkout lies under /tmp (the nodes have their own),
+    a venv of the same requirements in the cluster's shared directory, made
+    once per requirements file and kept for later runs."""
+    if visible_on_nodes(VENV):
+        return VENV / "bin"
+    key = hashlib.sha256(REQUIREMENTS.read_bytes() + os.fsencode(os.path.realpath(VENV / "bin" / "python"))).hexdigest()[:16]
+    target = cluster.shared.parent / f"venv-{key}"
+    with open(cluster.shared.parent / "venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker; other test sessions wait
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            subprocess.run([os.path.realpath(VENV / "bin" / "python"), "-m", "venv", str(target)], check=True, timeout=120)
+            env = dict(os.environ, MPICC=shutil.which("mpicc.openmpi") or shutil.which("mpicc") or "mpicc")
+            # the same pip invocation as install/setup.sh: its wheel cache makes this quick
+            subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            "--no-binary", "mpi4py", "-r", str(REQUIREMENTS)], check=True, timeout=900, env=env)  # fmt: skip
+            (target / ".complete").touch()
+    return target / "bin"

@@ -43,7 +43,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -53,7 +52,6 @@ import nbformat
 import pytest
 
 import helpers
-from slurm_cluster import visible_on_nodes
 
 HUB_CONFIG = helpers.ROOT / "install" / "cluster" / "jupyterhub_config.py"
 PROXY = helpers.ROOT / "install" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -61,7 +59,6 @@ DRIVER = helpers.ROOT / "test" / "browser" / "hub-login.js"
 ARTIFACTS = helpers.ROOT / "out" / "test-artifacts"
 NOTEBOOK = helpers.ROOT / "notebooks" / "00-introduction.ipynb"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-VENV_BIN = Path(sys.executable).parent  # the venv this test runs from: jupyterhub, batchspawner-singleuser, JupyterLab
 LMOD_INIT = "/etc/profile.d/lmod.sh"  # Debian's lmod: exports BASH_ENV, so job shells know `module`
 PROFILE = "mpi4"
 PROFILE_LABEL = r"^Workshop: 4 MPI ranks on 1 node"
@@ -103,7 +100,7 @@ for _p in c.ProfilesSpawner.profiles:
 
 
 @pytest.fixture
-def node_bin(cluster) -> str:
+def node_bin(cluster, node_venv) -> str:
     """The node binary; a missing piece is a failure (as root on Debian,
     install/setup.sh installs them all), with what to run. (Not root, no
     network namespaces: the cluster fixture skips.)"""
@@ -122,10 +119,9 @@ def node_bin(cluster) -> str:
     if not os.path.exists(LMOD_INIT):
         missing.append("Lmod (apt-get install lmod): the job runs `module load mpigo`")
     for exe in ("jupyterhub", "batchspawner-singleuser", "jupyterhub-singleuser", "jupyter-lab"):
-        if not (VENV_BIN / exe).exists():
-            missing.append(f"{exe} in {VENV_BIN} (run this test with the project's .venv/bin/python)")
+        if not (node_venv / exe).exists():
+            missing.append(f"{exe} in {node_venv} (install/setup.sh makes .venv)")
     assert not missing, "missing: " + "; ".join(missing)
-    assert visible_on_nodes(VENV_BIN), f"the nodes cannot see {VENV_BIN} (under /tmp)"
     return node
 
 
@@ -294,7 +290,7 @@ def _stop_hub(hub: Hub) -> None:
 
 
 @pytest.fixture
-def hub(cluster, node_bin, site, user, tmp_path):
+def hub(cluster, node_bin, site, user, tmp_path, node_venv):
     """The hub, as root, with the shipped config and the site values; up when
     its API answers through the proxy."""
     name, _, _ = user
@@ -306,14 +302,14 @@ def hub(cluster, node_bin, site, user, tmp_path):
     config = SITE_CONFIG.format(
         shipped=str(HUB_CONFIG), public_port=public, proxy_api_port=helpers.free_port("127.0.0.1"), proxy=str(PROXY),
         bridge=bridge, hub_port=helpers.free_port(bridge), slurm_conf=cluster.env["SLURM_CONF"],
-        modulepath=str(site.modules), venv_bin=str(VENV_BIN), subnet=subnet, node_mb=_node_memory(cluster, "n1"),
+        modulepath=str(site.modules), venv_bin=str(node_venv), subnet=subnet, node_mb=_node_memory(cluster, "n1"),
         profile=PROFILE,
     )  # fmt: skip
     (state / "jupyterhub_config.py").write_text(config)
     log = state / "hub.log"
     with open(log, "wb") as logf:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "jupyterhub"), "-f", str(state / "jupyterhub_config.py")],
+            [str(node_venv / "jupyterhub"), "-f", str(state / "jupyterhub_config.py")],
             cwd=state, env=cluster.env, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
         )  # fmt: skip
     h = Hub(proc, log, state, f"http://127.0.0.1:{public}")
@@ -368,7 +364,7 @@ def _field(text: str, name: str) -> str:
     return m[1] if m else ""
 
 
-def test_workshop_on_jupyterhub(cluster, node_bin, site, user, hub):
+def test_workshop_on_jupyterhub(cluster, node_bin, site, user, hub, node_venv):
     name, password, home = user
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("hub-*.png"):
@@ -413,7 +409,7 @@ def test_workshop_on_jupyterhub(cluster, node_bin, site, user, hub):
         assert _field(step0, "Tasks") == "1" and _field(step0, "NodeList") == node, f"step 0 of job {job}:\n{step0}"
         # (python batchspawner-singleuser jupyterhub-singleuser: one process,
         # under srun's; with a plain srun there would be 4)
-        servers = [p for p in _pids_of(name) if helpers.cmdline(p)[1:2] == [f"{VENV_BIN}/batchspawner-singleuser"]]
+        servers = [p for p in _pids_of(name) if helpers.cmdline(p)[1:2] == [f"{node_venv}/batchspawner-singleuser"]]
         assert len(servers) == 1, f"want one notebook server process of {name}:\n{_ps(_pids_of(name))}{explain()}"
         # the kernel is the module's mpigo (install.sh's prefix): the job loaded the module
         kernels = [p for p in _pids_of(name) if helpers.cmdline(p)[1:2] == ["kernel"]]

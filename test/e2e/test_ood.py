@@ -24,7 +24,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,9 +34,8 @@ import pytest
 import websocket  # websocket-client, a dependency of jupyter_server
 
 import helpers
-from slurm_cluster import node_jupyter, visible_on_nodes
+from slurm_cluster import node_jupyter
 
-LAB = Path(sys.executable).parent / "jupyter-lab"
 
 # What Open OnDemand's Jupyter app does (its template/script.sh.erb), in short:
 # a free port, a token, the connection file the portal reads, then the server
@@ -148,9 +146,8 @@ def execute(ws_url: str, token: str, code: str, timeout: float) -> dict:
         conn.close()
 
 
-def test_jupyter_lab_in_a_batch_script_runs_ranks_on_both_nodes(cluster, mpigo_bin):
-    if not (LAB.exists() and visible_on_nodes(LAB)):
-        pytest.skip(f"no jupyter-lab next to this python that the nodes can see ({LAB})")
+def test_jupyter_lab_in_a_batch_script_runs_ranks_on_both_nodes(cluster, mpigo_bin, node_venv):
+    lab, python = node_venv / "jupyter-lab", node_venv / "python"
     tag = uuid.uuid4().hex[:8]
     jup = node_jupyter(cluster, mpigo_bin, f"ood-{tag}")
     top = jup.mpigo.parent
@@ -168,7 +165,7 @@ def test_jupyter_lab_in_a_batch_script_runs_ranks_on_both_nodes(cluster, mpigo_b
     # still ends instead of holding 4 CPUs of the shared cluster for ever
     r = subprocess.run(
         ["sbatch", "--parsable", "-J", name, "-N", "2", "--ntasks-per-node=2", "--time=15", "-o", str(log),
-         str(script), str(top), str(LAB), sys.executable],
+         str(script), str(top), str(lab), str(python)],
         env=env, cwd=top, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 0, f"sbatch: {r.stderr}"

@@ -31,16 +31,14 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import nbformat
 import pytest
 
 import helpers
-from slurm_cluster import node_jupyter, visible_on_nodes
+from slurm_cluster import node_jupyter
 
 NOTEBOOKS = sorted((helpers.ROOT / "notebooks").glob("*.ipynb"))
 PROFILE = helpers.ROOT / "install" / "cluster" / "jupyterhub_config.py"
@@ -179,9 +177,7 @@ def _end_job(cluster, proc: subprocess.Popen, name: str) -> None:
             pass
 
 
-def test_workshop_notebooks_in_the_profile_allocation(cluster, mpigo_bin, profile):
-    if not visible_on_nodes(Path(sys.executable)):
-        pytest.skip(f"the nodes cannot see this python ({sys.executable}: under /tmp)")
+def test_workshop_notebooks_in_the_profile_allocation(cluster, mpigo_bin, profile, node_venv):
     for path in NOTEBOOKS:
         helpers.check_unexecuted_notebook(path.name, nbformat.read(path, as_version=4))
     tag = uuid.uuid4().hex[:8]
@@ -197,7 +193,7 @@ def test_workshop_notebooks_in_the_profile_allocation(cluster, mpigo_bin, profil
     order = ["probe.ipynb"] + [p.name for p in NOTEBOOKS]
 
     name = f"mpigo-test-workshop-{tag}"
-    argv = ["salloc", "-J", name, *profile.alloc, *profile.step, sys.executable, str(top / "driver.py"), str(out)]
+    argv = ["salloc", "-J", name, *profile.alloc, *profile.step, str(node_venv / "python"), str(top / "driver.py"), str(out)]
     argv += [str(work / n) for n in order]
     print(" ".join(argv))
     log = top / "salloc.log"
