@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+import helpers
 from helpers import png_size
 
 
@@ -92,3 +93,39 @@ command -v mpigo
     assert f"JUPYTER_PATH={prefix}/share/jupyter" in out, out
     assert "stubs=loaded,loaded" in out, out
     assert out.strip().endswith(f"{prefix}/bin/mpigo"), out
+
+
+# apt-cache policy with a long version table written after the Candidate line
+# (as for a package in many suites): a reader that stops at the first match
+# makes it die of SIGPIPE
+FAKE_APT_CACHE = """#!/bin/sh
+printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0\\n  Version table:\\n' "$2"
+sleep 0.2
+i=0
+while [ $i -lt 5000 ]; do echo '     1.0 500 http://deb.example/debian bookworm/main amd64 Packages'; i=$((i+1)); done
+"""
+
+
+@pytest.mark.parametrize(
+    "apt_cache, package, found",
+    [("fake", "chromium", True), ("real", "bash", True), ("real", "no-such-package-mpigo", False)],
+)
+def test_setup_finds_apt_candidates_under_pipefail(tmp_path, apt_cache, package, found):
+    """install/setup.sh's has_candidate, run as the script runs it (set -euo
+    pipefail): `apt-cache policy | grep -q` failed with SIGPIPE (141) whenever
+    apt-cache still had lines to write after the match, so Chromium was never
+    installed on a fresh machine."""
+    script = (helpers.ROOT / "install" / "setup.sh").read_text()
+    start = script.index("has_candidate() {")
+    func = script[start : script.index("\n}\n", start) + 3]
+    env = dict(os.environ)
+    if apt_cache == "fake":
+        (tmp_path / "apt-cache").write_text(FAKE_APT_CACHE)
+        (tmp_path / "apt-cache").chmod(0o755)
+        env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    r = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\n{func}\nif has_candidate {package}; then echo yes; else echo no; fi"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("yes" if found else "no"), r.stderr
