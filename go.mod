@@ -14,3 +14,6 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.15.0 // indirect
 )
+
+// zmq4 v0.17.0 with hardening patches (see third_party/zmq4/PATCHES.md).
+replace github.com/go-zeromq/zmq4 => ./third_party/zmq4

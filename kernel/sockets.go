@@ -16,6 +16,11 @@ import (
 // socket's sender goroutine for zmq4's default five minutes.
 const sendTimeout = 10 * time.Second
 
+// smallMessageSize bounds one inbound message on iopub and the heartbeat;
+// shell, control and stdin keep zmq4's default (64 MiB), as requests can
+// carry large comm buffers.
+const smallMessageSize = 64 << 10
+
 // link is one ZeroMQ socket. zmq4 sockets are not safe for concurrent Send,
 // so a single goroutine owns the sends, fed by a channel.
 type link struct {
@@ -107,8 +112,11 @@ func bindSockets(ci ConnectionInfo, log *slog.Logger) (*sockets, error) {
 	shell := zmq4.NewRouter(ctx, opts...)
 	control := zmq4.NewRouter(ctx, opts...)
 	stdin := zmq4.NewRouter(ctx, opts...)
-	iopub := zmq4.NewPub(ctx, opts...)
-	hb := zmq4.NewRep(ctx, opts...)
+	// What iopub (subscriptions) and the heartbeat (pings) receive is tiny:
+	// a small bound keeps a peer from making them hold large messages.
+	small := append(opts[:len(opts):len(opts)], zmq4.WithMaxMessageSize(smallMessageSize))
+	iopub := zmq4.NewPub(ctx, small...)
+	hb := zmq4.NewRep(ctx, small...)
 	all := []struct {
 		name string
 		sock zmq4.Socket

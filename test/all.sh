@@ -7,6 +7,7 @@
 #   3. go vet ./...
 #   4. go test -count=1 ./...
 #   5. test/mpi.sh --cgocheck2      the mpi tests again under GOEXPERIMENT=cgocheck2
+#      third_party/zmq4             the hardened zmq4 fork's tests, and its fuzz targets briefly
 #   6. install/slurm-cluster.sh     (root) a 2-node SLURM cluster for test_slurm.py
 #   7. pytest test/e2e              end-to-end tests against bin/mpigo
 #
@@ -83,6 +84,11 @@ step "shellcheck" shellcheck install/*.sh install/cluster/*.sh test/*.sh .ci/run
 step "go vet ./..." go vet ./...
 step "go test ./..." go test -count=1 -timeout 10m ./...
 step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
+# the hardened zmq4 fork is a module of its own: ./... above does not reach it
+step "zmq4 fork: vet + test" bash -c 'cd third_party/zmq4 && go vet ./... && go test -count=1 ./...'
+step "zmq4 fork: fuzz 2x10s" bash -c 'cd third_party/zmq4 &&
+	go test -run="^$" -fuzz=FuzzReadFrame -fuzztime=10s . &&
+	go test -run="^$" -fuzz=FuzzHandshake -fuzztime=10s .'
 
 # the SLURM cluster that test/e2e/test_slurm.py runs on (root only; the script
 # installs slurm-wlm, munge and libpmix-dev when missing); a cluster that was
