@@ -7,9 +7,9 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // errPipe is the standard error the interpreter writes to. It is an *os.File
@@ -18,22 +18,27 @@ import (
 // yaegi prints while a panic unwinds ("cell[2]:2:5: panic: main.g(...)"),
 // which it keeps for the traceback of the cell's error.
 //
-// sync writes a unique token through the pipe and waits until the copier has
-// seen it, so everything written before has been forwarded.
+// The copier reads without blocking and processes what it read under
+// copyMu, so sync can take what is left in the pipe itself: when it returns,
+// everything written before it was called has been forwarded, without a
+// round trip through the copier (which cost a pipe write and two goroutine
+// wake-ups per cell).
 type errPipe struct {
 	r, w *os.File
+	rc   syscall.RawConn // r's
 	dst  io.Writer
+
+	copyMu    sync.Mutex // held while a chunk is read and processed
+	buf       []byte
+	pending   []byte // held back: may become a frame line
+	lineStart bool
+	eof       bool
 
 	mu     sync.Mutex
 	cond   *sync.Cond
-	issued uint64   // last sync token written
-	seen   uint64   // last sync token read
 	frames []string // frame lines since the last sync
 	closed bool
 }
-
-// syncMark starts a sync token; the token is syncMark, a number and a NUL.
-const syncMark = "\x00mpigo-sync:"
 
 // goPanicPrefix starts the line the goroutine recovery helper writes.
 const goPanicPrefix = "panic in goroutine started at "
@@ -46,7 +51,13 @@ func newErrPipe(dst io.Writer) (*errPipe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("goeval: creating the stderr pipe: %w", err)
 	}
-	p := &errPipe{r: r, w: w, dst: dst}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("goeval: the stderr pipe: %w", err)
+	}
+	p := &errPipe{r: r, w: w, rc: rc, dst: dst, buf: make([]byte, 32<<10), lineStart: true}
 	p.cond = sync.NewCond(&p.mu)
 	go p.copy()
 	return p, nil
@@ -63,20 +74,20 @@ func (p *errPipe) close() error {
 	return err
 }
 
-// sync waits until everything written to the pipe so far has been forwarded
-// and returns the frame lines collected since the previous sync.
+// sync forwards everything written to the pipe so far, the partial line
+// held back included, and returns the frame lines collected since the
+// previous sync.
 func (p *errPipe) sync() []string {
-	p.mu.Lock()
-	p.issued++
-	n := p.issued
-	p.mu.Unlock()
-	if _, err := p.w.WriteString(syncMark + strconv.FormatUint(n, 10) + "\x00"); err == nil {
-		p.mu.Lock()
-		for p.seen < n && !p.closed {
-			p.cond.Wait()
+	_ = p.rc.Control(func(fd uintptr) { // fails only once the pipe is closed
+		p.copyMu.Lock()
+		defer p.copyMu.Unlock()
+		for p.readLocked(fd) == readGot {
 		}
-		p.mu.Unlock()
-	}
+		if !p.eof && len(p.pending) > 0 {
+			p.dst.Write(p.pending)
+			p.pending, p.lineStart = nil, false
+		}
+	})
 	p.mu.Lock()
 	frames := p.frames
 	p.frames = nil
@@ -93,115 +104,100 @@ func (p *errPipe) goPanic(where string, v any) {
 
 // copy is the copier goroutine.
 func (p *errPipe) copy() {
-	buf := make([]byte, 32<<10)
-	var pending []byte
-	lineStart := true
 	for {
-		n, err := p.r.Read(buf)
-		if n > 0 {
-			pending = p.process(append(pending, buf[:n]...), &lineStart)
+		res := readAgain
+		err := p.rc.Read(func(fd uintptr) bool {
+			p.copyMu.Lock()
+			defer p.copyMu.Unlock()
+			res = p.readLocked(fd)
+			return res != readAgain
+		})
+		if err != nil || res == readEnd {
+			break
 		}
-		if err != nil {
-			if len(pending) > 0 {
-				p.dst.Write(pending)
-			}
-			p.r.Close()
-			p.mu.Lock()
-			p.closed = true
-			p.cond.Broadcast()
-			p.mu.Unlock()
-			return
+	}
+	p.copyMu.Lock()
+	p.eof = true
+	if len(p.pending) > 0 {
+		p.dst.Write(p.pending)
+		p.pending = nil
+	}
+	p.copyMu.Unlock()
+	p.r.Close()
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// Outcomes of readLocked.
+const (
+	readGot   = iota // a chunk was read and processed
+	readAgain        // the pipe is empty for now
+	readEnd          // end of file, or an error that ends the pipe
+)
+
+// readLocked reads one chunk from fd without blocking and processes it;
+// copyMu must be held.
+func (p *errPipe) readLocked(fd uintptr) int {
+	if p.eof {
+		return readEnd
+	}
+	for {
+		n, err := syscall.Read(int(fd), p.buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return readAgain
+		case n > 0:
+			p.pending = p.process(append(p.pending, p.buf[:n]...), &p.lineStart)
+			return readGot
+		default:
+			return readEnd
 		}
 	}
 }
 
-// process forwards the text in data, handles frame lines and sync tokens,
-// and returns the bytes it holds back for more input.
+// process forwards the text in data, keeps frame lines, and returns the
+// bytes it holds back for more input.
 func (p *errPipe) process(data []byte, lineStart *bool) []byte {
 	var out []byte
-	flush := func() {
+	defer func() {
 		if len(out) > 0 {
 			p.dst.Write(out)
-			out = out[:0]
 		}
+	}()
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(data[:i])
+		switch {
+		case *lineStart && frameLine.MatchString(line):
+			p.addFrame(line)
+		case *lineStart && strings.HasPrefix(line, goPanicPrefix):
+			out = append(out, data[:i+1]...)
+			p.mu.Lock()
+			for _, f := range p.frames {
+				out = append(out, "\t"+f+"\n"...)
+			}
+			p.frames = nil
+			p.mu.Unlock()
+		default:
+			out = append(out, data[:i+1]...)
+		}
+		*lineStart = true
+		data = data[i+1:]
 	}
-	defer flush()
-	for len(data) > 0 {
-		text := data
-		nul := bytes.IndexByte(data, 0)
-		if nul >= 0 {
-			text = data[:nul]
-		}
-		// Complete lines.
-		for {
-			i := bytes.IndexByte(text, '\n')
-			if i < 0 {
-				break
-			}
-			line := string(text[:i])
-			switch {
-			case *lineStart && frameLine.MatchString(line):
-				p.addFrame(line)
-			case *lineStart && strings.HasPrefix(line, goPanicPrefix):
-				out = append(out, text[:i+1]...)
-				p.mu.Lock()
-				for _, f := range p.frames {
-					out = append(out, "\t"+f+"\n"...)
-				}
-				p.frames = nil
-				p.mu.Unlock()
-			default:
-				out = append(out, text[:i+1]...)
-			}
-			*lineStart = true
-			text = text[i+1:]
-			data = data[i+1:]
-			if nul >= 0 {
-				nul -= i + 1
-			}
-		}
-		if nul < 0 {
-			// A partial line: hold back what may become a frame line.
-			if len(text) > 0 && *lineStart && mayBeFrame(text) {
-				return append([]byte(nil), text...)
-			}
-			if len(text) > 0 {
-				out = append(out, text...)
-				*lineStart = false
-			}
-			return nil
-		}
-		// Text before a NUL: forward it, then look at the NUL.
-		if len(text) > 0 {
-			out = append(out, text...)
-			*lineStart = false
-		}
-		data = data[nul:]
-		rest := string(data)
-		if strings.HasPrefix(rest, syncMark) {
-			end := strings.IndexByte(rest[1:], 0)
-			if end < 0 {
-				return append([]byte(nil), data...) // wait for the end of the token
-			}
-			end++
-			n, err := strconv.ParseUint(rest[len(syncMark):end], 10, 64)
-			if err == nil {
-				flush()
-				p.mu.Lock()
-				if n > p.seen {
-					p.seen = n
-				}
-				p.cond.Broadcast()
-				p.mu.Unlock()
-				data = data[end+1:]
-				continue
-			}
-		} else if strings.HasPrefix(syncMark, rest) {
-			return append([]byte(nil), data...) // may be the start of a token
-		}
-		out = append(out, 0) // a NUL the cell wrote
+	// A partial line: hold back what may become a frame line.
+	if len(data) > 0 && *lineStart && mayBeFrame(data) {
+		return append([]byte(nil), data...)
+	}
+	if len(data) > 0 {
+		out = append(out, data...)
 		*lineStart = false
-		data = data[1:]
 	}
 	return nil
 }

@@ -17,54 +17,83 @@ import (
 const engineTimeout = 30 * time.Second
 
 // dispatch handles one request from l (shell or control) between a busy and
-// an idle status. Requests that touch the engine or the history are only
-// served on the shell, which handles them one at a time.
+// an idle status, which stay balanced whatever the handler does (see serve).
 func (k *kernel) dispatch(l *link, m *message, onShell bool) {
 	k.publishStatus(m, "busy")
-	quit := false
+	quit := k.serve(l, m, onShell)
+	k.publishStatus(m, "idle")
+	if quit {
+		k.requestQuit()
+	}
+}
+
+// route runs the handler of m's type and reports a shutdown request.
+// Requests that touch the engine or the history are only served on the
+// shell, which handles them one at a time.
+func (k *kernel) route(l *link, m *message, onShell bool) (quit bool) {
 	switch t := m.Header.MsgType; t {
 	case "kernel_info_request":
 		k.reply(l, m, "kernel_info_reply", k.kernelInfo())
 	case "shutdown_request":
-		var req struct {
-			Restart bool `json:"restart"`
-		}
-		_ = json.Unmarshal(m.Content, &req) // a malformed request still shuts down
-		content := map[string]any{"status": "ok", "restart": req.Restart}
-		k.reply(l, m, "shutdown_reply", content)
-		k.publish(m, "shutdown_reply", content) // ipykernel does, and clients listen for it
-		quit = true
+		k.handleShutdown(l, m)
+		return true
 	case "interrupt_request":
 		k.interrupt()
 		k.reply(l, m, "interrupt_reply", map[string]any{"status": "ok"})
 	case "is_complete_request":
 		k.handleIsComplete(l, m)
 	case "comm_info_request":
-		k.reply(l, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
+		k.handleCommInfo(l, m)
 	case "comm_open", "comm_msg", "comm_close":
 		k.log.Info("ignoring comm message (no comms are supported)", "msg_type", t)
 	case "execute_request", "complete_request", "inspect_request", "history_request":
 		if !onShell {
-			k.log.Warn("ignoring shell request sent on control", "msg_type", t)
+			k.replyError(l, m, onShell, errWrongChannel(t, l.name))
 			break
 		}
-		switch t {
-		case "execute_request":
-			k.handleExecute(m)
-		case "complete_request":
-			k.handleComplete(m)
-		case "inspect_request":
-			k.handleInspect(m)
-		case "history_request":
-			k.handleHistory(m)
-		}
+		k.routeShell(m)
 	default:
-		k.log.Warn("ignoring unknown message type", "msg_type", t)
+		k.replyError(l, m, onShell, errUnknownType(t))
 	}
-	k.publishStatus(m, "idle")
-	if quit {
-		k.requestQuit()
+	return false
+}
+
+// routeShell runs the handler of a shell-only request.
+func (k *kernel) routeShell(m *message) {
+	switch m.Header.MsgType {
+	case "execute_request":
+		k.handleExecute(m)
+	case "complete_request":
+		k.handleComplete(m)
+	case "inspect_request":
+		k.handleInspect(m)
+	case "history_request":
+		k.handleHistory(m)
 	}
+}
+
+// handleShutdown answers a shutdown_request; Run then returns. A malformed
+// request still shuts down, as in ipykernel: whoever can sign may stop the
+// kernel anyway, and a client that asks wants it gone.
+func (k *kernel) handleShutdown(l *link, m *message) {
+	var req struct {
+		Restart bool `json:"restart"`
+	}
+	_ = json.Unmarshal(m.Content, &req)
+	content := map[string]any{"status": "ok", "restart": req.Restart}
+	k.reply(l, m, "shutdown_reply", content)
+	k.publish(m, "shutdown_reply", content) // ipykernel does, and clients listen for it
+}
+
+func (k *kernel) handleCommInfo(l *link, m *message) {
+	var req struct {
+		TargetName *string `json:"target_name"`
+	}
+	if err := decodeContent(m, &req); err != nil {
+		k.replyError(l, m, false, err)
+		return
+	}
+	k.reply(l, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
 }
 
 func (k *kernel) kernelInfo() map[string]any {
@@ -108,10 +137,8 @@ type executeRequest struct {
 // handleExecute runs a cell.
 func (k *kernel) handleExecute(m *message) {
 	var req executeRequest
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.log.Warn("bad execute_request content", "err", err)
-		k.reply(k.socks.shell, m, "execute_reply", errorContent(k.execCount,
-			&worker.Error{Name: "BadRequest", Value: "malformed execute_request: " + err.Error()}))
+	if err := decodeContent(m, &req); err != nil {
+		k.replyError(k.socks.shell, m, true, err)
 		return
 	}
 	store := !req.Silent && (req.StoreHistory == nil || *req.StoreHistory)
@@ -126,15 +153,18 @@ func (k *kernel) handleExecute(m *message) {
 	}
 
 	ctx, cancel := context.WithCancel(k.runCtx)
+	defer cancel()
 	k.mu.Lock()
 	k.cancelRun, k.running = cancel, m
 	k.mu.Unlock()
+	// Cleared on every way out, a panic included (serve recovers it): a
+	// stale running cell would have is_complete republish its busy status.
+	defer k.clearRunning()
 	out := &cellOutput{k: k, parent: m, ctx: ctx, silent: req.Silent, allowStdin: allowStdin}
+	defer out.close()
 	res, payload, err := k.evaluate(ctx, req.Code, count, allowStdin, out)
 	out.close() // what the cell sent so far is queued before the idle status
-	k.mu.Lock()
-	k.cancelRun, k.running = nil, nil
-	k.mu.Unlock()
+	k.clearRunning()
 	interrupted := ctx.Err() != nil
 	cancel()
 
@@ -170,6 +200,13 @@ func (k *kernel) handleExecute(m *message) {
 		"user_expressions": userExpressions(req.UserExpressions),
 		"payload":          payload,
 	})
+}
+
+// clearRunning forgets the running cell.
+func (k *kernel) clearRunning() {
+	k.mu.Lock()
+	k.cancelRun, k.running = nil, nil
+	k.mu.Unlock()
 }
 
 // evaluate runs a cell: a help request (name?, which answers with a pager
@@ -243,8 +280,9 @@ func (k *kernel) handleComplete(m *message) {
 		Code      string `json:"code"`
 		CursorPos int    `json:"cursor_pos"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.log.Warn("bad complete_request content", "err", err)
+	if err := decodeEditorRequest(m, &req, &req.Code); err != nil {
+		k.replyError(k.socks.shell, m, true, err)
+		return
 	}
 	cursor := clampCursor(req.Code, req.CursorPos)
 	c, err := k.complete(req.Code, cursor)
@@ -300,10 +338,12 @@ func (k *kernel) handleInspect(m *message) {
 		CursorPos   int    `json:"cursor_pos"`
 		DetailLevel int    `json:"detail_level"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.log.Warn("bad inspect_request content", "err", err)
+	if err := decodeEditorRequest(m, &req, &req.Code); err != nil {
+		k.replyError(k.socks.shell, m, true, err)
+		return
 	}
 	cursor := clampCursor(req.Code, req.CursorPos)
+	req.DetailLevel = min(max(req.DetailLevel, 0), 1) // the protocol's levels
 	var ins worker.Inspection
 	var err error
 	if line, _, ok := magicLineAt(req.Code, cursor); ok {
@@ -337,7 +377,7 @@ func (k *kernel) handleInspect(m *message) {
 // request's idle.
 func (k *kernel) answerIsComplete(m *message) {
 	k.publishStatus(m, "busy")
-	k.handleIsComplete(k.socks.shell, m)
+	k.serve(k.socks.shell, m, false)
 	k.publishStatus(m, "idle")
 	// Under k.mu, the running cell cannot publish its idle status in
 	// between: handleExecute clears k.running under k.mu before that.
@@ -352,8 +392,9 @@ func (k *kernel) handleIsComplete(l *link, m *message) {
 	var req struct {
 		Code string `json:"code"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.log.Warn("bad is_complete_request content", "err", err)
+	if err := decodeEditorRequest(m, &req, &req.Code); err != nil {
+		k.replyError(l, m, false, err)
+		return
 	}
 	status, indent := isComplete(req.Code, k.cfg.CellMagics, k.cfg.IsComplete)
 	content := map[string]any{"status": status}
@@ -365,13 +406,30 @@ func (k *kernel) handleIsComplete(l *link, m *message) {
 
 func (k *kernel) handleHistory(m *message) {
 	var req historyRequest
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.log.Warn("bad history_request content", "err", err)
+	if err := decodeContent(m, &req); err != nil {
+		k.replyError(k.socks.shell, m, true, err)
+		return
 	}
-	k.reply(k.socks.shell, m, "history_reply", map[string]any{
-		"status":  "ok",
-		"history": k.history.query(req),
-	})
+	h, err := k.history.query(req)
+	if err != nil {
+		var perr *protoError
+		if !errors.As(err, &perr) {
+			perr = errBadRequest("history_request: %v", err)
+		}
+		k.replyError(k.socks.shell, m, true, perr)
+		return
+	}
+	k.reply(k.socks.shell, m, "history_reply", map[string]any{"status": "ok", "history": h})
+}
+
+// decodeEditorRequest decodes the content of a complete, inspect or
+// is_complete request into v and bounds its code, which decoding stores in
+// *code.
+func decodeEditorRequest(m *message, v any, code *string) *protoError {
+	if err := decodeContent(m, v); err != nil {
+		return err
+	}
+	return checkEditorCode(*code)
 }
 
 // clampCursor keeps a front end's cursor within the code.

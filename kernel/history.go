@@ -1,13 +1,14 @@
 package kernel
 
-import (
-	"regexp"
-	"strings"
-)
-
 // historySession is the session number reported in history entries: mpigo
 // keeps only the running kernel's history, in memory.
 const historySession = 1
+
+// maxHistoryReply bounds the entries of one history_reply (the latest are
+// kept): a front end asks for tens, and without a bound a request with no n
+// would copy the whole history, inputs of up to a message's size each, into
+// one reply.
+const maxHistoryReply = 10000
 
 // historyEntry is one executed input, numbered by its execution count.
 type historyEntry struct {
@@ -39,8 +40,32 @@ type historyRequest struct {
 }
 
 // query answers a history_request as a list of [session, line, input] (or
-// [session, line, [input, output]] when output is requested), like IPython.
-func (h *history) query(req historyRequest) [][]any {
+// [session, line, [input, output]] when output is requested), like IPython;
+// the error is a *protoError for a search pattern over its limit.
+func (h *history) query(req historyRequest) ([][]any, error) {
+	sel, err := h.selectEntries(req)
+	if err != nil {
+		return nil, err
+	}
+	n := maxHistoryReply
+	sel = lastN(sel, &n)
+	out := make([][]any, 0, len(sel))
+	for _, e := range sel {
+		var item any = e.input
+		if req.Output {
+			var o any // null when the cell had no result
+			if e.output != "" {
+				o = e.output
+			}
+			item = []any{e.input, o}
+		}
+		out = append(out, []any{historySession, e.line, item})
+	}
+	return out, nil
+}
+
+// selectEntries returns the entries req asks for, oldest first.
+func (h *history) selectEntries(req historyRequest) ([]historyEntry, error) {
 	var sel []historyEntry
 	switch req.HistAccessType {
 	case "tail":
@@ -57,10 +82,13 @@ func (h *history) query(req historyRequest) [][]any {
 			}
 		}
 	case "search":
-		re := globRegexp(req.Pattern)
+		g, err := compileGlob(req.Pattern)
+		if err != nil {
+			return nil, err
+		}
 		var matched []historyEntry
 		for _, e := range h.entries {
-			if re.MatchString(e.input) {
+			if g.match(e.input) {
 				matched = append(matched, e)
 			}
 		}
@@ -69,19 +97,7 @@ func (h *history) query(req historyRequest) [][]any {
 		}
 		sel = lastN(matched, req.N)
 	}
-	out := make([][]any, 0, len(sel))
-	for _, e := range sel {
-		var item any = e.input
-		if req.Output {
-			var o any // null when the cell had no result
-			if e.output != "" {
-				o = e.output
-			}
-			item = []any{e.input, o}
-		}
-		out = append(out, []any{historySession, e.line, item})
-	}
-	return out
+	return sel, nil
 }
 
 // lastN returns the last *n entries, or all of them when n is nil or not positive.
@@ -107,26 +123,4 @@ func uniqueLatest(es []historyEntry) []historyEntry {
 		out[len(rev)-1-i] = e
 	}
 	return out
-}
-
-// globRegexp compiles an IPython history glob: * matches any text (newlines
-// included), ? one character; an empty pattern matches everything.
-func globRegexp(glob string) *regexp.Regexp {
-	if glob == "" {
-		glob = "*"
-	}
-	var b strings.Builder
-	b.WriteString(`(?s)^`)
-	for _, r := range glob {
-		switch r {
-		case '*':
-			b.WriteString(`.*`)
-		case '?':
-			b.WriteString(`.`)
-		default:
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	b.WriteString(`$`)
-	return regexp.MustCompile(b.String())
 }

@@ -43,6 +43,11 @@ type Config struct {
 	ConnectionFile string
 	// Engine runs Go cells. Run closes it before returning.
 	Engine Engine
+	// StartEngine, used when Engine is nil, starts the engine once the
+	// sockets are bound: a front end connects as soon as it has started
+	// the kernel, and one that finds a port still closed waits for
+	// libzmq's reconnect interval (100 ms, then more) before it tries again.
+	StartEngine func() (Engine, error)
 	// IsComplete answers is_complete_request for Go code: status is
 	// "complete", "incomplete", "invalid" or "unknown"; indent goes with
 	// "incomplete". Nil answers "unknown".
@@ -64,6 +69,9 @@ type Config struct {
 
 	// getppid returns the parent PID; nil means os.Getppid. Tests replace it.
 	getppid func() int
+	// beforeHandle, if set, runs before each request's handler; tests make
+	// it panic to check the request boundary's recover (see serve).
+	beforeHandle func(*message)
 }
 
 // NewLogger returns a text logger writing to w at the level named by level
@@ -121,8 +129,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 // run is Run; tests pass started to reach the kernel's internals.
 func run(ctx context.Context, cfg Config, started func(*kernel)) error {
-	if cfg.Engine == nil {
-		return errors.New("kernel: Config.Engine is nil")
+	if cfg.Engine == nil && cfg.StartEngine == nil {
+		return errors.New("kernel: Config.Engine and Config.StartEngine are nil")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = NewLogger(os.Stderr, os.Getenv("MPIGO_LOG"))
@@ -133,15 +141,9 @@ func run(ctx context.Context, cfg Config, started func(*kernel)) error {
 	if cfg.getppid == nil {
 		cfg.getppid = os.Getppid
 	}
-	ci, err := ReadConnectionFile(cfg.ConnectionFile)
+	ci, socks, err := listen(&cfg)
 	if err != nil {
-		cfg.Engine.Close()
-		return fmt.Errorf("kernel: %w", err)
-	}
-	socks, err := bindSockets(ci, cfg.Logger)
-	if err != nil {
-		cfg.Engine.Close()
-		return fmt.Errorf("kernel: %w", err)
+		return err
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
@@ -241,8 +243,38 @@ wait:
 	return result
 }
 
+// listen binds the sockets the connection file names, then starts the
+// engine if cfg has none yet. On failure it closes what it opened, and
+// cfg.Engine.
+func listen(cfg *Config) (ConnectionInfo, *sockets, error) {
+	closeEngine := func() {
+		if cfg.Engine != nil {
+			cfg.Engine.Close()
+		}
+	}
+	ci, err := ReadConnectionFile(cfg.ConnectionFile)
+	if err != nil {
+		closeEngine()
+		return ci, nil, fmt.Errorf("kernel: %w", err)
+	}
+	socks, err := bindSockets(ci, cfg.Logger)
+	if err != nil {
+		closeEngine()
+		return ci, nil, fmt.Errorf("kernel: %w", err)
+	}
+	cfg.Logger.Info("listening", "transport", ci.Transport, "ip", ci.IP, "shell_port", ci.ShellPort)
+	if cfg.Engine == nil {
+		if cfg.Engine, err = cfg.StartEngine(); err != nil {
+			socks.close()
+			return ci, nil, fmt.Errorf("kernel: starting the engine: %w", err)
+		}
+	}
+	return ci, socks, nil
+}
+
 // readLoop receives, decodes and authenticates messages from a ROUTER socket
-// and hands them to handle. Bad messages are logged and dropped.
+// and hands them to handle. Bad messages are logged and dropped, except
+// signed requests that can be answered: they reach handle with Invalid set.
 func (k *kernel) readLoop(l *link, handle func(*message)) {
 	for {
 		zm, err := l.sock.Recv()
@@ -254,20 +286,15 @@ func (k *kernel) readLoop(l *link, handle func(*message)) {
 			time.Sleep(50 * time.Millisecond) // no hot loop on a persistent error
 			continue
 		}
-		m, err := decode(zm.Frames, k.signer)
-		if err != nil {
-			k.log.Warn("dropping bad message", "socket", l.name, "frames", len(zm.Frames), "err", err)
+		m := k.accept(l, zm.Frames) // nil: dropped, and logged
+		if m == nil {
 			continue
 		}
-		if !k.replay.fresh(m.Signature) {
-			k.log.Warn("dropping replayed message", "socket", l.name, "msg_type", m.Header.MsgType)
-			continue
-		}
-		k.log.Debug("received", "socket", l.name, "msg_type", m.Header.MsgType, "msg_id", m.Header.MsgID)
+		k.log.Debug("received", "socket", l.name, "msg_type", clip(m.Header.MsgType), "msg_id", clip(m.Header.MsgID))
 		if k.runCtx.Err() != nil {
 			return
 		}
-		handle(m)
+		k.deliver(l, m, handle)
 	}
 }
 
@@ -357,6 +384,7 @@ func (k *kernel) reply(l *link, req *message, msgType string, content any) {
 		return
 	}
 	m.Identities = req.Identities
+	req.replied = true
 	k.send(l, m)
 }
 

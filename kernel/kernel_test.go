@@ -33,6 +33,7 @@ const waitLimit = 10 * time.Second
 //	fail         fail with a RuntimeError
 //	block        print "blocking", then wait for an interrupt
 //	gate         wait until the test opens the gate
+//	panic TEXT   panic (a bug in the kernel's own code, as the kernel sees it)
 type fakeEngine struct {
 	mu       sync.Mutex
 	requests []worker.Request
@@ -75,6 +76,8 @@ func (e *fakeEngine) Execute(ctx context.Context, req worker.Request, out worker
 			out.Stream("stdout", "blocking\n")
 			<-ctx.Done()
 			return worker.Result{}, &worker.Error{Name: "Interrupted", Value: "interrupted"}
+		case "panic":
+			panic("fake engine: " + arg)
 		case "gate":
 			select {
 			case <-gate:
@@ -787,12 +790,15 @@ func TestKernel(t *testing.T) {
 		if err := c.control.Send(zmq4.NewMsgFromString([]string{"more garbage"})); err != nil {
 			t.Fatal(err)
 		}
-		// The kernel still answers, in order, after all that.
+		// An unknown request is answered with an error; the kernel still
+		// answers, in order, after all that.
+		if ct := content(t, c.reply(c.shell, unknown)); ct["status"] != "error" || ct["ename"] != "UnknownMessageType" {
+			t.Errorf("reply to an unknown request = %v", ct)
+		}
 		id := c.send(c.shell, "kernel_info_request", map[string]any{})
 		c.reply(c.shell, id)
 		c.noReply(c.shell, forged)
 		c.noReply(c.shell, unsigned)
-		c.noReply(c.shell, unknown)
 		c.noReply(c.shell, comm)
 		if got := types(t, c.iopubFor(unknown)); got != "status:busy status:idle" {
 			t.Errorf("unknown type iopub = %s", got)

@@ -134,6 +134,10 @@ func (o *cellOutput) Input(prompt string, password bool) (string, error) {
 
 // handleStdin delivers an input_reply to the Input call waiting for it.
 func (k *kernel) handleStdin(m *message) {
+	if m.Invalid != nil { // the stdin channel has no replies to carry an error
+		k.log.Warn("dropping bad message on stdin", "msg_type", clip(m.Header.MsgType), "err", m.Invalid)
+		return
+	}
 	if m.Header.MsgType != "input_reply" {
 		k.log.Warn("ignoring unexpected message on stdin", "msg_type", m.Header.MsgType)
 		return

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -23,13 +23,34 @@ const ProtocolVersion = "5.4"
 // delimiter separates the routing identities from the message proper.
 const delimiter = "<IDS|MSG>"
 
-// Errors returned by decode; the socket readers log them and drop the message.
-var (
-	errNoDelimiter  = errors.New("no <IDS|MSG> delimiter")
-	errTooFewFrames = errors.New("too few frames after the delimiter")
-	errBadSignature = errors.New("invalid signature")
-	errBadHeader    = errors.New("header has no msg_type")
-)
+// limits bounds the messages the kernel accepts. The transport bounds each
+// frame; these bound the parts of a message, so that what a peer sends is
+// never echoed (the header, as every reply's parent) or handed on (content to
+// the interpreter) without a bound: together they bound a message the kernel
+// accepts at about 33 MiB. Frames and identities are checked first; the
+// parts after the signature (a pass over the bytes the transport let in), so
+// that a signed request with a part over its limit can be told why, in an
+// error reply. Too many frames, oversized identities or an oversized header
+// leave nothing safe to reply with: such a message is dropped (and logged).
+type limits struct {
+	frames     int // all frames, identities included
+	identities int // bytes of the routing identities, which a reply echoes
+	header     int // bytes of the header, and of the parent_header
+	metadata   int // bytes of the metadata
+	content    int // bytes of the content
+	buffers    int // bytes of all buffers together
+}
+
+// defaultLimits are generous: a 16 MiB cell is far beyond any notebook's,
+// and mpigo serves no comms, the only messages that carry buffers.
+var defaultLimits = limits{
+	frames:     1024,
+	identities: 64 << 10,
+	header:     64 << 10,
+	metadata:   1 << 20,
+	content:    16 << 20,
+	buffers:    16 << 20,
+}
 
 // header is a Jupyter message header.
 type header struct {
@@ -52,7 +73,16 @@ type message struct {
 	Metadata   json.RawMessage
 	Content    json.RawMessage
 	Buffers    [][]byte
-	Signature  string // as received; used to reject replays
+	// Digest is the signature in canonical form (its decoded bytes), which
+	// the replay guard remembers: the hex of a signature may be spelled in
+	// upper or lower case, and both spellings must count as one message.
+	Digest string
+	// Invalid, when set, is why the kernel answers this signed message with
+	// an error reply instead of serving it.
+	Invalid *protoError
+	// replied is set once a reply to this request was sent, so that a
+	// handler's panic after its reply does not send a second one.
+	replied bool
 }
 
 // signer signs and verifies messages with HMAC-SHA256. An empty key disables
@@ -73,25 +103,48 @@ func (s signer) sign(parts ...[]byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// verify reports whether sig (hex) is the signature of parts, in constant time.
-func (s signer) verify(sig []byte, parts ...[]byte) bool {
+// verify checks that sig is the hex HMAC-SHA256 of parts, in constant time,
+// and returns its canonical form (the decoded digest); it returns "" without
+// a key, when nothing is signed. Upper- and lower-case hex are the same
+// signature; anything else that is not 64 hex digits is refused before any
+// work is done on it.
+func (s signer) verify(sig []byte, parts ...[]byte) (string, error) {
 	if len(s.key) == 0 {
-		return true
+		return "", nil
 	}
-	got := make([]byte, hex.DecodedLen(len(sig)))
-	if _, err := hex.Decode(got, sig); err != nil {
-		return false
+	if len(sig) != hex.EncodedLen(sha256.Size) {
+		return "", errBadSignature(fmt.Sprintf("%d characters, want %d", len(sig), hex.EncodedLen(sha256.Size)))
+	}
+	var got [sha256.Size]byte
+	if _, err := hex.Decode(got[:], sig); err != nil {
+		return "", errBadSignature("not hex")
 	}
 	mac := hmac.New(sha256.New, s.key)
 	for _, p := range parts {
 		mac.Write(p)
 	}
-	return hmac.Equal(got, mac.Sum(nil))
+	if !hmac.Equal(got[:], mac.Sum(nil)) {
+		return "", errBadSignature("does not match the message")
+	}
+	return string(got[:]), nil
 }
 
-// decode parses the frames of a message received on a ROUTER socket. It is a
-// pure function so that every kind of malformed input can be unit tested.
+// decode parses the frames of a message received on a ROUTER socket, with
+// the default limits. It is a pure function so that every kind of malformed
+// input can be unit tested and fuzzed.
+//
+// The error is a *protoError. When it is answerable, the message is returned
+// too, as far as it could be read (identities, header, digest), with Invalid
+// set, so that the kernel can send the error reply.
 func decode(frames [][]byte, s signer) (*message, error) {
+	return decodeLimited(frames, s, defaultLimits)
+}
+
+// decodeLimited is decode with limits lim.
+func decodeLimited(frames [][]byte, s signer, lim limits) (*message, error) {
+	if len(frames) > lim.frames {
+		return nil, errTooManyFrames(len(frames), lim.frames)
+	}
 	d := -1
 	for i, f := range frames {
 		if string(f) == delimiter {
@@ -100,48 +153,116 @@ func decode(frames [][]byte, s signer) (*message, error) {
 		}
 	}
 	if d < 0 {
-		return nil, errNoDelimiter
+		return nil, errNoDelimiter()
+	}
+	if n := totalLen(frames[:d]); n > lim.identities {
+		return nil, errBigIdentities(n, lim.identities)
 	}
 	rest := frames[d+1:]
 	if len(rest) < 5 {
-		return nil, fmt.Errorf("%w: %d", errTooFewFrames, len(rest))
+		return nil, errTooFewFrames(len(rest))
 	}
 	sig, hdr, parent, meta, content := rest[0], rest[1], rest[2], rest[3], rest[4]
-	if !s.verify(sig, hdr, parent, meta, content) {
-		return nil, errBadSignature
+	digest, err := s.verify(sig, hdr, parent, meta, content)
+	if err != nil {
+		return nil, err
+	}
+	h, perr := decodeHeader(hdr, lim.header)
+	if perr != nil && !perr.answerable() {
+		return nil, perr
 	}
 	m := &message{
 		Identities: frames[:d],
+		Header:     h,
 		RawHeader:  json.RawMessage(hdr),
 		Parent:     json.RawMessage(parent),
 		Metadata:   json.RawMessage(meta),
 		Content:    json.RawMessage(content),
-		Signature:  string(sig),
+		Buffers:    rest[5:],
+		Digest:     digest,
 	}
-	if len(rest) > 5 {
-		m.Buffers = rest[5:]
+	if len(m.Buffers) == 0 {
+		m.Buffers = nil
 	}
-	for _, part := range []struct {
-		name string
-		data []byte
-	}{{"header", hdr}, {"parent_header", parent}, {"metadata", meta}, {"content", content}} {
-		if !isJSONObject(part.data) {
-			return nil, fmt.Errorf("%s is not a JSON object", part.name)
-		}
+	if perr == nil {
+		perr = checkParts(m, lim)
 	}
-	if err := json.Unmarshal(hdr, &m.Header); err != nil {
-		return nil, fmt.Errorf("decoding header: %w", err)
-	}
-	if m.Header.MsgType == "" {
-		return nil, errBadHeader
+	if perr != nil {
+		m.Invalid = perr
+		return m, perr
 	}
 	return m, nil
 }
 
-// isJSONObject reports whether b is valid JSON whose top level is an object.
+// decodeHeader reads a message header. A header that is too large to echo
+// back, is not a JSON object or has no msg_type leaves nothing to reply to
+// (a drop); a header with a field of the wrong type is answerable.
+func decodeHeader(raw []byte, max int) (header, *protoError) {
+	var h header
+	if len(raw) > max {
+		return h, errBadHeader(fmt.Sprintf("%d bytes, over the limit of %d", len(raw), max))
+	}
+	if !isJSONObject(raw) {
+		return h, errBadHeader("not a JSON object")
+	}
+	// Exact keys first: encoding/json matches struct fields case-insensitively,
+	// and the reply type must come from the msg_type key itself.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return h, errBadHeader(err.Error())
+	}
+	var msgType string
+	if err := json.Unmarshal(fields["msg_type"], &msgType); err != nil || msgType == "" {
+		return h, errBadHeader("no msg_type string")
+	}
+	err := json.Unmarshal(raw, &h)
+	h.MsgType = msgType
+	if err != nil {
+		return h, errBadRequest("header: %v", err)
+	}
+	return h, nil
+}
+
+// checkParts checks the sizes of m's parts and that the JSON ones are objects.
+func checkParts(m *message, lim limits) *protoError {
+	for _, part := range []struct {
+		name string
+		data []byte
+		max  int
+	}{
+		{"parent_header", m.Parent, lim.header},
+		{"metadata", m.Metadata, lim.metadata},
+		{"content", m.Content, lim.content},
+	} {
+		if len(part.data) > part.max {
+			return errTooLarge(part.name, len(part.data), part.max)
+		}
+		if !isJSONObject(part.data) {
+			return errBadRequest("%s is not a JSON object", part.name)
+		}
+	}
+	if total := totalLen(m.Buffers); total > lim.buffers {
+		return errTooLarge("buffers", total, lim.buffers)
+	}
+	return nil
+}
+
+// totalLen returns the number of bytes in frames.
+func totalLen(frames [][]byte) int {
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
+	return n
+}
+
+// isJSONObject reports whether b is valid JSON, in UTF-8, whose top level is
+// an object. Go's decoder would take invalid UTF-8 in strings, but the
+// header is echoed to the client as the parent of every reply, and
+// jupyter_client cannot read a message that is not UTF-8.
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
-	return len(b) >= 2 && b[0] == '{' && json.Valid(b)
+	return len(b) >= 2 && b[0] == '{' && utf8.Valid(b) && json.Valid(b)
 }
 
 // encode returns the frames of m, signed with s.
@@ -227,21 +348,22 @@ func newReplayGuard(size int) *replayGuard {
 	return &replayGuard{seen: make(map[string]struct{}, size), ring: make([]string, size)}
 }
 
-// fresh records sig and reports whether it had not been seen before.
-func (g *replayGuard) fresh(sig string) bool {
-	if sig == "" {
+// fresh records digest (a message's canonical signature, see
+// message.Digest) and reports whether it had not been seen before.
+func (g *replayGuard) fresh(digest string) bool {
+	if digest == "" {
 		return true // unsigned sessions cannot be protected
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, dup := g.seen[sig]; dup {
+	if _, dup := g.seen[digest]; dup {
 		return false
 	}
 	if old := g.ring[g.next]; old != "" {
 		delete(g.seen, old)
 	}
-	g.ring[g.next] = sig
+	g.ring[g.next] = digest
 	g.next = (g.next + 1) % len(g.ring)
-	g.seen[sig] = struct{}{}
+	g.seen[digest] = struct{}{}
 	return true
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -49,21 +50,64 @@ func TestVerify(t *testing.T) {
 	}{
 		{"good", "secret-key", infoDigest, true},
 		{"uppercase hex is the same digest", "secret-key", strings.ToUpper(infoDigest), true},
+		{"mixed case hex is the same digest", "secret-key", mixedCase(infoDigest), true},
 		{"wrong key", "other-key", infoDigest, false},
 		{"one digit off", "secret-key", infoDigest[:63] + "c", false},
 		{"truncated", "secret-key", infoDigest[:62], false},
 		{"odd length", "secret-key", infoDigest[:63], false},
+		{"too long", "secret-key", infoDigest + "00", false},
+		{"trailing space", "secret-key", infoDigest + " ", false},
 		{"not hex", "secret-key", strings.Repeat("zz", 32), false},
 		{"empty signature", "secret-key", "", false},
 		{"no key accepts anything", "", "whatever", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (signer{key: []byte(tt.key)}).verify([]byte(tt.sig), parts...); got != tt.want {
-				t.Errorf("verify = %v, want %v", got, tt.want)
+			_, err := (signer{key: []byte(tt.key)}).verify([]byte(tt.sig), parts...)
+			if got := err == nil; got != tt.want {
+				t.Errorf("verify: %v, want ok %v", err, tt.want)
+			}
+			if err != nil && kindOf(err) != kindBadSignature {
+				t.Errorf("verify error %v is not a kindBadSignature", err)
 			}
 		})
 	}
+}
+
+// TestDigestCanonical checks that every spelling of a signature has one
+// digest, the key the replay guard remembers, and that unsigned sessions
+// have none.
+func TestDigestCanonical(t *testing.T) {
+	parts := bytesOf([]string{infoHeader, "{}", "{}", "{}"})
+	s := signer{key: []byte("secret-key")}
+	want, _ := hex.DecodeString(infoDigest)
+	for _, sig := range []string{infoDigest, strings.ToUpper(infoDigest), mixedCase(infoDigest)} {
+		got, err := s.verify([]byte(sig), parts...)
+		if err != nil || got != string(want) {
+			t.Errorf("verify(%s) = %x, %v; want %x", sig, got, err, want)
+		}
+	}
+	if got, err := (signer{}).verify([]byte(infoDigest), parts...); got != "" || err != nil {
+		t.Errorf("unsigned verify = %q, %v; want no digest", got, err)
+	}
+}
+
+// mixedCase upper-cases every other letter of s.
+func mixedCase(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); i += 2 {
+		b[i] = strings.ToUpper(string(b[i]))[0]
+	}
+	return string(b)
+}
+
+// kindOf returns the kind of a *protoError, or 0 for any other error.
+func kindOf(err error) protoKind {
+	var perr *protoError
+	if errors.As(err, &perr) {
+		return perr.kind
+	}
+	return 0
 }
 
 func bytesOf(ss []string) [][]byte {
@@ -88,10 +132,10 @@ func TestDecode(t *testing.T) {
 	tampered[len(tampered)-1] = []byte(`{"code":"2"}`)
 
 	tests := []struct {
-		name    string
-		frames  [][]byte
-		wantErr error // nil: must decode; errAny: any error
-		check   func(t *testing.T, m *message)
+		name   string
+		frames [][]byte
+		want   protoKind // 0: decodes
+		check  func(t *testing.T, m *message)
 	}{
 		{name: "good", frames: good, check: func(t *testing.T, m *message) {
 			if m.Header.MsgType != "kernel_info_request" || m.Header.MsgID != "1" {
@@ -112,31 +156,44 @@ func TestDecode(t *testing.T) {
 				t.Errorf("content = %s", m.Content)
 			}
 		}},
-		{name: "no frames", frames: nil, wantErr: errNoDelimiter},
-		{name: "no delimiter", frames: bytesOf([]string{"id", "sig", infoHeader, "{}", "{}", "{}"}), wantErr: errNoDelimiter},
-		{name: "nothing after delimiter", frames: bytesOf([]string{"id", delimiter}), wantErr: errTooFewFrames},
-		{name: "four frames after delimiter", frames: good[:len(good)-1], wantErr: errTooFewFrames},
-		{name: "bad signature", frames: replace(good, 2, []byte(infoDigest[:63]+"0")), wantErr: errBadSignature},
-		{name: "tampered content", frames: tampered, wantErr: errBadSignature},
-		{name: "missing signature", frames: replace(good, 2, nil), wantErr: errBadSignature},
-		{name: "broken header JSON", frames: signed(nil, `{"msg_type":`, "{}", "{}", "{}"), wantErr: errAny},
-		{name: "header not an object", frames: signed(nil, `["x"]`, "{}", "{}", "{}"), wantErr: errAny},
-		{name: "header without msg_type", frames: signed(nil, `{"msg_id":"1"}`, "{}", "{}", "{}"), wantErr: errBadHeader},
-		{name: "msg_type not a string", frames: signed(nil, `{"msg_type":3}`, "{}", "{}", "{}"), wantErr: errAny},
-		{name: "broken content", frames: signed(nil, infoHeader, "{}", "{}", `{"code":`), wantErr: errAny},
-		{name: "empty content", frames: signed(nil, infoHeader, "{}", "{}", ""), wantErr: errAny},
-		{name: "parent not an object", frames: signed(nil, infoHeader, "null", "{}", "{}"), wantErr: errAny},
-		{name: "metadata not an object", frames: signed(nil, infoHeader, "{}", "7", "{}"), wantErr: errAny},
-		{name: "binary garbage", frames: [][]byte{{0xff, 0x00}, []byte(delimiter), {0xff}, {0xfe}, {0xfd}, {0xfc}, {0xfb}}, wantErr: errBadSignature},
+		{name: "no frames", frames: nil, want: kindNoDelimiter},
+		{name: "no delimiter", frames: bytesOf([]string{"id", "sig", infoHeader, "{}", "{}", "{}"}), want: kindNoDelimiter},
+		{name: "nothing after delimiter", frames: bytesOf([]string{"id", delimiter}), want: kindTooFewFrames},
+		{name: "four frames after delimiter", frames: good[:len(good)-1], want: kindTooFewFrames},
+		{name: "too many frames", frames: signed(nil, infoHeader, "{}", "{}", "{}", make([]string, defaultLimits.frames)...), want: kindTooManyFrames},
+		{name: "identities too large", frames: signed([]string{strings.Repeat("i", defaultLimits.identities/2), strings.Repeat("i", defaultLimits.identities/2+1)}, infoHeader, "{}", "{}", "{}"), want: kindBigIdentities},
+		{name: "bad signature", frames: replace(good, 2, []byte(infoDigest[:63]+"0")), want: kindBadSignature},
+		{name: "huge signature", frames: replace(good, 2, []byte(strings.Repeat("a", 1<<20))), want: kindBadSignature},
+		{name: "tampered content", frames: tampered, want: kindBadSignature},
+		{name: "missing signature", frames: replace(good, 2, nil), want: kindBadSignature},
+		{name: "broken header JSON", frames: signed(nil, `{"msg_type":`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "header not an object", frames: signed(nil, `["x"]`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "header without msg_type", frames: signed(nil, `{"msg_id":"1"}`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "msg_type not a string", frames: signed(nil, `{"msg_type":3}`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "msg_type only in another case", frames: signed(nil, `{"MSG_TYPE":"kernel_info_request"}`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "header too large to echo", frames: signed(nil, `{"msg_type":"kernel_info_request","x":"`+strings.Repeat("x", defaultLimits.header)+`"}`, "{}", "{}", "{}"), want: kindBadHeader},
+		{name: "header field of the wrong type", frames: signed(nil, `{"msg_type":"kernel_info_request","msg_id":5}`, "{}", "{}", "{}"), want: kindBadRequest,
+			check: wantAnswerable("kernel_info_request")},
+		{name: "broken content", frames: signed(nil, infoHeader, "{}", "{}", `{"code":`), want: kindBadRequest, check: wantAnswerable("kernel_info_request")},
+		{name: "empty content", frames: signed(nil, infoHeader, "{}", "{}", ""), want: kindBadRequest, check: wantAnswerable("kernel_info_request")},
+		{name: "content a list", frames: signed(nil, infoHeader, "{}", "{}", "[]"), want: kindBadRequest, check: wantAnswerable("kernel_info_request")},
+		{name: "parent not an object", frames: signed(nil, infoHeader, "null", "{}", "{}"), want: kindBadRequest},
+		{name: "metadata not an object", frames: signed(nil, infoHeader, "{}", "7", "{}"), want: kindBadRequest},
+		{name: "content too large", frames: signed(nil, infoHeader, "{}", "{}", `{"code":"`+strings.Repeat("x", defaultLimits.content)+`"}`), want: kindTooLarge,
+			check: wantAnswerable("kernel_info_request")},
+		{name: "metadata too large", frames: signed(nil, infoHeader, "{}", `{"x":"`+strings.Repeat("x", defaultLimits.metadata)+`"}`, "{}"), want: kindTooLarge},
+		{name: "parent too large", frames: signed(nil, infoHeader, `{"x":"`+strings.Repeat("x", defaultLimits.header)+`"}`, "{}", "{}"), want: kindTooLarge},
+		{name: "buffers too large", frames: signed(nil, infoHeader, "{}", "{}", "{}", strings.Repeat("b", defaultLimits.buffers/2+1), strings.Repeat("b", defaultLimits.buffers/2)), want: kindTooLarge},
+		{name: "binary garbage", frames: [][]byte{{0xff, 0x00}, []byte(delimiter), {0xff}, {0xfe}, {0xfd}, {0xfc}, {0xfb}}, want: kindBadSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := decode(tt.frames, s)
-			switch {
-			case tt.wantErr == nil && err != nil:
-				t.Fatalf("decode: %v", err)
-			case tt.wantErr == errAny && err == nil, tt.wantErr != nil && tt.wantErr != errAny && !errors.Is(err, tt.wantErr):
-				t.Fatalf("decode error = %v, want %v", err, tt.wantErr)
+			if got := kindOf(err); got != tt.want || (err != nil) != (tt.want != 0) {
+				t.Fatalf("decode error = %v (kind %d), want kind %d", err, got, tt.want)
+			}
+			if err != nil && kindOf(err).answerable() != (m != nil) {
+				t.Fatalf("decode returned message %v with error %v", m, err)
 			}
 			if tt.check != nil {
 				tt.check(t, m)
@@ -145,7 +202,15 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-var errAny = errors.New("any error")
+// wantAnswerable checks that a message decoded with an answerable error
+// carries what the error reply needs.
+func wantAnswerable(msgType string) func(t *testing.T, m *message) {
+	return func(t *testing.T, m *message) {
+		if m.Invalid == nil || m.Header.MsgType != msgType || m.Digest == "" || len(m.RawHeader) == 0 {
+			t.Errorf("answerable message = %+v, want Invalid, msg_type %s, digest, raw header", m, msgType)
+		}
+	}
+}
 
 func replace(frames [][]byte, i int, f []byte) [][]byte {
 	out := append([][]byte(nil), frames...)

@@ -85,6 +85,8 @@ step "go vet ./..." go vet ./...
 step "go test ./..." go test -count=1 -timeout 10m ./...
 step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
 # the hardened zmq4 fork is a module of its own: ./... above does not reach it
+step "kernel: fuzz 2x10s" bash -c 'go test -run="^$" -fuzz="^FuzzDecode$" -fuzztime=10s ./kernel/ &&
+	go test -run="^$" -fuzz="^FuzzGlob$" -fuzztime=10s ./kernel/'
 step "zmq4 fork: vet + test" bash -c 'cd third_party/zmq4 && go vet ./... && go test -count=1 ./...'
 step "zmq4 fork: fuzz 2x10s" bash -c 'cd third_party/zmq4 &&
 	go test -run="^$" -fuzz=FuzzReadFrame -fuzztime=10s . &&

@@ -1,11 +1,11 @@
 package worker
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -16,7 +16,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/goeval"
 )
 
@@ -28,14 +27,19 @@ const maxStack = 256 << 20
 // set up (fd 3 requests, fd 4 replies, fds 0-2 the cell's stdio) until the
 // parent closes fd 3. `mpigo worker` calls it; it is not meant for users.
 func Serve() error {
-	token := os.Getenv(envToken)
-	if token == "" {
+	if os.Getenv(envToken) == "" {
 		return errors.New("mpigo worker: started outside the kernel (no " + envToken + ")")
 	}
 	// A fatal error here ends only this process; the parent reports it to the
 	// user, and a goroutine dump of interpreter internals would only bury it.
 	debug.SetTraceback("none")
 	debug.SetMaxStack(maxStack)
+	// Requests are read through the runtime's poller, so that a read can
+	// be cut short by a deadline (see awaitInput).
+	if err := syscall.SetNonblock(3, true); err != nil {
+		return fmt.Errorf("mpigo worker: fd 3: %w", err)
+	}
+	exitOnHangup(3)
 	reqs := os.NewFile(3, "requests")
 	events := os.NewFile(4, "events")
 	stderr := os.NewFile(5, "/dev/stderr")
@@ -49,39 +53,45 @@ func Serve() error {
 	defer runtime.KeepAlive(crashOut)
 	os.Stderr = stderr
 	log.SetOutput(stderr)
+	c := &child{enc: json.NewEncoder(events), reqs: newRequests(reqs), stdin: newStdinFeed()}
+	// The parent interrupts cells with SIGINT once it knows it is handled.
+	c.sigint()
+	c.send(reply{Op: opReady})
 	sess, err := goeval.New(goeval.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	if err != nil {
 		return fmt.Errorf("mpigo worker: %w", err)
 	}
-	c := &child{sess: sess, token: token, enc: json.NewEncoder(events)}
-	c.sigint()
-	sc := bufio.NewScanner(reqs)
-	sc.Buffer(make([]byte, 64<<10), 1<<30)
-	for sc.Scan() {
-		var req request
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			return fmt.Errorf("mpigo worker: bad request: %w", err)
+	c.sess = sess
+	for {
+		req, err := c.next()
+		if errors.Is(err, io.EOF) {
+			return nil // the parent is gone or closed us: nothing left to serve
+		}
+		if err != nil {
+			return fmt.Errorf("mpigo worker: %w", err)
 		}
 		c.handle(req)
 	}
-	// The parent is gone or closed us: nothing left to serve.
-	return sc.Err()
 }
 
 // child holds the state of the serving process.
 type child struct {
-	sess  *goeval.Session
-	token string
+	sess *goeval.Session
 
 	encMu sync.Mutex
 	enc   *json.Encoder
 
-	// run serialises session operations: goeval is not safe for concurrent use.
-	run sync.Mutex
+	// reqs is read by the goroutine that runs the operations, between
+	// operations: handing each request to another goroutine would wake a
+	// second thread on every one. While an operation runs, nothing is
+	// read but the answer to an input_request (awaitInput); interrupts
+	// come as SIGINT.
+	reqs     *requests
+	deferred []request // read by awaitInput, for the request loop
+	stdin    *stdinFeed
 
-	mu     sync.Mutex // guards the fields of the running cell
+	mu     sync.Mutex // guards cancel and deferred
 	cancel context.CancelFunc
-	input  *stdinFeed
 }
 
 func (c *child) send(r reply) {
@@ -113,28 +123,52 @@ func (c *child) interrupt() {
 	}
 }
 
-// handle dispatches one request. Interrupts and input are handled at once;
-// every other operation runs on its own goroutine, one at a time, so that the
-// request loop stays free to receive them.
+// next returns the next request for the request loop.
+func (c *child) next() (request, error) {
+	c.mu.Lock()
+	if len(c.deferred) > 0 {
+		req := c.deferred[0]
+		c.deferred = c.deferred[1:]
+		c.mu.Unlock()
+		return req, nil
+	}
+	c.mu.Unlock()
+	return c.reqs.next()
+}
+
+// handle runs one request and answers it. Interrupts and input are handled
+// at once; they only come here between operations, when they are late.
 func (c *child) handle(req request) {
 	switch req.Op {
 	case opInterrupt:
 		c.interrupt()
-		return
 	case opInput:
-		c.mu.Lock()
-		in := c.input
-		c.mu.Unlock()
-		if in != nil {
-			in.deliver(req.Value, req.EOF)
-		}
-		return
-	}
-	go func() {
-		c.run.Lock()
-		defer c.run.Unlock()
+		c.stdin.deliver(req.Value, req.EOF)
+	default:
 		c.send(c.do(req))
-	}()
+	}
+}
+
+// awaitInput reads requests while a cell waits for the answer to its
+// input_request, until the answer comes or the cell ends (c.reqs.cut).
+func (c *child) awaitInput() {
+	for {
+		req, err := c.reqs.next()
+		if err != nil {
+			return
+		}
+		switch req.Op {
+		case opInput:
+			c.stdin.deliver(req.Value, req.EOF)
+			return
+		case opInterrupt:
+			c.interrupt()
+		default: // not sent while a cell runs; kept for the request loop
+			c.mu.Lock()
+			c.deferred = append(c.deferred, req)
+			c.mu.Unlock()
+		}
+	}
 }
 
 func (c *child) do(req request) reply {
@@ -177,18 +211,20 @@ func (c *child) do(req request) reply {
 
 func (c *child) execute(req request) reply {
 	r := reply{ID: req.ID, Op: opDone}
-	in, err := newStdinFeed(req.AllowStdin)
-	if err != nil {
+	if err := c.stdin.begin(req.AllowStdin); err != nil {
 		r.Fail = err.Error()
 		return r
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
-	c.cancel, c.input = cancel, in
+	c.cancel = cancel
 	c.mu.Unlock()
 	var stop func()
 	if req.AllowStdin {
-		stop = in.watch(func() { c.send(reply{ID: req.ID, Op: opInputRequest}) })
+		stop = c.stdin.watch(func() {
+			c.send(reply{ID: req.ID, Op: opInputRequest})
+			c.awaitInput()
+		}, c.reqs.cut)
 	}
 
 	before := c.sess.Decls()
@@ -198,10 +234,10 @@ func (c *child) execute(req request) reply {
 		stop()
 	}
 	c.mu.Lock()
-	c.cancel, c.input = nil, nil
+	c.cancel = nil
 	c.mu.Unlock()
 	cancel()
-	in.close()
+	c.stdin.end()
 
 	switch e := err.(type) {
 	case nil:
@@ -216,12 +252,9 @@ func (c *child) execute(req request) reply {
 	if after := c.sess.Decls(); !reflect.DeepEqual(before, after) {
 		r.Decls, r.DeclsSet = after, true
 	}
-	// Mark the end of this cell's output on both streams, so that the parent
-	// forwards all of it before it answers the front end.
-	mark := display.EncodeRecord(c.token, "sync", []byte(strconv.FormatInt(req.ID, 10)))
-	_, err1 := os.Stdout.WriteString(mark)
-	_, err2 := os.Stderr.WriteString(mark)
-	r.Synced = err1 == nil && err2 == nil
+	// The cell's output is in the pipes now (goeval has forwarded its
+	// stderr): the parent forwards what is left of it when it gets this
+	// reply, before it answers the front end.
 	return r
 }
 
@@ -265,58 +298,4 @@ func restore(sess *goeval.Session, decls []goeval.Decl) error {
 		return fmt.Errorf("could not restore %v", failed)
 	}
 	return nil
-}
-
-// stdinFeed is the read end a cell sees as os.Stdin (dup'ed onto fd 0 for the
-// duration of the cell) and the write end that input replies go to. Without
-// allow_stdin the write end is closed at once, so reads see end-of-file.
-type stdinFeed struct {
-	mu sync.Mutex
-	w  *os.File
-	// asked is set while an input_request is outstanding.
-	asked bool
-}
-
-func newStdinFeed(allow bool) (*stdinFeed, error) {
-	// A blocking pipe: fd 0 is read with plain read(2) calls, which a
-	// non-blocking descriptor would fail with EAGAIN.
-	p, err := blockingPipe()
-	if err != nil {
-		return nil, fmt.Errorf("stdin pipe: %w", err)
-	}
-	if err := dup2(p[0], 0); err != nil {
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		return nil, fmt.Errorf("stdin pipe: %w", err)
-	}
-	syscall.Close(p[0])
-	f := &stdinFeed{w: os.NewFile(uintptr(p[1]), "stdin-feed")}
-	if !allow {
-		f.close()
-	}
-	return f, nil
-}
-
-func (f *stdinFeed) deliver(value string, eof bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = false
-	if f.w == nil {
-		return
-	}
-	if eof {
-		f.w.Close()
-		f.w = nil
-		return
-	}
-	f.w.WriteString(value + "\n")
-}
-
-func (f *stdinFeed) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.w != nil {
-		f.w.Close()
-		f.w = nil
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,8 +41,6 @@ const (
 	// for an uninterruptible call after 200 ms and replies; the rest is
 	// margin for that reply on a busy machine.
 	interruptGrace = 800 * time.Millisecond
-	// syncWait bounds the wait for a cell's last output once it has finished.
-	syncWait = 5 * time.Second
 )
 
 // Engine runs cells in a supervised child process and restarts it, with the
@@ -108,40 +105,36 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 		return Result{}, err
 	}
 	id := e.next()
-	err = p.send(request{ID: id, Op: opExecute, Cell: req.Cell, Code: req.Code, AllowStdin: req.AllowStdin})
-	interrupted := false
-	var deadline <-chan time.Time
-	for err == nil {
-		select {
-		case r := <-p.replies:
-			switch {
-			case r.ID != id:
-				e.log.Debug("stale reply", "id", r.ID)
-			case r.Op == opInputRequest:
-				go e.answerInput(p, out, req.AllowStdin)
-			default:
-				return e.finish(p, r)
-			}
-		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				p.send(request{Op: opInterrupt})
-				deadline = time.After(interruptGrace)
-			}
-		case <-deadline:
+	if err := p.send(request{ID: id, Op: opExecute, Cell: req.Cell, Code: req.Code, AllowStdin: req.AllowStdin}); err != nil {
+		return Result{}, fmt.Errorf("worker: sending cell: %w", err)
+	}
+	defer p.wakeOn(ctx)()
+	var deadline time.Time // once interrupted: when to give up on the cell
+	for {
+		r, err := p.recv(deadline)
+		switch {
+		case err == nil && r.ID != id:
+			e.log.Debug("stale reply", "id", r.ID)
+		case err == nil && r.Op == opInputRequest:
+			go e.answerInput(p, out, req.AllowStdin)
+		case err == nil:
+			return e.finish(p, r)
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			why := p.crashReport()
+			e.restart()
+			return Result{}, &Error{Name: "InterpreterCrashed", Value: why + "; the Go interpreter was restarted: declarations were restored, variables are lost"}
+		case deadline.IsZero() && ctx.Err() != nil:
+			p.interrupt()
+			deadline = time.Now().Add(interruptGrace)
+		case !deadline.IsZero() && !time.Now().Before(deadline):
 			// The cell ignores the interrupt (blocked in compiled code): the
 			// only way to stop it is to stop its process.
 			e.log.Info("cell did not stop; restarting the interpreter")
 			p.kill()
 			e.restart()
 			return Result{}, &Error{Name: "Interrupted", Value: "the cell did not stop, so the Go interpreter was restarted: declarations were restored, variables are lost"}
-		case <-p.dead:
-			why := p.crashReport()
-			e.restart()
-			return Result{}, &Error{Name: "InterpreterCrashed", Value: why + "; the Go interpreter was restarted: declarations were restored, variables are lost"}
 		}
 	}
-	return Result{}, fmt.Errorf("worker: sending cell: %w", err)
 }
 
 // answerInput relays one input_request to the front end and its answer back.
@@ -158,11 +151,9 @@ func (e *Engine) answerInput(p *process, out Output, allowed bool) {
 	p.send(request{Op: opInput, Value: v})
 }
 
-// finish waits for the cell's last output, then turns the reply into a result.
+// finish forwards the cell's last output, then turns the reply into a result.
 func (e *Engine) finish(p *process, r reply) (Result, error) {
-	if r.Synced {
-		p.waitSync(r.ID, syncWait)
-	}
+	p.drain()
 	if r.DeclsSet {
 		e.decls = r.Decls
 	}
@@ -237,12 +228,13 @@ func (e *Engine) call(ctx context.Context, req request) (reply, error) {
 	if err := p.send(req); err != nil {
 		return reply{}, fmt.Errorf("worker: %s: %w", req.Op, err)
 	}
+	defer p.wakeOn(ctx)()
 	for {
-		select {
-		case r := <-p.replies:
-			if r.ID != req.ID || r.Op != opDone {
-				continue
-			}
+		r, err := p.recv(time.Time{})
+		switch {
+		case err == nil && (r.ID != req.ID || r.Op != opDone):
+			continue
+		case err == nil:
 			if r.DeclsSet {
 				e.decls = r.Decls
 			}
@@ -250,10 +242,10 @@ func (e *Engine) call(ctx context.Context, req request) (reply, error) {
 				return r, fmt.Errorf("%s: %s", req.Op, r.Fail)
 			}
 			return r, nil
-		case <-p.dead:
+		case !errors.Is(err, os.ErrDeadlineExceeded):
 			e.restart()
 			return reply{}, fmt.Errorf("worker: %s: the interpreter process died and was restarted", req.Op)
-		case <-ctx.Done():
+		case ctx.Err() != nil:
 			return reply{}, ctx.Err()
 		}
 	}
@@ -294,18 +286,17 @@ func (e *Engine) restart() {
 		return
 	}
 	for {
-		select {
-		case r := <-p.replies:
-			if r.ID == id {
-				if r.Fail != "" {
-					e.emit("stderr", "mpigo: "+r.Fail+"\n")
-				}
-				if r.DeclsSet {
-					e.decls = r.Decls
-				}
-				return
+		r, err := p.recv(time.Time{})
+		if err != nil {
+			return
+		}
+		if r.ID == id {
+			if r.Fail != "" {
+				e.emit("stderr", "mpigo: "+r.Fail+"\n")
 			}
-		case <-p.dead:
+			if r.DeclsSet {
+				e.decls = r.Decls
+			}
 			return
 		}
 	}
@@ -345,14 +336,22 @@ func (e *Engine) display(payload []byte) {
 
 // process is one child and the goroutines that read its pipes.
 type process struct {
-	cmd     *exec.Cmd
-	reqMu   sync.Mutex
-	reqs    *os.File
-	replies chan reply
-	dead    chan struct{} // closed when the child has exited
+	cmd   *exec.Cmd
+	reqMu sync.Mutex
+	reqs  *os.File
+	// The child's replies and events, read by the operation that waits
+	// for them (under Engine.ops) rather than by a goroutine of their own:
+	// handing each reply to the waiting goroutine woke a second thread.
+	events   *os.File
+	br       *bufio.Reader
+	partial  []byte        // the start of a line whose read a deadline cut short
+	deadline time.Time     // the read deadline set on events
+	ready    bool          // the child interrupts cells on SIGINT
+	exited   chan struct{} // closed when the child has exited, before dead
+	dead     chan struct{} // closed when the child has exited
 
 	readers sync.WaitGroup // stdout, stderr and the crash output
-	syncs   chan string    // "stream:id" for each sync marker seen
+	outputs [2]*stream     // the child's stdout and the cell's stderr
 
 	tailMu sync.Mutex
 	crash  []byte // the start of the child's own stderr, for crash reports
@@ -390,7 +389,16 @@ func (e *Engine) start() (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	p := &process{cmd: cmd, reqs: reqW, events: evR, br: bufio.NewReaderSize(evR, 64<<10), exited: make(chan struct{}), dead: make(chan struct{})}
+	for i, f := range []io.Reader{stdout, errR} {
+		if err == nil {
+			p.outputs[i], err = newStream(e, [...]string{"stdout", "stderr"}[i], f.(*os.File))
+		}
+	}
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
 		for _, p := range pipes {
 			p[0].Close()
 			p[1].Close()
@@ -400,37 +408,134 @@ func (e *Engine) start() (*process, error) {
 	reqR.Close()
 	evW.Close()
 	errW.Close()
-	p := &process{cmd: cmd, reqs: reqW, replies: make(chan reply, 64), dead: make(chan struct{}), syncs: make(chan string, 16)}
 	p.readers.Add(3)
-	go e.pump(p, "stdout", stdout)
-	go e.pump(p, "stderr", errR)
+	for _, s := range p.outputs {
+		go s.pump(p.readers.Done)
+	}
 	go p.collectCrash(crash)
-	go func() {
-		sc := bufio.NewScanner(evR)
-		sc.Buffer(make([]byte, 64<<10), 1<<30)
-		for sc.Scan() {
-			var r reply
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				e.log.Warn("bad reply from interpreter", "err", err)
-				continue
-			}
-			select {
-			case p.replies <- r:
-			default:
-				e.log.Warn("dropping reply nobody waits for", "id", r.ID, "op", r.Op)
-			}
-		}
-		evR.Close()
-		// Wait closes stdout and stderr: let the readers finish first (a
-		// grandchild holding them open must not keep us waiting).
-		e.drain(p)
-		errR.Close()
-		p.exit = cmd.Wait()
-		e.log.Debug("interpreter exited", "err", p.exit, "stderr", string(p.crash))
-		close(p.dead)
-	}()
+	go e.await(p, stdout, errR, crash)
 	e.log.Debug("interpreter started", "pid", cmd.Process.Pid)
 	return p, nil
+}
+
+// await waits for the child to exit, lets the readers of its output finish
+// (a grandchild holding the pipes open must not keep us waiting), closes
+// the pipes and then p.dead.
+func (e *Engine) await(p *process, pipes ...io.Closer) {
+	state, err := p.cmd.Process.Wait()
+	close(p.exited)
+	// Wake a recv that waits, should something else (a grandchild) hold
+	// the child's end of the replies open.
+	p.events.SetReadDeadline(time.Now())
+	e.waitReaders(p)
+	for _, c := range append(pipes, p.events) {
+		c.Close()
+	}
+	switch {
+	case err != nil:
+		p.exit = err
+	case !state.Success():
+		p.exit = &exec.ExitError{ProcessState: state}
+	}
+	e.log.Debug("interpreter exited", "err", p.exit, "stderr", string(p.crash))
+	close(p.dead)
+}
+
+// recv reads the child's next reply, waiting at most until deadline (zero:
+// no limit). It fails with os.ErrDeadlineExceeded at the deadline or when
+// wakeOn's context is cancelled, and with another error once the child is
+// gone (then p.dead is closed). The ready event is taken here.
+func (p *process) recv(deadline time.Time) (reply, error) {
+	for {
+		r, err := p.recvLine(deadline)
+		if err == nil && r.Op == opReady {
+			p.ready = true
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			select {
+			case <-p.exited:
+				err = errors.New("the interpreter exited")
+			default:
+			}
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			p.waitDead()
+		}
+		return r, err
+	}
+}
+
+func (p *process) recvLine(deadline time.Time) (reply, error) {
+	if p.events == nil {
+		return reply{}, errors.New("interpreter not running")
+	}
+	if !deadline.Equal(p.deadline) {
+		p.events.SetReadDeadline(deadline)
+		p.deadline = deadline
+	}
+	line, err := p.br.ReadBytes('\n')
+	if err != nil {
+		p.partial = append(p.partial, line...)
+		return reply{}, err
+	}
+	if len(p.partial) > 0 {
+		line = append(p.partial, line...)
+		p.partial = nil
+	}
+	var r reply
+	if err := json.Unmarshal(line, &r); err != nil {
+		return reply{}, fmt.Errorf("bad reply from the interpreter: %w", err)
+	}
+	return r, nil
+}
+
+// waitDead waits for the child that closed its replies to exit, and kills it
+// if it does not (a cell can close fd 4).
+func (p *process) waitDead() {
+	if p.cmd == nil {
+		return
+	}
+	select {
+	case <-p.dead:
+	case <-time.After(time.Second):
+		p.kill()
+	}
+}
+
+// wakeOn makes a recv that waits fail with os.ErrDeadlineExceeded when ctx
+// is cancelled, until the returned function is called.
+func (p *process) wakeOn(ctx context.Context) (stop func()) {
+	if p.events == nil {
+		return func() {}
+	}
+	// A wake of an earlier operation may have been left set.
+	p.events.SetReadDeadline(time.Time{})
+	p.deadline = time.Time{}
+	var mu sync.Mutex
+	active := true
+	stopWake := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if active {
+			p.events.SetReadDeadline(time.Now()) // p.deadline stays: recv keeps this one
+		}
+	})
+	return func() {
+		stopWake()
+		mu.Lock()
+		active = false
+		mu.Unlock()
+	}
+}
+
+// interrupt asks the running cell to stop: SIGINT, once the child has said
+// that it handles it (before, it would end the process; the cell is then
+// stopped at the grace deadline).
+func (p *process) interrupt() {
+	if p.ready {
+		p.cmd.Process.Signal(os.Interrupt)
+	}
 }
 
 // collectCrash keeps the beginning of what the child's runtime prints on its
@@ -451,56 +556,15 @@ func (p *process) collectCrash(r io.Reader) {
 	}
 }
 
-// pump forwards one output stream of the child: text to the cell's Output,
-// display records as displays, sync markers to waitSync.
-func (e *Engine) pump(p *process, stream string, r io.Reader) {
-	defer p.readers.Done()
-	sp := display.NewSplitter(e.token)
-	forward := func(pieces []display.Piece) {
-		for _, pc := range pieces {
-			switch {
-			case pc.Record == nil:
-				e.emit(stream, string(pc.Text))
-			case pc.Record.Kind == "display":
-				e.display(pc.Record.Payload)
-			case pc.Record.Kind == "sync":
-				select {
-				case p.syncs <- stream + ":" + string(pc.Record.Payload):
-				default:
-				}
-			}
-		}
-	}
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			forward(sp.Split(buf[:n]))
-		}
-		if err != nil {
-			forward(sp.Flush())
-			return
-		}
+// drain forwards what the child has written to its output pipes so far.
+func (p *process) drain() {
+	for _, s := range p.outputs {
+		s.drain()
 	}
 }
 
-// waitSync waits until both streams have delivered everything up to the sync
-// marker of request id.
-func (p *process) waitSync(id int64, limit time.Duration) {
-	want := map[string]bool{"stdout:" + strconv.FormatInt(id, 10): true, "stderr:" + strconv.FormatInt(id, 10): true}
-	timeout := time.After(limit)
-	for len(want) > 0 {
-		select {
-		case s := <-p.syncs:
-			delete(want, s)
-		case <-timeout:
-			return
-		}
-	}
-}
-
-// drain waits briefly for the output of a child that has exited.
-func (e *Engine) drain(p *process) {
+// waitReaders waits briefly for the output of a child that has exited.
+func (e *Engine) waitReaders(p *process) {
 	done := make(chan struct{})
 	go func() { p.readers.Wait(); close(done) }()
 	select {

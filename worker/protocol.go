@@ -4,9 +4,12 @@ import "github.com/mpigo/mpigo/goeval"
 
 // The parent and the child exchange one JSON object per line: requests on the
 // child's fd 3, replies and events on its fd 4. Cell output does not travel
-// here: it is the child's own stdout and stderr, with display records and sync
-// markers framed in-band (see package display) so that everything stays in
-// the order the cell wrote it.
+// here: it is the child's own stdout and the cell's stderr (fd 5), with
+// display records framed in-band (see package display) so that everything
+// stays in the order the cell wrote it. The child answers a request only
+// after the request's output is written, so the parent, once it has the
+// reply, forwards what is left in those pipes before it answers the front
+// end (see stream).
 
 // Operations.
 const (
@@ -17,10 +20,11 @@ const (
 	opSetenv       = "setenv"
 	opChdir        = "chdir"
 	opRestore      = "restore"
-	opInterrupt    = "interrupt"     // no reply
+	opInterrupt    = "interrupt"     // no reply; Engine sends SIGINT instead: no request is read while a cell runs
 	opInput        = "input"         // answers opInputRequest; no reply
 	opInputRequest = "input_request" // child → parent, while a cell reads stdin
 	opDone         = "done"          // child → parent, the reply to a request
+	opReady        = "ready"         // child → parent, first: SIGINT now interrupts cells
 )
 
 // request is a message from the parent to the child.
@@ -51,9 +55,8 @@ type reply struct {
 	Inspection *Inspection   `json:"inspection,omitempty"`
 	Decls      []goeval.Decl `json:"decls,omitempty"`
 	DeclsSet   bool          `json:"decls_set,omitempty"` // Decls is the whole new store
-	Synced     bool          `json:"synced,omitempty"`    // sync markers were written to stdout and stderr
 }
 
-// envToken names the environment variable that gives the child its token for
-// sync markers; display records use display.EnvToken with the same value.
+// envToken names the environment variable that gives the child its token;
+// display records use display.EnvToken with the same value.
 const envToken = "MPIGO_WORKER_TOKEN"

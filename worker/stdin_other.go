@@ -17,8 +17,8 @@ func blockingPipe() ([2]int, error) {
 func dup2(oldfd, newfd int) error { return syscall.Dup2(oldfd, newfd) }
 
 // watch cannot see a blocked read outside Linux: cells reading stdin there get
-// end-of-file once the cell's input is closed.
-func (f *stdinFeed) watch(ask func()) (stop func()) {
-	f.close()
+// end-of-file at once.
+func (f *stdinFeed) watch(ask func(), cut func(wait func())) (stop func()) {
+	f.deliver("", true)
 	return func() {}
 }

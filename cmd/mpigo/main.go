@@ -127,35 +127,36 @@ type kernelEnv struct {
 	parentPID int    // the process to watch (kernel.WatchedParent), 0 for none
 }
 
-// runKernel starts the interpreter process and serves Jupyter until shutdown,
-// or until the front end that started the kernel exits.
+// runKernel serves Jupyter until shutdown, or until the front end that
+// started the kernel exits. The interpreter process is started once the
+// kernel's sockets are bound (kernel.Config.StartEngine), so that a front
+// end that connects at once never finds them closed.
 func runKernel(connectionFile string, env kernelEnv) error {
 	logger := kernel.NewLogger(os.Stderr, env.logLevel)
-	// Fail on a bad connection file before starting the interpreter process.
-	if _, err := kernel.ReadConnectionFile(connectionFile); err != nil {
-		return err
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("locating the mpigo binary: %w", err)
 	}
 	ctx := context.Background()
-	engine, err := worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("starting the Go interpreter: %w", err)
-	}
-	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: engine.Decls, Sources: mpigo.Sources, Logger: logger})
+	var engine *worker.Engine // set by StartEngine, before any cell runs
+	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger})
 	// Whatever a cell left running is stopped before the kernel exits.
 	defer magic.Close()
 	return kernel.Run(ctx, kernel.Config{
 		ConnectionFile: connectionFile,
-		Engine:         resetEngine{Engine: engine, reset: magic.Reset},
-		IsComplete:     goeval.IsComplete,
-		CellMagics:     map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
-		Logger:         logger,
-		Version:        version,
-		HandleSignals:  true,
-		ParentPID:      env.parentPID,
+		StartEngine: func() (kernel.Engine, error) {
+			engine, err = worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger})
+			if err != nil {
+				return nil, fmt.Errorf("starting the Go interpreter: %w", err)
+			}
+			return resetEngine{Engine: engine, reset: magic.Reset}, nil
+		},
+		IsComplete:    goeval.IsComplete,
+		CellMagics:    map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
+		Logger:        logger,
+		Version:       version,
+		HandleSignals: true,
+		ParentPID:     env.parentPID,
 	})
 }
 
