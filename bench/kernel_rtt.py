@@ -98,6 +98,16 @@ def startup_time(kernel_name: str) -> tuple[float, dict]:
         km.shutdown_kernel(now=True)
 
 
+def time_execute(kc) -> tuple[float, float]:
+    """Executes CODE once: seconds to its execute_reply and to its iopub idle."""
+    t0 = time.perf_counter()
+    msg_id = kc.execute(CODE, store_history=False)
+    wait_reply(kc, msg_id)
+    t1 = time.perf_counter()
+    wait_idle(kc, msg_id)
+    return t1 - t0, time.perf_counter() - t0
+
+
 def round_trips(kernel_name: str, runs: int, warmup: int) -> tuple[list, list]:
     """Per-run seconds to execute_reply and to iopub idle."""
     km = KernelManager(kernel_name=kernel_name)
@@ -108,15 +118,10 @@ def round_trips(kernel_name: str, runs: int, warmup: int) -> tuple[list, list]:
         kc.wait_for_ready(timeout=60)
         to_reply, to_idle = [], []
         for i in range(warmup + runs):
-            t0 = time.perf_counter()
-            msg_id = kc.execute(CODE, store_history=False)
-            wait_reply(kc, msg_id)
-            t1 = time.perf_counter()
-            wait_idle(kc, msg_id)
-            t2 = time.perf_counter()
+            reply, idle = time_execute(kc)
             if i >= warmup:
-                to_reply.append(t1 - t0)
-                to_idle.append(t2 - t0)
+                to_reply.append(reply)
+                to_idle.append(idle)
         return to_reply, to_idle
     finally:
         kc.stop_channels()

@@ -38,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchenv import ROOT, reexec_in_venv
@@ -48,7 +47,7 @@ reexec_in_venv(__file__)  # before importing jupyter_client: the venv's is measu
 import jupyter_client
 from jupyter_client.manager import KernelManager
 
-from kernel_rtt import CODE, startup_time, wait_idle, wait_reply
+from kernel_rtt import CODE, startup_time, time_execute
 
 SLOW_START = 0.100  # libzmq's default reconnect interval
 
@@ -95,16 +94,10 @@ def round_trips(kernels: dict, runs: int, warmup: int) -> tuple[dict, dict]:
         for i in range(warmup + runs):
             for j in range(len(labels)):
                 label = labels[(i + j) % len(labels)]
-                kc = started[label][1]
-                t0 = time.perf_counter()
-                msg_id = kc.execute(CODE, store_history=False)
-                wait_reply(kc, msg_id)
-                t1 = time.perf_counter()
-                wait_idle(kc, msg_id)
-                t2 = time.perf_counter()
+                reply, idle = time_execute(started[label][1])
                 if i >= warmup:
-                    to_reply[label].append(t1 - t0)
-                    to_idle[label].append(t2 - t0)
+                    to_reply[label].append(reply)
+                    to_idle[label].append(idle)
         return to_reply, to_idle
     finally:
         for km, kc in started.values():
