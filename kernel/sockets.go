@@ -60,7 +60,8 @@ func (l *link) send(frames [][]byte) {
 func (l *link) sendLoop() {
 	defer close(l.done)
 	for m := range l.out {
-		// SendMulti writes all frames at once on PUB; on ROUTER it is Send.
+		// SendMulti queues the message for its peer(s) as one multipart
+		// message (one writev; see third_party/zmq4/PATCHES.md).
 		if err := l.sock.SendMulti(m); err != nil {
 			// A ROUTER also tries peers that went away but are not yet
 			// reaped (a reconnected client has the same identity): the
@@ -71,9 +72,9 @@ func (l *link) sendLoop() {
 }
 
 // close stops accepting messages, waits (up to a bound) until the queued ones
-// are handed to zmq4, waits linger so that zmq4's own queue drains (zmq4's PUB
-// has no flush), then closes the socket.
-func (l *link) close(linger time.Duration) {
+// are handed to zmq4, then closes the socket, which first writes what is
+// still queued for each peer (within zmq4's linger time, 1 s).
+func (l *link) close() {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -86,9 +87,6 @@ func (l *link) close(linger time.Duration) {
 	case <-l.done:
 	case <-time.After(2 * time.Second):
 		l.log.Warn("socket did not flush in time", "socket", l.name)
-	}
-	if linger > 0 {
-		time.Sleep(linger)
 	}
 	if err := l.sock.Close(); err != nil {
 		l.log.Debug("closing socket", "socket", l.name, "err", err)
@@ -169,12 +167,10 @@ func heartbeat(hb zmq4.Socket, log *slog.Logger) {
 // close flushes and closes every socket.
 func (s *sockets) close() {
 	var wg sync.WaitGroup
-	for _, l := range []*link{s.shell, s.control, s.stdin} {
+	for _, l := range []*link{s.shell, s.control, s.stdin, s.iopub} {
 		wg.Add(1)
-		go func() { defer wg.Done(); l.close(0) }()
+		go func() { defer wg.Done(); l.close() }()
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); s.iopub.close(200 * time.Millisecond) }()
 	wg.Wait()
 	s.hb.Close()
 }
