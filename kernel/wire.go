@@ -16,8 +16,9 @@ import (
 
 // ProtocolVersion is the Jupyter messaging protocol version the kernel speaks.
 // 5.4 only deprecates shutdown_request on the shell channel (the kernel still
-// honours it there, for older clients); 5.5 (XPUB iopub, subshells, debugger
-// and supported_features) is not implemented.
+// honours it there, for older clients). Clients read the version from
+// kernel_info_reply and use only what it includes: the features of 5.5 (XPUB
+// iopub, subshells, supported_features) are outside it.
 const ProtocolVersion = "5.4"
 
 // delimiter separates the routing identities from the message proper.

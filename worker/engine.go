@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -343,8 +342,7 @@ type process struct {
 	// for them (under Engine.ops) rather than by a goroutine of their own:
 	// handing each reply to the waiting goroutine woke a second thread.
 	events   *os.File
-	br       *bufio.Reader
-	partial  []byte        // the start of a line whose read a deadline cut short
+	replies  *lineReader
 	deadline time.Time     // the read deadline set on events
 	ready    bool          // the child interrupts cells on SIGINT
 	exited   chan struct{} // closed when the child has exited, before dead
@@ -389,7 +387,7 @@ func (e *Engine) start() (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	p := &process{cmd: cmd, reqs: reqW, events: evR, br: bufio.NewReaderSize(evR, 64<<10), exited: make(chan struct{}), dead: make(chan struct{})}
+	p := &process{cmd: cmd, reqs: reqW, events: evR, replies: newLineReader(evR), exited: make(chan struct{}), dead: make(chan struct{})}
 	for i, f := range []io.Reader{stdout, errR} {
 		if err == nil {
 			p.outputs[i], err = newStream(e, [...]string{"stdout", "stderr"}[i], f.(*os.File))
@@ -474,14 +472,9 @@ func (p *process) recvLine(deadline time.Time) (reply, error) {
 		p.events.SetReadDeadline(deadline)
 		p.deadline = deadline
 	}
-	line, err := p.br.ReadBytes('\n')
+	line, err := p.replies.next()
 	if err != nil {
-		p.partial = append(p.partial, line...)
 		return reply{}, err
-	}
-	if len(p.partial) > 0 {
-		line = append(p.partial, line...)
-		p.partial = nil
 	}
 	var r reply
 	if err := json.Unmarshal(line, &r); err != nil {

@@ -406,11 +406,13 @@ def test_forged_signature_dropped(kernel, raw_shell):
     forger.send(sock, "execute_request", {"code": f'os.WriteFile("{marker}", nil, 0o644)', "silent": False,
                                           "store_history": True, "user_expressions": {}, "allow_stdin": False,
                                           "stop_on_error": True})
-    time.sleep(2)
+    # requests on one connection are read in order: once this one is
+    # answered, the forged one has been read and dropped (or run)
+    session.send(sock, "execute_request", {"code": "1", "silent": False, "store_history": False,
+                                           "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    reply = recv_reply(sock, session, timeout=30)
+    assert reply is not None and reply["msg_type"] == "execute_reply"
     assert not os.path.exists(marker), "a forged execute_request was executed"
-    session.send(sock, "kernel_info_request", {})
-    reply = recv_reply(sock, session, timeout=10)
-    assert reply is not None and reply["msg_type"] == "kernel_info_reply"
 
 
 def test_garbage_frames_do_not_crash(kernel, raw_shell):
@@ -440,8 +442,6 @@ def test_garbage_frames_do_not_crash(kernel, raw_shell):
     ]
     for frames in garbage:
         sock.send_multipart(frames)
-    time.sleep(0.5)
-    assert kernel.km.is_alive(), "the kernel died on garbage frames"
     session.send(sock, "kernel_info_request", {})
     deadline = time.monotonic() + 10
     reply = None
