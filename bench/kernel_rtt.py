@@ -69,6 +69,27 @@ def wait_idle(kc, msg_id: str, timeout: float = 30) -> None:
             return
 
 
+def first_kernel_info(kc, t0: float, name: str, limit: float = 60) -> tuple[float, dict]:
+    """Seconds from t0 (the kernel's launch) to its first kernel_info_reply,
+    and that reply's content. Requests queue in ZeroMQ until the kernel
+    binds; one is resent now and then in case one is lost, and the first
+    reply to any of them counts."""
+    next_send = 0.0
+    while True:
+        now = time.perf_counter()
+        if now - t0 > limit:
+            raise TimeoutError(f"{name}: no kernel_info_reply within {limit:g} s")
+        if now >= next_send:
+            kc.kernel_info()
+            next_send = now + 0.5
+        try:
+            msg = kc.get_shell_msg(timeout=0.005)
+        except queue.Empty:
+            continue
+        if msg["msg_type"] == "kernel_info_reply":
+            return time.perf_counter() - t0, msg["content"]
+
+
 def startup_time(kernel_name: str) -> tuple[float, dict]:
     """Seconds from launching the kernel to its first kernel_info_reply, and that reply's content."""
     km = KernelManager(kernel_name=kernel_name)
@@ -77,22 +98,7 @@ def startup_time(kernel_name: str) -> tuple[float, dict]:
     kc = km.client()
     kc.start_channels()
     try:
-        # requests queue in ZeroMQ until the kernel binds; resend now and then
-        # in case one is lost, and take the first reply to any of them
-        next_send = 0.0
-        while True:
-            now = time.perf_counter()
-            if now - t0 > 60:
-                raise TimeoutError(f"{kernel_name}: no kernel_info_reply within 60 s")
-            if now >= next_send:
-                kc.kernel_info()
-                next_send = now + 0.5
-            try:
-                msg = kc.get_shell_msg(timeout=0.01)
-            except queue.Empty:
-                continue
-            if msg["msg_type"] == "kernel_info_reply":
-                return time.perf_counter() - t0, msg["content"]
+        return first_kernel_info(kc, t0, kernel_name)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -78,6 +78,7 @@ reexec_in_venv(__file__)  # before importing jupyter_client: the venv's is measu
 
 import jupyter_client
 from jupyter_client.manager import KernelManager
+from kernel_rtt import first_kernel_info
 
 TAG_VAR = "MPIGO_BENCH_TAG"
 
@@ -161,22 +162,7 @@ class Kernel:
         self.km.start_kernel(env=env, stdout=self.log, stderr=self.log)
         self.kc = self.km.client()
         self.kc.start_channels()
-        next_send = 0.0
-        while True:
-            now = time.perf_counter()
-            if now - t0 > 120:
-                raise TimeoutError(f"{name}: no kernel_info_reply within 120 s")
-            if now >= next_send:
-                self.kc.kernel_info()
-                next_send = now + 0.5
-            try:
-                msg = self.kc.get_shell_msg(timeout=0.005)
-            except queue.Empty:
-                continue
-            if msg["msg_type"] == "kernel_info_reply":
-                self.start = time.perf_counter() - t0
-                self.info = msg["content"]
-                break
+        self.start, self.info = first_kernel_info(self.kc, t0, name, limit=120)
         # let the other kernel_info replies and the start-up iopub messages drain
         time.sleep(0.2)
         for get in (self.kc.get_shell_msg, self.kc.get_iopub_msg):
