@@ -305,8 +305,21 @@ async function drive(page, opts) {
 	await page.goto(`${base}/hub/home`, { waitUntil: 'domcontentloaded', timeout: 30000 });
 	const stop = page.locator('#stop');
 	await stop.waitFor({ state: 'visible', timeout: 30000 }).catch(() => fail(page, opts, 'home', 'no "Stop My Server" button on /hub/home'));
+	// home.js hooks the button up after the page has loaded (require.js loads
+	// it asynchronously), so a click just after the button shows may reach no
+	// handler: click until the page sends its DELETE of the server
+	const stopRequest = (r) => r.method() === 'DELETE' && /\/hub\/api\/users\/[^/]+\/server\b/.test(r.url());
 	mark('stop_clicked');
-	await stop.click();
+	let sent = false;
+	for (let tries = 0; !sent && tries < 20; tries++) {
+		const request = page.waitForRequest(stopRequest, { timeout: 1500 }).then(
+			() => true,
+			() => false,
+		);
+		await stop.click();
+		sent = await request;
+	}
+	if (!sent) await fail(page, opts, 'stop', 'clicking "Stop My Server" sent no DELETE of the server in 30 s');
 	await page
 		.locator('#start')
 		.filter({ hasText: /Start My Server/ })

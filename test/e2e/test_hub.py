@@ -384,7 +384,10 @@ def test_workshop_on_jupyterhub(cluster, node_bin, site, user, hub, node_venv):
         job_logs = "".join(
             f"\n---- {p} (head and tail) ----\n{_head_tail(p.read_text(errors='replace'))}" for p in home.glob("jupyterhub_slurmspawner_*.log")
         )
-        return f"\n---- {DRIVER.name} stderr ----\n{err.read_text(errors='replace')[-6000:]}{job_logs}"
+        return (
+            f"\n---- {DRIVER.name} stderr ----\n{err.read_text(errors='replace')[-6000:]}{job_logs}"
+            f"\n---- hub log (tail) ----\n{hub.log_tail(4000)}"
+        )
 
     try:
         driver.stdin.write(password + "\n")
