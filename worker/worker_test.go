@@ -231,3 +231,27 @@ func TestClearOutput(t *testing.T) {
 		t.Fatalf("displays %+v, want a text then a clear with wait", out.displays)
 	}
 }
+
+// BenchmarkExecuteTrivial is the hop to the child and back for a cell that
+// does almost nothing: the part of an execute round trip the worker adds.
+func BenchmarkExecuteTrivial(b *testing.B) {
+	e, err := Start(context.Background(), Config{
+		Command: []string{os.Args[0]},
+		Env:     append(os.Environ(), "MPIGO_WORKER_TEST_CHILD=1"),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		e.Execute(ctx, Request{Code: "1+1", Cell: i}, &recorder{})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		r, err := e.Execute(ctx, Request{Code: "1+1", Cell: i}, &recorder{})
+		if err != nil || r.Data["text/plain"] != "2" {
+			b.Fatal(r, err)
+		}
+	}
+}
