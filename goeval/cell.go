@@ -92,6 +92,9 @@ type cellCode struct {
 	finalSrc string   // its source text
 	// generics are the signatures of the generic functions it declares.
 	generics map[string]*ast.FuncType
+	// typed holds the facts of the cell's type check, once done (see
+	// lowerTyped).
+	typed *typedFacts
 
 	// Groups parsed in the file set of the interpreter current at analysis.
 	importFile, declFile, stmtFile *ast.File

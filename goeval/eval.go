@@ -104,10 +104,17 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 		}
 		body := wrapperBody(st.file)
 		defines := definedNames(body.List)
+		// Before fixTopLevel, which needs the type arguments written out
+		// and handles the returns the lowering leaves at the top level.
+		if err := s.lowerTyped(s.ip.FileSet(), body, c); err != nil {
+			return Value{}, err
+		}
 		if err := s.fixTopLevel(s.ip.FileSet(), c, body); err != nil {
 			return Value{}, err
 		}
-		s.rewrite(s.ip.FileSet(), body, c)
+		if err := s.rewrite(s.ip.FileSet(), body, c); err != nil {
+			return Value{}, err
+		}
 		prog, err := compileAST(s.ip, body)
 		if err != nil {
 			return Value{}, s.compileError(cellNo, err)
@@ -121,6 +128,7 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 				s.vars = append(s.vars, n)
 			}
 		}
+		s.noteDefines(c, defines)
 		var stmtDecls []declInfo
 		for _, d := range c.decls {
 			for _, ch := range st.chunks {
@@ -267,7 +275,9 @@ func (s *Session) evalDecls(ctx context.Context, c *cellCode, st step, redefined
 		}
 	}
 	renameMain(st.file)
-	s.rewrite(fset, st.file, c)
+	if err := s.rewrite(fset, st.file, c); err != nil {
+		return err
+	}
 	prog, err := compileAST(s.ip, st.file)
 	if err != nil {
 		s.restore(decls)
@@ -628,7 +638,9 @@ func (s *Session) rebuild(ctx context.Context, c *cellCode, why []string) error 
 		return syntaxError(c.no, err)
 	}
 	renameMain(f)
-	s.rewrite(ip.FileSet(), f, c)
+	if err := s.rewrite(ip.FileSet(), f, c); err != nil {
+		return err
+	}
 	prog, err := compileAST(ip, f)
 	if err != nil {
 		return s.compileError(c.no, err)
@@ -716,7 +728,9 @@ func (s *Session) recompile(e *storeEntry) error {
 	if err != nil {
 		return err
 	}
-	s.rewrite(s.ip.FileSet(), f, nil)
+	if err := s.rewrite(s.ip.FileSet(), f, nil); err != nil {
+		return err
+	}
 	prog, err := compileAST(s.ip, f)
 	if err != nil {
 		return err

@@ -19,8 +19,9 @@ import (
 type pkgInfo struct {
 	path, name string
 	// syms are the binary symbols (yaegi Exports); members compiled from
-	// source by the interpreter (generic functions of slices, maps, cmp) are
-	// in generic with their number of results.
+	// source by the interpreter (generic functions of slices, maps, cmp,
+	// and package iter: see stdsrc.go) are in generic with their number of
+	// results.
 	syms    map[string]reflect.Value
 	generic map[string]member
 	members []string // exported member names, sorted
@@ -111,8 +112,9 @@ var packages = sync.OnceValue(func() *pkgIndex {
 	for key, syms := range displaySymbols {
 		add(key, syms)
 	}
-	// Generic members the interpreter compiles from source.
-	for _, src := range generic.Sources {
+	// Generic members the interpreter compiles from source: yaegi's, then
+	// mpigo's (stdsrc.go), which replace those of the same name.
+	for _, src := range genericSources() {
 		f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.SkipObjectResolution)
 		if err != nil {
 			continue
@@ -154,6 +156,19 @@ var packages = sync.OnceValue(func() *pkgIndex {
 	sort.Strings(idx.names)
 	return idx
 })
+
+// genericSources returns the sources of the packages compiled from source
+// that cells can import, in the order the interpreter compiles them:
+// yaegi's, then mpigo's (without the hidden helper package).
+func genericSources() []string {
+	srcs := append([]string(nil), generic.Sources[:]...)
+	for _, p := range stdSources {
+		if p.name != builtinPkg {
+			srcs = append(srcs, p.src)
+		}
+	}
+	return srcs
+}
 
 // preferPath orders candidate import paths for one package name: without a
 // "/v2"-style major version suffix first, then the shortest, then lexical.

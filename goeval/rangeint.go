@@ -184,9 +184,21 @@ func declaredInt(id *ast.Ident, isInt func(ast.Expr, int) bool, depth int) bool 
 	return false
 }
 
-// rewrite applies the rewrites every compiled source needs: range loops
-// over integers, then go statements.
-func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) {
+// rewrite applies the rewrites every compiled source needs: the
+// type-directed lowering, loop variables, builtins, range loops over
+// integers, then go statements. Its error is a construct that cannot be
+// lowered.
+func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error {
+	if err := s.lowerTyped(fset, root, c); err != nil {
+		return err
+	}
+	if err := rewriteLoopVars(fset, root, c); err != nil {
+		return err
+	}
+	if err := s.rewriteBuiltins(fset, root, c); err != nil {
+		return err
+	}
 	rewriteRangeInt(root, s.intExpr(c))
 	rewriteGo(fset, root, s.kindOf(c))
+	return nil
 }

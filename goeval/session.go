@@ -90,6 +90,9 @@ type Session struct {
 	// finished tells when the statements of a cell have stopped running,
 	// which an interrupted cell may do after Eval returned.
 	finished *tracker
+	// typed is the state of the type checks (see lowerTyped), created at
+	// first use.
+	typed *typeState
 
 	deferMu sync.Mutex
 	defers  []func() // the cell's top-level defers, registered as it runs
@@ -232,6 +235,9 @@ func (s *Session) newInterp(env []string) (*interp.Interpreter, error) {
 		if err := ip.Use(x); err != nil {
 			return nil, fmt.Errorf("goeval: loading symbols: %w", err)
 		}
+	}
+	if err := loadStdSources(ip); err != nil {
+		return nil, fmt.Errorf("goeval: loading the generic standard library: %w", err)
 	}
 	src := declPrefix + "import " + rtName + " " + strconv.Quote(rtPath) + "\nimport " + fmtName + ` "fmt"`
 	f, err := parser.ParseFile(ip.FileSet(), srcName, src, 0)
