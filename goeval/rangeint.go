@@ -198,7 +198,17 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	if err := s.rewriteBuiltins(fset, root, c); err != nil {
 		return err
 	}
-	rewriteRangeInt(root, s.intExpr(c))
+	rewriteRangeInt(root, s.typedIntExpr(fset, c))
 	rewriteGo(fset, root, s.kindOf(c))
 	return nil
+}
+
+// typedIntExpr is intExpr, told also by the type check of the cell (when
+// it ran) which range operands are integers.
+func (s *Session) typedIntExpr(fset *token.FileSet, c *cellCode) func(ast.Expr) bool {
+	visible := s.intExpr(c)
+	if c == nil || c.typed == nil || len(c.typed.ints) == 0 {
+		return visible
+	}
+	return func(e ast.Expr) bool { return c.typed.ints[keyOf(fset, e.Pos())] || visible(e) }
 }

@@ -44,7 +44,11 @@ func keyOf(fset *token.FileSet, pos token.Pos) posKey {
 // typedFacts is what the type check of a cell tells the rewrites.
 type typedFacts struct {
 	ranges map[posKey]rangeFact // range statements over functions, by "for"
-	insts  map[posKey]instFact  // generic function uses, by name
+	// ints are the operands of range statements over integers, by where
+	// they start: rewriteRangeInt lowers them even when the operand's
+	// type is not visible in the source (a call, a field, a named type).
+	ints  map[posKey]bool
+	insts map[posKey]instFact // generic function uses, by name
 	// defs are the types of the variables that the cell's top-level
 	// statements define, for the checks of later cells.
 	defs     map[string]varRecord

@@ -30,7 +30,7 @@ const checkMain = "__mpigo_cell"
 // count); a range over a function in a declaration with an error gets
 // that error, which says more than the interpreter's "nil type".
 func (s *Session) typeCheck(c *cellCode, sc *typedScan) *typedFacts {
-	facts := &typedFacts{ranges: map[posKey]rangeFact{}, insts: map[posKey]instFact{},
+	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, insts: map[posKey]instFact{},
 		defs: map[string]varRecord{}, defTypes: map[string]types.Type{}}
 	ck := &check{s: s, c: c, sc: sc, ts: s.typeState(), fset: token.NewFileSet()}
 	ck.ts.checks++
@@ -446,7 +446,8 @@ func (ck *check) collect(facts *typedFacts) {
 	}
 }
 
-// collectRanges records the range statements over functions of d.
+// collectRanges records the range statements over functions and over
+// integers of d.
 func (ck *check) collectRanges(d ast.Decl, w *typeWriter, facts *typedFacts) {
 	ast.Inspect(d, func(n ast.Node) bool {
 		rs, ok := n.(*ast.RangeStmt)
@@ -455,6 +456,10 @@ func (ck *check) collectRanges(d ast.Decl, w *typeWriter, facts *typedFacts) {
 		}
 		tv, ok := ck.info.Types[rs.X]
 		if !ok || tv.Type == nil {
+			return true
+		}
+		if b, ok := tv.Type.Underlying().(*types.Basic); ok && b.Info()&types.IsInteger != 0 {
+			facts.ints[keyOf(ck.fset, rs.X.Pos())] = true
 			return true
 		}
 		params, ok := yieldParams(tv.Type)

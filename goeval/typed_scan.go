@@ -62,7 +62,7 @@ func (sc *typedScan) needs(n ast.Node) bool {
 		}
 		switch x := m.(type) {
 		case *ast.RangeStmt:
-			found = !sc.notFunc(x.X, 0)
+			found = !sc.notFunc(x.X, 0) || (x.Value == nil && sc.mayBeInt(x.X))
 		case *ast.CallExpr:
 			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x)
 			for _, a := range x.Args {
@@ -284,9 +284,17 @@ func (sc *typedScan) funcResult(name string) ast.Expr {
 // function: x a variable or parameter (a method's receiver) declared of a
 // struct type T or *T of the cell or of the session.
 func (sc *typedScan) fieldNotFunc(sel *ast.SelectorExpr) bool {
+	t := sc.fieldType(sel)
+	return t != nil && sc.typeNotFunc(t)
+}
+
+// fieldType returns the type expression of the field sel selects from a
+// local variable or parameter of a struct type declared in the source; nil
+// when it cannot tell.
+func (sc *typedScan) fieldType(sel *ast.SelectorExpr) ast.Expr {
 	id, ok := sel.X.(*ast.Ident)
 	if !ok || id.Obj == nil {
-		return false
+		return nil
 	}
 	var t ast.Expr
 	switch d := id.Obj.Decl.(type) {
@@ -300,20 +308,20 @@ func (sc *typedScan) fieldNotFunc(sel *ast.SelectorExpr) bool {
 	}
 	name, ok := t.(*ast.Ident)
 	if !ok {
-		return false
+		return nil
 	}
 	st := sc.structType(name)
 	if st == nil {
-		return false
+		return nil
 	}
 	for _, f := range st.Fields.List {
 		for _, n := range f.Names {
 			if n.Name == sel.Sel.Name {
-				return sc.typeNotFunc(f.Type)
+				return f.Type
 			}
 		}
 	}
-	return false
+	return nil
 }
 
 // structType returns the struct type that a type name declares, or nil.
@@ -410,4 +418,29 @@ func (sc *typedScan) sessionOnly(e ast.Expr) bool {
 		}
 	})
 	return ok
+}
+
+// mayBeInt reports whether a range operand may be an integer that intExpr
+// cannot see (a call, a field, an element, a conversion to a named type, a
+// variable of the cell): the type check then tells.
+func (sc *typedScan) mayBeInt(e ast.Expr) bool {
+	if sc.isInt == nil {
+		sc.isInt = sc.s.intExpr(sc.c)
+	}
+	if sc.isInt(e) {
+		return false
+	}
+	switch x := ast.Unparen(e).(type) {
+	case *ast.SelectorExpr:
+		switch sc.fieldType(x).(type) {
+		case *ast.ArrayType, *ast.MapType, *ast.ChanType:
+			return false
+		}
+		return true
+	case *ast.CallExpr, *ast.IndexExpr, *ast.StarExpr:
+		return true
+	case *ast.Ident:
+		return x.Obj != nil
+	}
+	return false
 }
