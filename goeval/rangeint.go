@@ -199,6 +199,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 		return err
 	}
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))
+	rewriteStringKeys(fset, root, c)
 	rewriteGo(fset, root, s.kindOf(c))
 	return nil
 }
@@ -211,4 +212,20 @@ func (s *Session) typedIntExpr(fset *token.FileSet, c *cellCode) func(ast.Expr) 
 		return visible
 	}
 	return func(e ast.Expr) bool { return c.typed.ints[keyOf(fset, e.Pos())] || visible(e) }
+}
+
+// rewriteStringKeys gives a blank value to the range loops over strings that
+// have a key only (known from the type check of the cell): yaegi sets such
+// a key to the rune's number, not its byte offset as Go does, while with a
+// value it sets both right.
+func rewriteStringKeys(fset *token.FileSet, root ast.Node, c *cellCode) {
+	if c == nil || c.typed == nil || len(c.typed.strs) == 0 {
+		return
+	}
+	ast.Inspect(root, func(n ast.Node) bool {
+		if rs, ok := n.(*ast.RangeStmt); ok && rs.Value == nil && rs.Key != nil && c.typed.strs[keyOf(fset, rs.For)] {
+			rs.Value = ident("_", rs.Key.End())
+		}
+		return true
+	})
 }

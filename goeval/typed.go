@@ -47,7 +47,11 @@ type typedFacts struct {
 	// ints are the operands of range statements over integers, by where
 	// they start: rewriteRangeInt lowers them even when the operand's
 	// type is not visible in the source (a call, a field, a named type).
-	ints  map[posKey]bool
+	ints map[posKey]bool
+	// strs are the range statements over strings with a key only, by
+	// "for": yaegi gives such a key the rune's number instead of its byte
+	// offset, so the rewrite adds a blank value (for pos, _ := range s).
+	strs  map[posKey]bool
 	insts map[posKey]instFact // generic function uses, by name
 	// defs are the types of the variables that the cell's top-level
 	// statements define, for the checks of later cells.

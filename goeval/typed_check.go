@@ -30,7 +30,7 @@ const checkMain = "__mpigo_cell"
 // count); a range over a function in a declaration with an error gets
 // that error, which says more than the interpreter's "nil type".
 func (s *Session) typeCheck(c *cellCode, sc *typedScan) *typedFacts {
-	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, insts: map[posKey]instFact{},
+	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{},
 		defs: map[string]varRecord{}, defTypes: map[string]types.Type{}}
 	ck := &check{s: s, c: c, sc: sc, ts: s.typeState(), fset: token.NewFileSet()}
 	ck.ts.checks++
@@ -458,8 +458,13 @@ func (ck *check) collectRanges(d ast.Decl, w *typeWriter, facts *typedFacts) {
 		if !ok || tv.Type == nil {
 			return true
 		}
-		if b, ok := tv.Type.Underlying().(*types.Basic); ok && b.Info()&types.IsInteger != 0 {
-			facts.ints[keyOf(ck.fset, rs.X.Pos())] = true
+		if b, ok := tv.Type.Underlying().(*types.Basic); ok {
+			switch {
+			case b.Info()&types.IsInteger != 0:
+				facts.ints[keyOf(ck.fset, rs.X.Pos())] = true
+			case b.Info()&types.IsString != 0 && rs.Key != nil && rs.Value == nil:
+				facts.strs[keyOf(ck.fset, rs.For)] = true
+			}
 			return true
 		}
 		params, ok := yieldParams(tv.Type)
@@ -521,6 +526,8 @@ func yieldParams(t types.Type) ([]types.Type, bool) {
 // collectInsts records the uses of generic functions of d whose type
 // arguments are inferred, in part or all.
 func (ck *check) collectInsts(d ast.Decl, w *typeWriter, facts *typedFacts) {
+	fd, _ := d.(*ast.FuncDecl)
+	inMethod := fd != nil && fd.Recv != nil
 	explicit := map[*ast.Ident]int{}
 	ast.Inspect(d, func(n ast.Node) bool {
 		switch x := n.(type) {
@@ -546,6 +553,13 @@ func (ck *check) collectInsts(d ast.Decl, w *typeWriter, facts *typedFacts) {
 		}
 		fn, ok := ck.info.Uses[id].(*types.Func)
 		if !ok || fn.Signature().Recv() != nil {
+			return true
+		}
+		if inMethod && mentionsTypeParam(inst.TypeArgs) {
+			// In a method of a generic type, yaegi cannot compile an
+			// instantiation with the receiver's type parameters
+			// (yaegi's _test/issue-1460.go); its own inference
+			// does there.
 			return true
 		}
 		f := instFact{name: id.Name, resultGeneric: resultGeneric(fn.Origin().Signature())}
@@ -589,4 +603,65 @@ func funcName(e ast.Expr) *ast.Ident {
 		return x.Sel
 	}
 	return nil
+}
+
+// mentionsTypeParam reports whether a type argument list refers to a type
+// parameter anywhere (T, []T, map[string]T, func(T) V, ...).
+func mentionsTypeParam(targs *types.TypeList) bool {
+	for i := range targs.Len() {
+		if hasTypeParam(targs.At(i), 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasTypeParam reports whether t refers to a type parameter; depth bounds
+// the walk through recursive types.
+func hasTypeParam(t types.Type, depth int) bool {
+	if depth > 16 {
+		return false
+	}
+	switch x := t.(type) {
+	case *types.TypeParam:
+		return true
+	case *types.Pointer:
+		return hasTypeParam(x.Elem(), depth+1)
+	case *types.Slice:
+		return hasTypeParam(x.Elem(), depth+1)
+	case *types.Array:
+		return hasTypeParam(x.Elem(), depth+1)
+	case *types.Chan:
+		return hasTypeParam(x.Elem(), depth+1)
+	case *types.Map:
+		return hasTypeParam(x.Key(), depth+1) || hasTypeParam(x.Elem(), depth+1)
+	case *types.Named:
+		if args := x.TypeArgs(); args != nil {
+			for i := range args.Len() {
+				if hasTypeParam(args.At(i), depth+1) {
+					return true
+				}
+			}
+		}
+	case *types.Signature:
+		return tupleHasTypeParam(x.Params(), depth) || tupleHasTypeParam(x.Results(), depth)
+	case *types.Struct:
+		for i := range x.NumFields() {
+			if hasTypeParam(x.Field(i).Type(), depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tupleHasTypeParam reports whether a parameter list refers to a type
+// parameter.
+func tupleHasTypeParam(tu *types.Tuple, depth int) bool {
+	for i := range tu.Len() {
+		if hasTypeParam(tu.At(i).Type(), depth+1) {
+			return true
+		}
+	}
+	return false
 }

@@ -62,7 +62,8 @@ func (sc *typedScan) needs(n ast.Node) bool {
 		}
 		switch x := m.(type) {
 		case *ast.RangeStmt:
-			found = !sc.notFunc(x.X, 0) || (x.Value == nil && sc.mayBeInt(x.X))
+			found = !sc.notFunc(x.X, 0) || (x.Value == nil && sc.mayBeInt(x.X)) ||
+				(x.Key != nil && x.Value == nil && sc.mayBeString(x.X))
 		case *ast.CallExpr:
 			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x)
 			for _, a := range x.Args {
@@ -381,8 +382,15 @@ func (sc *typedScan) declOf(name, kind string) ast.Node {
 // (a variable, a field, an element) has a value that is not a function;
 // it evaluates the expression, which has no side effects.
 func (sc *typedScan) sessionNotFunc(e ast.Expr) bool {
+	k := sc.sessionKind(e)
+	return k != reflect.Invalid && k != reflect.Func && k != reflect.Interface
+}
+
+// sessionKind returns the kind of the value of an expression over the
+// session's variables (evaluated once per scan), Invalid when unknown.
+func (sc *typedScan) sessionKind(e ast.Expr) reflect.Kind {
 	if !pureExpr(e) || !sc.sessionOnly(e) {
-		return false
+		return reflect.Invalid
 	}
 	src := types.ExprString(e)
 	k, ok := sc.values[src]
@@ -393,7 +401,7 @@ func (sc *typedScan) sessionNotFunc(e ast.Expr) bool {
 		}
 		sc.values[src] = k
 	}
-	return k != reflect.Invalid && k != reflect.Func && k != reflect.Interface
+	return k
 }
 
 // sessionOnly reports whether the identifiers an expression uses are all
@@ -443,4 +451,26 @@ func (sc *typedScan) mayBeInt(e ast.Expr) bool {
 		return x.Obj != nil
 	}
 	return false
+}
+
+// mayBeString reports whether the operand of a range loop with a key only
+// may be a string (anything but a composite literal, slice expression or
+// address visibly of another kind): the type check then tells, for
+// rewriteStringKeys.
+func (sc *typedScan) mayBeString(e ast.Expr) bool {
+	switch x := ast.Unparen(e).(type) {
+	case *ast.BasicLit:
+		return x.Kind == token.STRING
+	case *ast.CompositeLit, *ast.SliceExpr, *ast.UnaryExpr:
+		return false
+	case *ast.Ident:
+		if x.Obj != nil {
+			return true
+		}
+		if k := sc.kind(x.Name); k != "var" && k != "define" {
+			return false
+		}
+		return sc.sessionKind(x) == reflect.String
+	}
+	return true
 }
