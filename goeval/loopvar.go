@@ -108,7 +108,42 @@ func rewriteLoopVars(fset *token.FileSet, root ast.Node, c *cellCode) error {
 		}
 		return true
 	})
+	hoistLoneInits(root)
 	return nil
+}
+
+// hoistLoneInits rewrites the loops that have an init statement but neither
+// a condition nor a post statement, `for i := 0; ; { ... }`, as
+// `{ i := 0; for { ... } }` (the label, if any, stays on the loop): yaegi
+// v0.16 runs such an init again before every iteration, so the loop never
+// ends. The loops rewritten for per-iteration variables always have a post
+// statement and are left alone; without one that observes them, one
+// variable for the whole loop is not observable.
+func hoistLoneInits(root ast.Node) {
+	lone := func(n ast.Node) (*ast.ForStmt, bool) {
+		f, ok := n.(*ast.ForStmt)
+		return f, ok && f.Init != nil && f.Cond == nil && f.Post == nil
+	}
+	hoist := func(f *ast.ForStmt, loop ast.Stmt) ast.Stmt {
+		init := f.Init
+		f.Init = nil
+		return &ast.BlockStmt{Lbrace: f.For, List: []ast.Stmt{init, loop}, Rbrace: f.Body.Rbrace}
+	}
+	astutil.Apply(root, nil, func(cur *astutil.Cursor) bool {
+		switch x := cur.Node().(type) {
+		case *ast.LabeledStmt:
+			if f, ok := lone(x.Stmt); ok {
+				cur.Replace(hoist(f, x))
+			}
+		case *ast.ForStmt:
+			if _, labelled := cur.Parent().(*ast.LabeledStmt); !labelled {
+				if f, ok := lone(x); ok {
+					cur.Replace(hoist(f, f))
+				}
+			}
+		}
+		return true
+	})
 }
 
 // wrapGlobalLoops puts each top-level statement of a statement group that

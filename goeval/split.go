@@ -115,13 +115,18 @@ func splitCell(src string) []chunk {
 			continue
 		case token.SEMICOLON:
 			if depth == 0 {
-				if cur != nil {
+				switch {
+				case cur != nil:
 					if t.lit == ";" {
 						cur.end = t.end // keep explicit separators: "a := 1; b := 2"
 					}
 					chunks = append(chunks, *cur)
 					lastEndLine = lineOf(cur.end)
 					cur = nil
+				case t.lit == ";":
+					// An explicit one after another: the empty condition of
+					// "for i := 0; ; i++ {", whose header is split here.
+					chunks = append(chunks, chunk{group: groupStmt, start: t.off, tokStart: t.off, end: t.end})
 				}
 				docStart = -1
 			}
