@@ -185,9 +185,9 @@ func declaredInt(id *ast.Ident, isInt func(ast.Expr, int) bool, depth int) bool 
 }
 
 // rewrite applies the rewrites every compiled source needs: the
-// type-directed lowering, loop variables, builtins, range loops over
-// integers, then go statements. Its error is a construct that cannot be
-// lowered.
+// type-directed lowering, loop variables, builtins, breaks of selects,
+// range loops over integers and strings, then go statements. Its error is
+// a construct that cannot be lowered.
 func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error {
 	if err := s.lowerTyped(fset, root, c); err != nil {
 		return err
@@ -198,6 +198,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	if err := s.rewriteBuiltins(fset, root, c); err != nil {
 		return err
 	}
+	rewriteSelectBreaks(root)
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))
 	rewriteStringKeys(fset, root, c)
 	rewriteGo(fset, root, s.kindOf(c))
