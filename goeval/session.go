@@ -25,6 +25,14 @@
 //     compile (comma-ok defines, defines from generic calls, type switches,
 //     return, defer: see fixTopLevel), and range loops over integers, which
 //     yaegi v0.16 does not know (see rewriteRangeInt);
+//   - gives cells today's Go where yaegi's is older or wrong: Go 1.22
+//     per-iteration loop variables (loopvar.go), the built-ins min, max and
+//     clear (builtins.go), interpreted generic slices, maps, cmp and iter
+//     (stdsrc.go), and, from a go/types check of the cells that need it,
+//     range over functions and written-out inferred type arguments
+//     (typed.go); it also corrects yaegi where it silently differs from the
+//     compiler: bare breaks of selects (selectbreak.go), key-only ranges
+//     over strings, loops with only an init statement;
 //   - turns compile errors, panics (with a traceback of cell lines), os.Exit
 //     and interrupts into *Error values, keeping the session's state;
 //   - shows the value of a final bare expression (Value).
