@@ -410,12 +410,8 @@ func (b *builtinRewrite) fixStatements(body *ast.BlockStmt) error {
 				out = append(out, repl...)
 				continue
 			}
-		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
-			if needsWrap(st, helperSig) {
-				st = callNow(st.Pos(), st.End()-1, []ast.Stmt{st})
-			}
 		}
-		out = append(out, st)
+		out = append(out, wrapCompound(st, helperSig))
 	}
 	body.List = out
 	return nil

@@ -212,27 +212,33 @@ func (s *Session) fixTopLevel(fset *token.FileSet, c *cellCode, body *ast.BlockS
 	kind := s.kindOf(c)
 	for _, st := range body.List {
 		st = replaceExits(st, kind)
-		switch x := st.(type) {
-		case *ast.AssignStmt:
-			if x.Tok == token.DEFINE {
-				repl, err := s.fixDefine(fset, c, x, sig)
-				if err != nil {
-					return err
-				}
-				if repl != nil {
-					out = append(out, repl...)
-					continue
-				}
+		if x, ok := st.(*ast.AssignStmt); ok && x.Tok == token.DEFINE {
+			repl, err := s.fixDefine(fset, c, x, sig)
+			if err != nil {
+				return err
 			}
-		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
-			if needsWrap(st, sig) {
-				st = callNow(st.Pos(), st.End()-1, []ast.Stmt{st})
+			if repl != nil {
+				out = append(out, repl...)
+				continue
 			}
 		}
-		out = append(out, st)
+		out = append(out, wrapCompound(st, sig))
 	}
 	body.List = out
 	return nil
+}
+
+// wrapCompound runs a top-level compound statement (if, for, switch,
+// select, a block, a labelled one) that needsWrap in a function literal
+// called at once; any other statement is returned as it is.
+func wrapCompound(st ast.Stmt, sig sigFunc) ast.Stmt {
+	switch st.(type) {
+	case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
+		if needsWrap(st, sig) {
+			return callNow(st.Pos(), st.End()-1, []ast.Stmt{st})
+		}
+	}
+	return st
 }
 
 // callNow returns the statement func() { list }().
