@@ -66,6 +66,7 @@ import (
 	"sync"
 	"testing/fstest"
 
+	"github.com/mpigo/mpigo/goeval/fmtview"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 )
@@ -278,6 +279,15 @@ func (s *Session) rtSymbols() interp.Exports {
 		"StopCell": reflect.ValueOf(stopCell{}),
 		"Finished": reflect.ValueOf(s.finished.finish),
 		"Defer":    reflect.ValueOf(s.addDefer),
+		// Views of printed values of the session's types (typed_fmt.go).
+		"ViewScalar":   reflect.ValueOf(fmtview.Scalar),
+		"ViewStruct":   reflect.ValueOf(fmtview.Struct),
+		"ViewList":     reflect.ValueOf(fmtview.List),
+		"ViewMap":      reflect.ValueOf(fmtview.Map),
+		"ViewPointer":  reflect.ValueOf(fmtview.Pointer),
+		"ViewNil":      reflect.ValueOf(fmtview.Nil),
+		"ViewTypeName": reflect.ValueOf(fmtview.TypeName),
+		"ViewMethods":  reflect.ValueOf((*fmtview.Methods)(nil)),
 	}}
 }
 

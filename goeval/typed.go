@@ -53,6 +53,7 @@ type typedFacts struct {
 	// offset, so the rewrite adds a blank value (for pos, _ := range s).
 	strs  map[posKey]bool
 	insts map[posKey]instFact // generic function uses, by name
+	fmts  map[posKey]fmtFact  // print calls, by "(" (see typed_fmt.go)
 	// defs are the types of the variables that the cell's top-level
 	// statements define, for the checks of later cells.
 	defs     map[string]varRecord
@@ -91,7 +92,7 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 {
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 {
 		return nil
 	}
 	_, top := root.(*ast.BlockStmt)

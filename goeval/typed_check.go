@@ -30,7 +30,7 @@ const checkMain = "__mpigo_cell"
 // count); a range over a function in a declaration with an error gets
 // that error, which says more than the interpreter's "nil type".
 func (s *Session) typeCheck(c *cellCode, sc *typedScan) *typedFacts {
-	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{},
+	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{}, fmts: map[posKey]fmtFact{},
 		defs: map[string]varRecord{}, defTypes: map[string]types.Type{}}
 	ck := &check{s: s, c: c, sc: sc, ts: s.typeState(), fset: token.NewFileSet()}
 	ck.ts.checks++
@@ -431,6 +431,7 @@ func (ck *check) collect(facts *typedFacts) {
 			}
 			ck.collectRanges(d, w, facts)
 			ck.collectInsts(d, w, facts)
+			ck.collectFmt(d, w, facts)
 		}
 	}
 	if ck.wrapper != nil && !ck.isBad(ck.wrapper) {

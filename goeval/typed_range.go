@@ -116,6 +116,10 @@ func (l *lowering) post(c *astutil.Cursor) bool {
 	switch x := c.Node().(type) {
 	case *ast.FuncDecl, *ast.FuncLit:
 		l.funcs, l.bodies = l.funcs[:len(l.funcs)-1], l.bodies[:len(l.bodies)-1]
+	case *ast.CallExpr:
+		if repl := l.printArgs(x); repl != nil {
+			c.Replace(repl)
+		}
 	case *ast.RangeStmt:
 		if ls, ok := c.Parent().(*ast.LabeledStmt); ok && ls.Stmt == x {
 			return true // with its label

@@ -65,7 +65,7 @@ func (sc *typedScan) needs(n ast.Node) bool {
 			found = !sc.notFunc(x.X, 0) || (x.Value == nil && sc.mayBeInt(x.X)) ||
 				(x.Key != nil && x.Value == nil && sc.mayBeString(x.X))
 		case *ast.CallExpr:
-			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x)
+			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x) || sc.printCall(x)
 			for _, a := range x.Args {
 				found = found || sc.genericUse(a)
 			}
