@@ -21,8 +21,9 @@ import (
 // A failure is an *Error; the session's state survives it. Cancelling ctx
 // interrupts the cell. Everything the cell wrote to standard error has been
 // forwarded to Options.Stderr when Eval returns, and the cell's top-level
-// defers have run; the session's own notes (a rebuild, functions that no
-// longer compile) are lines on standard error starting with "mpigo: ".
+// defers have run (unless it called os.Exit: see exit.go); the session's
+// own notes (a rebuild, functions that no longer compile) are lines on
+// standard error starting with "mpigo: ".
 // Standard error must be read while a cell runs.
 func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, error) {
 	s.mu.Lock()
@@ -30,8 +31,9 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 	if ctx.Err() != nil {
 		return Value{}, interrupted()
 	}
+	s.exit.beginCell()
 	v, err := s.eval(ctx, cellNo, strings.ReplaceAll(src, "\r\n", "\n"))
-	if e, ok := err.(*Error); !ok || e.Name != "Interrupted" {
+	if e, ok := err.(*Error); (!ok || e.Name != "Interrupted") && !s.exit.exited() {
 		if derr := s.runDefers(); err == nil && derr != nil {
 			v, err = Value{}, derr
 		}
@@ -39,6 +41,9 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 	s.deferMu.Lock()
 	s.defers = nil
 	s.deferMu.Unlock()
+	if code, exited := s.exit.endCell(); exited {
+		v, err = Value{}, exitError(code)
+	}
 	frames := s.pipe.sync()
 	var e *Error
 	if errors.As(err, &e) && e.Name == "panic" {
@@ -165,7 +170,11 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 	if show != showYes {
 		return Value{}, nil
 	}
-	return Value{Text: s.showText(final, c.finalSrc, res), Ok: true}, nil
+	var text string
+	if err := s.exit.guarded(func() { text = s.showText(final, c.finalSrc, res) }); err != nil {
+		return Value{}, err
+	}
+	return Value{Text: text, Ok: true}, nil
 }
 
 // step is one compilation of a cell: its declarations or its statements,
@@ -322,7 +331,14 @@ func (s *Session) restore(decls []declInfo) {
 
 // execute runs a compiled group.
 func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program) (reflect.Value, error) {
-	res, err := s.ip.ExecuteWithContext(ctx, prog)
+	xctx, end, err := s.exit.section(ctx)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	res, err := s.ip.ExecuteWithContext(xctx, prog)
+	if xerr := end(); xerr != nil {
+		return reflect.Value{}, xerr
+	}
 	if err == nil {
 		return res, nil
 	}
@@ -339,13 +355,9 @@ func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program)
 	return res, s.compileError(cellNo, err)
 }
 
-// panicError converts a panic value into a cell error: "Exit" for os.Exit.
+// panicError converts a panic value into a cell error.
 func panicError(v any) *Error {
 	text := panicText(v)
-	if m := exitPanic.FindStringSubmatch(text); m != nil {
-		v := "exit status " + m[1]
-		return &Error{Name: "Exit", Value: v, Traceback: []string{"Exit: " + v}}
-	}
 	return &Error{Name: "panic", Value: text, Traceback: []string{"panic: " + text}}
 }
 
@@ -421,9 +433,6 @@ func (t *tracker) wait(n uint64, d time.Duration) bool {
 	}
 	return t.ended >= n
 }
-
-// exitPanic matches the panic value of os.Exit in yaegi's restricted mode.
-var exitPanic = regexp.MustCompile(`^os\.Exit\((-?\d+)\)$`)
 
 // errorPos matches the position that starts an interpreter error message.
 var errorPos = regexp.MustCompile(`^cell\[(\d+)\]:(\d+):(\d+): `)

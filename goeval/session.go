@@ -34,7 +34,9 @@
 //     compiler: bare breaks of selects (selectbreak.go), key-only ranges
 //     over strings, loops with only an init statement;
 //   - turns compile errors, panics (with a traceback of cell lines), os.Exit
-//     and interrupts into *Error values, keeping the session's state;
+//     and log.Fatal (which end the cell at once, deferred calls unrun: see
+//     exit.go) and interrupts into *Error values, keeping the session's
+//     state;
 //   - shows the value of a final bare expression (Value).
 //
 // Only yaegi's restricted standard library (stdlib.Symbols), display and a
@@ -105,6 +107,8 @@ type Session struct {
 
 	deferMu sync.Mutex
 	defers  []func() // the cell's top-level defers, registered as it runs
+
+	exit exitState // os.Exit in cells (exit.go)
 }
 
 // addDefer registers a top-level defer of the running cell.
@@ -127,14 +131,16 @@ func (s *Session) runDefers() (err error) {
 		f := s.defers[n-1]
 		s.defers = s.defers[:n-1]
 		s.deferMu.Unlock()
-		func() {
+		if xerr := s.exit.guarded(func() {
 			defer func() {
 				if r := recover(); r != nil && err == nil {
 					err = panicError(r)
 				}
 			}()
 			f()
-		}()
+		}); xerr != nil {
+			return xerr
+		}
 	}
 }
 
@@ -240,7 +246,7 @@ func (s *Session) newInterp(env []string) (*interp.Interpreter, error) {
 		o.Stdout = s.opts.Stdout
 	}
 	ip := interp.New(o)
-	for _, x := range []interp.Exports{stdlib.Symbols, displaySymbols, s.rtSymbols()} {
+	for _, x := range []interp.Exports{stdlib.Symbols, s.exitSymbols(s.pipe.w), displaySymbols, s.rtSymbols()} {
 		if err := ip.Use(x); err != nil {
 			return nil, fmt.Errorf("goeval: loading symbols: %w", err)
 		}

@@ -65,7 +65,6 @@ WRONG_CLASSES = {
     "defer": "a deferred call's arguments are evaluated when it runs, not at the defer statement; "
     "a named result set by a deferred function after a panic is lost",
     "runtime": "index and slice bound errors carry reflect's message, not the runtime's",
-    "exit": "os.Exit and log.Fatal run deferred calls and can be recovered",
     "nil-iface": "a nil pointer in an interface compares equal to nil; case error in a type switch "
     "misses *errors.errorString",
     "utf8": "range over a string with an invalid byte advances 3 bytes instead of 1",
@@ -79,12 +78,9 @@ KNOWN_WRONG = {
     "own/defer_panic/defer_modifies_after_panic.go": "defer",
     "own/errors/nil_interface_trap.go": "nil-iface",
     "own/errors/is_method.go": "types",
-    "own/failures/os_exit_status.go": "exit",
     "own/interfaces/type_switch.go": "nil-iface",
     "own/runes/invalid_utf8.go": "utf8",
     "yaegi/chan8.go": "chan",
-    "yaegi/restricted1.go": "exit",
-    "yaegi/restricted3.go": "exit",
     "spec/line5213_decls.go": "init",
     "spec/line8266_decls.go": "init",
 }
