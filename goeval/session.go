@@ -293,8 +293,17 @@ func (s *Session) rtSymbols() interp.Exports {
 		"ViewPointer":  reflect.ValueOf(fmtview.Pointer),
 		"ViewNil":      reflect.ValueOf(fmtview.Nil),
 		"ViewTypeName": reflect.ValueOf(fmtview.TypeName),
+		"ViewValues":   reflect.ValueOf(fmtview.Values),
+		"ViewAppend":   reflect.ValueOf(fmtview.Append),
 		"ViewMethods":  reflect.ValueOf((*fmtview.Methods)(nil)),
-	}}
+	},
+		// yaegi hands an interface value of a session type with a String or
+		// Format method to these as a wrapper with the method, as to fmt.
+		".": {"MapTypes": reflect.ValueOf(map[reflect.Value][]reflect.Type{
+			reflect.ValueOf(fmtview.Values): stdlib.MapTypes[reflect.ValueOf(fmt.Println)],
+			reflect.ValueOf(fmtview.Append): stdlib.MapTypes[reflect.ValueOf(fmt.Println)],
+		})},
+	}
 }
 
 // compileAST compiles n, turning an internal panic of yaegi into an error.

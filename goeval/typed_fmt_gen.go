@@ -70,13 +70,13 @@ func (g *viewGen) expr(x string, t types.Type, depth int, methods bool) string {
 // fmt prints of yaegi's value: it has methods fmt calls, a name %#v shows,
 // or holds such a value.
 func (g *viewGen) needs(t types.Type, methods bool) bool {
-	if !mentionsSessionType(t, g.ck.pkg, 0) {
+	if !mentionsSessionType(t, g.ck.pkg, 0) && !holdsInterface(t, 0) {
 		return false
 	}
 	if g.names {
 		return true
 	}
-	return g.holdsMethods(t, methods, 0) || hasUnexported(t, 0)
+	return g.holdsMethods(t, methods, 0) || hasUnexported(t, 0) || holdsInterface(t, 0)
 }
 
 // holdsMethods reports whether t or a value it holds has a method fmt
@@ -104,6 +104,34 @@ func (g *viewGen) holdsMethods(t types.Type, methods bool, depth int) bool {
 		return g.holdsMethods(u.Key(), methods, depth+1) || g.holdsMethods(u.Elem(), methods, depth+1)
 	case *types.Pointer:
 		return depth == 0 && g.holdsMethods(u.Elem(), methods, depth+1)
+	}
+	return false
+}
+
+// holdsInterface reports whether t holds an interface value inside
+// another value.
+func holdsInterface(t types.Type, depth int) bool {
+	if depth > maxViewDepth {
+		return false
+	}
+	if depth > 0 && types.IsInterface(t) {
+		return true
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Struct:
+		for i := range u.NumFields() {
+			if holdsInterface(u.Field(i).Type(), depth+1) {
+				return true
+			}
+		}
+	case *types.Slice:
+		return holdsInterface(u.Elem(), depth+1)
+	case *types.Array:
+		return holdsInterface(u.Elem(), depth+1)
+	case *types.Map:
+		return holdsInterface(u.Key(), depth+1) || holdsInterface(u.Elem(), depth+1)
+	case *types.Pointer:
+		return depth == 0 && holdsInterface(u.Elem(), depth+1)
 	}
 	return false
 }
@@ -204,8 +232,8 @@ func (g *viewGen) structView(x string, t types.Type, u *types.Struct, name strin
 			names = append(names, strconv.Quote(f.Name()))
 			vals = append(vals, g.expr(v+"."+f.Name(), f.Type(), depth+1, methods && f.Exported()))
 		}
-		return rtName + ".ViewStruct(" + name + ", []string{" + strings.Join(names, ", ") + "}, []any{" +
-			strings.Join(vals, ", ") + "}, " + ms(v) + ")"
+		return rtName + ".ViewStruct(" + name + ", []string{" + strings.Join(names, ", ") + "}, " + rtName + ".ViewValues(" +
+			strings.Join(vals, ", ") + "), " + ms(v) + ")"
 	}, x)
 }
 
@@ -215,16 +243,17 @@ func (g *viewGen) listView(x string, t, elem types.Type, name string, ms func(st
 	if array {
 		isNil = "false"
 	}
-	return "func(" + v + " " + g.typ(t) + ") any { " + e + " := make([]any, len(" + v + ")); for " + i + " := range " + v +
-		" { " + e + "[" + i + "] = " + g.expr(v+"["+i+"]", elem, depth+1, methods) + " }; return " + rtName +
+	return "func(" + v + " " + g.typ(t) + ") any { var " + e + " []any; for " + i + " := range " + v +
+		" { " + e + " = " + rtName + ".ViewAppend(" + e + ", " + g.expr(v+"["+i+"]", elem, depth+1, methods) + ") }; return " + rtName +
 		".ViewList(" + name + ", " + e + ", " + isNil + ", " + strconv.FormatBool(array) + ", " + ms(v) + ") }(" + x + ")"
 }
 
 func (g *viewGen) mapView(x string, t types.Type, u *types.Map, name string, ms func(string) string, depth int, methods bool) string {
 	v, r, ks, es, k, e := g.name(), g.name(), g.name(), g.name(), g.name(), g.name()
 	return "func(" + v + " " + g.typ(t) + ") any { var " + r + ", " + ks + ", " + es + " []any; for " + k + ", " + e + " := range " + v +
-		" { " + r + " = append(" + r + ", " + g.raw(k, u.Key()) + "); " + ks + " = append(" + ks + ", " + g.expr(k, u.Key(), depth+1, methods) +
-		"); " + es + " = append(" + es + ", " + g.expr(e, u.Elem(), depth+1, methods) + ") }; return " + rtName +
+		" { " + r + " = " + rtName + ".ViewAppend(" + r + ", " + g.raw(k, u.Key()) + "); " + ks + " = " + rtName + ".ViewAppend(" + ks + ", " +
+		g.expr(k, u.Key(), depth+1, methods) + "); " + es + " = " + rtName + ".ViewAppend(" + es + ", " + g.expr(e, u.Elem(), depth+1, methods) +
+		") }; return " + rtName +
 		".ViewMap(" + name + ", " + r + ", " + ks + ", " + es + ", " + v + " == nil, " + ms(v) + ") }(" + x + ")"
 }
 
@@ -264,7 +293,14 @@ func (g *viewGen) pointerView(x string, t types.Type, u *types.Pointer, name str
 // an any matches case celsius, and a celsius may not), so an interface
 // value is left to yaegi, and a %T of one that may hold a session type is
 // refused (see typeNameSource).
-func (g *viewGen) dynamic(x string, _ types.Type, _ int, _ bool) string {
+func (g *viewGen) dynamic(x string, _ types.Type, depth int, _ bool) string {
+	if depth == 0 {
+		return x
+	}
+	// The element lists are built by compiled code (ViewAppend,
+	// ViewValues): an interface value passed to it becomes the value it
+	// holds, as an argument of fmt does, where yaegi would otherwise hand
+	// fmt its own representation of it ({0xc000... {...}}).
 	return x
 }
 

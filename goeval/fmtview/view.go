@@ -98,6 +98,15 @@ func Nil(name string) *View {
 	return &View{kind: nilIface, name: name}
 }
 
+// Values returns its arguments, and Append appends one: the fields and
+// elements of a view are collected by compiled code because yaegi gives
+// compiled code its own representation of an interface value held in an
+// interpreted slice, where an argument becomes the value it holds.
+func Values(xs ...any) []any { return xs }
+
+// Append appends x to xs (see Values).
+func Append(xs []any, x ...any) []any { return append(xs, x...) }
+
 // TypeName returns the name of a view's type, or the %T of any other value.
 func TypeName(v any) string {
 	if w, ok := v.(*View); ok {
@@ -232,7 +241,30 @@ func element(f fmt.State, verb rune, x any) {
 		fmt.Fprint(f, "<nil>")
 		return
 	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), x)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), unwrap(x))
+}
+
+// unwrap returns the view of a value of a session type that yaegi wrapped
+// to give it a method (a struct of its package stdlib with the value in
+// IValue: fmt would print the struct with a verb that calls no method),
+// or x.
+func unwrap(x any) any {
+	t := reflect.TypeOf(x)
+	if t.Kind() != reflect.Struct || !strings.HasSuffix(t.PkgPath(), "yaegi/stdlib") || t.NumField() == 0 || t.Field(0).Name != "IValue" {
+		return x
+	}
+	var m Methods
+	if s, ok := x.(fmt.Stringer); ok {
+		m.String = s.String
+	}
+	if fm, ok := x.(fmt.Formatter); ok {
+		m.Format = fm.Format
+	}
+	if e, ok := x.(error); ok {
+		m.Error = e.Error
+	}
+	value := reflect.ValueOf(x).Field(0).Interface()
+	return Scalar(fmt.Sprintf("%T", value), value, m)
 }
 
 func (v *View) formatStruct(f fmt.State, verb rune, sharp bool) {
