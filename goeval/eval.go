@@ -171,7 +171,7 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 		return Value{}, nil
 	}
 	var text string
-	if err := s.exit.guarded(func() { text = s.showText(final, c.finalSrc, res) }); err != nil {
+	if err := s.exit.guarded(func() { text = s.showText(final, c.finalSrc, s.finalView(c, final), res) }); err != nil {
 		return Value{}, err
 	}
 	return Value{Text: text, Ok: true}, nil

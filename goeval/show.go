@@ -227,7 +227,16 @@ func (s *Session) evalExpr(expr string) (reflect.Value, error) {
 // types do not carry their methods in reflect, so when the session declares
 // String, Error or GoString methods, a side-effect free expression is
 // formatted again by fmt inside the interpreter, which sees them.
-func (s *Session) showText(final ast.Expr, src string, v reflect.Value) string {
+func (s *Session) showText(final ast.Expr, src, view string, v reflect.Value) string {
+	if final != nil && view != "" && v.IsValid() {
+		// A function of the value, not the expression again: it may
+		// have effects.
+		if f, err := s.evalExpr(view); err == nil && f.Kind() == reflect.Func && f.Type().NumIn() == 1 && v.Type().AssignableTo(f.Type().In(0)) {
+			if out := f.Call([]reflect.Value{v}); len(out) == 1 && out[0].Kind() == reflect.String {
+				return out[0].String()
+			}
+		}
+	}
 	if final != nil && pureExpr(ast.Unparen(final)) && s.hasFormatMethods() {
 		for v.IsValid() && v.Kind() == reflect.Interface && !v.IsNil() {
 			v = v.Elem()

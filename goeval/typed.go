@@ -54,6 +54,11 @@ type typedFacts struct {
 	strs  map[posKey]bool
 	insts map[posKey]instFact // generic function uses, by name
 	fmts  map[posKey]fmtFact  // print calls, by "(" (see typed_fmt.go)
+	// final is a function that prints the value of the cell's final
+	// expression through its view, when the kernel shows the value and it
+	// needs one (see collectFinal); finalAt is where the expression starts.
+	final   string
+	finalAt posKey
 	// defs are the types of the variables that the cell's top-level
 	// statements define, for the checks of later cells.
 	defs     map[string]varRecord
@@ -84,7 +89,7 @@ type instFact struct {
 // being evaluated (nil when a stored function is compiled again). It
 // returns an error only for a construct that cannot be lowered correctly.
 func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) error {
-	if !mayNeed(root) {
+	if !mayNeed(root) && (c == nil || c.final == nil) {
 		return nil
 	}
 	sc := s.newTypedScan(c)

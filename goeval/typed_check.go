@@ -435,6 +435,7 @@ func (ck *check) collect(facts *typedFacts) {
 		}
 	}
 	if ck.wrapper != nil && !ck.isBad(ck.wrapper) {
+		ck.collectFinal(w, facts)
 		scope := ck.info.Scopes[ck.wrapper.Type]
 		for _, n := range ck.c.defines {
 			if v, ok := scope.Lookup(n).(*types.Var); ok {

@@ -402,3 +402,50 @@ func isView(e ast.Expr) bool {
 	}
 	return false
 }
+
+// showsFinal reports whether n holds the final expression of the cell,
+// whose value the kernel shows, in a session that declares types (a
+// value of one needs a view, as for fmt.Print).
+func (sc *typedScan) showsFinal(n ast.Node) bool {
+	if sc.c.final == nil || n.Pos() > sc.c.final.Pos() || sc.c.final.End() > n.End() {
+		return false
+	}
+	return sc.sessionTypes()
+}
+
+// collectFinal records the view of the cell's final expression: the last
+// statement of the checked function, "_ = x" (see useTopValues).
+func (ck *check) collectFinal(w *typeWriter, facts *typedFacts) {
+	body := ck.wrapper.Body.List
+	if ck.c.final == nil || len(body) == 0 {
+		return
+	}
+	as, ok := body[len(body)-1].(*ast.AssignStmt)
+	if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+		return
+	}
+	if id, ok := as.Lhs[0].(*ast.Ident); !ok || id.Name != "_" {
+		return
+	}
+	x := as.Rhs[0]
+	t := ck.info.TypeOf(x)
+	if t == nil {
+		return
+	}
+	g := &viewGen{ck: ck, w: w, pos: x.Pos()}
+	if src := g.expr(fmtArg, t, 0, true); src != fmtArg && g.ok {
+		if typ := g.typ(t); g.ok {
+			facts.final = "func(" + fmtArg + " " + typ + ") string { return " + fmtName + ".Sprint(" + src + ") }"
+			facts.finalAt = keyOf(ck.fset, x.Pos())
+		}
+	}
+}
+
+// finalView returns the view of the final expression of c (see
+// collectFinal), or "".
+func (s *Session) finalView(c *cellCode, final ast.Expr) string {
+	if final == nil || c.typed == nil || c.typed.final == "" || keyOf(s.ip.FileSet(), final.Pos()) != c.typed.finalAt {
+		return ""
+	}
+	return c.typed.final
+}

@@ -55,7 +55,7 @@ func (sc *typedScan) needs(n ast.Node) bool {
 	if n == nil {
 		return false
 	}
-	found := false
+	found := sc.showsFinal(n)
 	ast.Inspect(n, func(m ast.Node) bool {
 		if found {
 			return false
