@@ -414,20 +414,24 @@ func (sc *typedScan) showsFinal(n ast.Node) bool {
 }
 
 // collectFinal records the view of the cell's final expression: the last
-// statement of the checked function, "_ = x" (see useTopValues).
+// statement of the checked function, "_ = x" (see useTopValues) or a call.
 func (ck *check) collectFinal(w *typeWriter, facts *typedFacts) {
 	body := ck.wrapper.Body.List
 	if ck.c.final == nil || len(body) == 0 {
 		return
 	}
-	as, ok := body[len(body)-1].(*ast.AssignStmt)
-	if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+	var x ast.Expr
+	switch st := body[len(body)-1].(type) {
+	case *ast.ExprStmt:
+		x = st.X
+	case *ast.AssignStmt:
+		if id, ok := st.Lhs[0].(*ast.Ident); ok && id.Name == "_" && len(st.Lhs) == 1 && len(st.Rhs) == 1 {
+			x = st.Rhs[0]
+		}
+	}
+	if x == nil {
 		return
 	}
-	if id, ok := as.Lhs[0].(*ast.Ident); !ok || id.Name != "_" {
-		return
-	}
-	x := as.Rhs[0]
 	t := ck.info.TypeOf(x)
 	if t == nil {
 		return
