@@ -199,6 +199,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 		return err
 	}
 	rewriteSelectBreaks(root)
+	rewriteConsts(fset, root)
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))
 	rewriteStringKeys(fset, root, c)
 	rewriteGo(fset, root, s.kindOf(c))
