@@ -54,6 +54,8 @@ type typedFacts struct {
 	strs  map[posKey]bool
 	insts map[posKey]instFact // generic function uses, by name
 	fmts  map[posKey]fmtFact  // print calls, by "(" (see typed_fmt.go)
+	// mexprs are the method expressions of session types, by start.
+	mexprs map[posKey]methodExprFact
 	// final is a function that prints the value of the cell's final
 	// expression through its view, when the kernel shows the value and it
 	// needs one (see collectFinal); finalAt is where the expression starts.
@@ -97,7 +99,7 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 {
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 {
 		return nil
 	}
 	_, top := root.(*ast.BlockStmt)

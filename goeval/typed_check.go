@@ -30,7 +30,7 @@ const checkMain = "__mpigo_cell"
 // count); a range over a function in a declaration with an error gets
 // that error, which says more than the interpreter's "nil type".
 func (s *Session) typeCheck(c *cellCode, sc *typedScan) *typedFacts {
-	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{}, fmts: map[posKey]fmtFact{},
+	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{}, fmts: map[posKey]fmtFact{}, mexprs: map[posKey]methodExprFact{},
 		defs: map[string]varRecord{}, defTypes: map[string]types.Type{}}
 	ck := &check{s: s, c: c, sc: sc, ts: s.typeState(), fset: token.NewFileSet()}
 	ck.ts.checks++
@@ -347,11 +347,12 @@ func (s *Session) memberKind(c *cellCode, sel *ast.SelectorExpr) string {
 // run type-checks the files.
 func (ck *check) run() error {
 	ck.info = &types.Info{
-		Types:     map[ast.Expr]types.TypeAndValue{},
-		Defs:      map[*ast.Ident]types.Object{},
-		Uses:      map[*ast.Ident]types.Object{},
-		Instances: map[*ast.Ident]types.Instance{},
-		Scopes:    map[ast.Node]*types.Scope{},
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Instances:  map[*ast.Ident]types.Instance{},
+		Scopes:     map[ast.Node]*types.Scope{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
 	}
 	conf := types.Config{
 		Importer: ck.ts.importer,
@@ -432,6 +433,7 @@ func (ck *check) collect(facts *typedFacts) {
 			ck.collectRanges(d, w, facts)
 			ck.collectInsts(d, w, facts)
 			ck.collectFmt(d, w, facts)
+			ck.collectMethodExprs(d, w, facts)
 		}
 	}
 	if ck.wrapper != nil && !ck.isBad(ck.wrapper) {

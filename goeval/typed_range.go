@@ -120,6 +120,10 @@ func (l *lowering) post(c *astutil.Cursor) bool {
 		if repl := l.printArgs(x); repl != nil {
 			c.Replace(repl)
 		}
+	case *ast.SelectorExpr:
+		if repl := l.methodExprLit(x); repl != nil {
+			c.Replace(repl)
+		}
 	case *ast.RangeStmt:
 		if ls, ok := c.Parent().(*ast.LabeledStmt); ok && ls.Stmt == x {
 			return true // with its label

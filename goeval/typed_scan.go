@@ -69,6 +69,8 @@ func (sc *typedScan) needs(n ast.Node) bool {
 			for _, a := range x.Args {
 				found = found || sc.genericUse(a)
 			}
+		case *ast.SelectorExpr:
+			found = sc.methodExpr(x)
 		case *ast.AssignStmt:
 			for _, r := range x.Rhs {
 				found = found || sc.genericUse(r)
