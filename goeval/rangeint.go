@@ -202,6 +202,10 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	rewriteConsts(fset, root)
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))
 	rewriteStringKeys(fset, root, c)
+	rewriteRecvOperands(root)
+	s.rewriteStringRanges(fset, root, c)
+	s.rewriteTypeSwitches(fset, root, c)
+	s.rewriteNilConvs(fset, root, c)
 	rewriteGo(fset, root, s.kindOf(c))
 	return nil
 }

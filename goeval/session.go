@@ -32,7 +32,11 @@
 //     range over functions and written-out inferred type arguments
 //     (typed.go); it also corrects yaegi where it silently differs from the
 //     compiler: bare breaks of selects (selectbreak.go), key-only ranges
-//     over strings, loops with only an init statement;
+//     over strings, loops with only an init statement, the keys of ranges
+//     over strings with invalid UTF-8, receives as operands of && and ||,
+//     type switches with cases of compiled interfaces (semantics_*.go), and
+//     it stops a cell that would store a nil pointer of its types in an
+//     interface of a compiled package, which yaegi makes a nil interface;
 //   - turns compile errors, panics (with a traceback of cell lines), os.Exit
 //     and log.Fatal (which end the cell at once, deferred calls unrun: see
 //     exit.go) and interrupts into *Error values, keeping the session's
@@ -296,6 +300,13 @@ func (s *Session) rtSymbols() interp.Exports {
 		"ViewValues":   reflect.ValueOf(fmtview.Values),
 		"ViewAppend":   reflect.ValueOf(fmtview.Append),
 		"ViewMethods":  reflect.ValueOf((*fmtview.Methods)(nil)),
+		"NextRune":     reflect.ValueOf(nextRune),
+		"TypeCase":     reflect.ValueOf(typeCase),
+		"CaseEnd":      reflect.ValueOf(&markEnd).Elem(),
+		"CaseNil":      reflect.ValueOf(&markNil).Elem(),
+		"CaseAny":      reflect.ValueOf(&markAny).Elem(),
+
+		"NilInterface": reflect.ValueOf(nilInterface),
 	},
 		// yaegi hands an interface value of a session type with a String or
 		// Format method to these as a wrapper with the method, as to fmt.

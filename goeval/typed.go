@@ -68,6 +68,7 @@ type typedFacts struct {
 	// failed says why the check could not run (nil when it ran; a
 	// declaration with an error gives no facts).
 	failed error
+	sem    semanticFacts // for the rewrites of semantics_*.go
 }
 
 // rangeFact describes a range statement over a function.

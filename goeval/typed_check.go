@@ -434,6 +434,7 @@ func (ck *check) collect(facts *typedFacts) {
 			ck.collectInsts(d, w, facts)
 			ck.collectFmt(d, w, facts)
 			ck.collectMethodExprs(d, w, facts)
+			ck.collectSemantics(d, facts)
 		}
 	}
 	if ck.wrapper != nil && !ck.isBad(ck.wrapper) {

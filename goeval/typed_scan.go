@@ -25,6 +25,8 @@ type typedScan struct {
 	// structs the struct types of its type names.
 	results map[string]ast.Expr
 	structs map[string]*ast.StructType
+	// methodNames are the types that have methods (see methodTypes).
+	methodNames map[string]bool
 }
 
 // newTypedScan returns the scanner of a cell (nil: of stored code).
@@ -42,7 +44,7 @@ func mayNeed(n ast.Node) bool {
 	found := false
 	ast.Inspect(n, func(m ast.Node) bool {
 		switch m.(type) {
-		case *ast.RangeStmt, *ast.CallExpr, *ast.AssignStmt, *ast.ValueSpec, *ast.ReturnStmt:
+		case *ast.RangeStmt, *ast.CallExpr, *ast.AssignStmt, *ast.ValueSpec, *ast.ReturnStmt, *ast.TypeSwitchStmt:
 			found = true
 		}
 		return !found
@@ -54,6 +56,9 @@ func mayNeed(n ast.Node) bool {
 func (sc *typedScan) needs(n ast.Node) bool {
 	if n == nil {
 		return false
+	}
+	if semanticNeeds(n, sc) {
+		return true
 	}
 	found := sc.showsFinal(n)
 	ast.Inspect(n, func(m ast.Node) bool {

@@ -65,10 +65,6 @@ WRONG_CLASSES = {
     "defer": "a deferred call's arguments are evaluated when it runs, not at the defer statement; "
     "a named result set by a deferred function after a panic is lost",
     "runtime": "index and slice bound errors carry reflect's message, not the runtime's",
-    "nil-iface": "a nil pointer in an interface compares equal to nil; case error in a type switch "
-    "misses *errors.errorString",
-    "utf8": "range over a string with an invalid byte advances 3 bytes instead of 1",
-    "chan": "a receive used as an operand of && gives false",
     "init": "package-level variables are initialised in source order, not dependency order",
 }
 KNOWN_WRONG = {
@@ -76,11 +72,7 @@ KNOWN_WRONG = {
     "own/defer_panic/defer_args_evaluated.go": "defer",
     "own/defer_panic/runtime_errors_recovered.go": "runtime",
     "own/defer_panic/defer_modifies_after_panic.go": "defer",
-    "own/errors/nil_interface_trap.go": "nil-iface",
     "own/errors/is_method.go": "types",
-    "own/interfaces/type_switch.go": "nil-iface",
-    "own/runes/invalid_utf8.go": "utf8",
-    "yaegi/chan8.go": "chan",
     "spec/line5213_decls.go": "init",
     "spec/line8266_decls.go": "init",
 }
