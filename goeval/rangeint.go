@@ -198,6 +198,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	if err := s.rewriteBuiltins(fset, root, c); err != nil {
 		return err
 	}
+	rewriteMultiAssigns(root)
 	rewriteSelectBreaks(root)
 	rewriteConsts(fset, root)
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))
