@@ -199,6 +199,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 		return err
 	}
 	rewriteMultiAssigns(root)
+	rewriteRecovers(root)
 	rewriteSelectBreaks(root)
 	rewriteConsts(fset, root)
 	rewriteRangeInt(root, s.typedIntExpr(fset, c))

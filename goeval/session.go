@@ -307,6 +307,9 @@ func (s *Session) rtSymbols() interp.Exports {
 		"CaseAny":      reflect.ValueOf(&markAny).Elem(),
 
 		"NilInterface": reflect.ValueOf(nilInterface),
+		"CheckIndex":   reflect.ValueOf(checkIndex),
+		"CheckSlice":   reflect.ValueOf(checkSlice),
+		"Recovered":    reflect.ValueOf(recovered),
 	},
 		// yaegi hands an interface value of a session type with a String or
 		// Format method to these as a wrapper with the method, as to fmt.

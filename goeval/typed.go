@@ -56,6 +56,9 @@ type typedFacts struct {
 	fmts  map[posKey]fmtFact  // print calls, by "(" (see typed_fmt.go)
 	// mexprs are the method expressions of session types, by start.
 	mexprs map[posKey]methodExprFact
+	// bounds are the index and slice expressions that check their bounds
+	// first, by "[" (see semantics_runtime.go).
+	bounds map[posKey]boundsFact
 	// final is a function that prints the value of the cell's final
 	// expression through its view, when the kernel shows the value and it
 	// needs one (see collectFinal); finalAt is where the expression starts.
@@ -100,7 +103,7 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 {
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 {
 		return nil
 	}
 	_, top := root.(*ast.BlockStmt)

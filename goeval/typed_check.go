@@ -30,7 +30,7 @@ const checkMain = "__mpigo_cell"
 // count); a range over a function in a declaration with an error gets
 // that error, which says more than the interpreter's "nil type".
 func (s *Session) typeCheck(c *cellCode, sc *typedScan) *typedFacts {
-	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{}, fmts: map[posKey]fmtFact{}, mexprs: map[posKey]methodExprFact{},
+	facts := &typedFacts{ranges: map[posKey]rangeFact{}, ints: map[posKey]bool{}, strs: map[posKey]bool{}, insts: map[posKey]instFact{}, fmts: map[posKey]fmtFact{}, mexprs: map[posKey]methodExprFact{}, bounds: map[posKey]boundsFact{},
 		defs: map[string]varRecord{}, defTypes: map[string]types.Type{}}
 	ck := &check{s: s, c: c, sc: sc, ts: s.typeState(), fset: token.NewFileSet()}
 	ck.ts.checks++
@@ -434,6 +434,7 @@ func (ck *check) collect(facts *typedFacts) {
 			ck.collectInsts(d, w, facts)
 			ck.collectFmt(d, w, facts)
 			ck.collectMethodExprs(d, w, facts)
+			ck.collectBounds(d, facts)
 			ck.collectSemantics(d, facts)
 		}
 	}

@@ -124,6 +124,10 @@ func (l *lowering) post(c *astutil.Cursor) bool {
 		if repl := l.methodExprLit(x); repl != nil {
 			c.Replace(repl)
 		}
+	case *ast.IndexExpr, *ast.SliceExpr:
+		if repl := l.checkBounds(x); repl != nil {
+			c.Replace(repl)
+		}
 	case *ast.RangeStmt:
 		if ls, ok := c.Parent().(*ast.LabeledStmt); ok && ls.Stmt == x {
 			return true // with its label

@@ -62,16 +62,12 @@ WRONG_CLASSES = {
     "types": "compiled code (fmt's %T %#v %v, encoding/json, errors.Is, reflect) sees an interpreted "
     "named type as its underlying type: type names, methods (String, Error, Format, MarshalJSON, Is) "
     "on values inside other values, unexported field names (an X prefix)",
-    "defer": "a deferred call's arguments are evaluated when it runs, not at the defer statement; "
-    "a named result set by a deferred function after a panic is lost",
-    "runtime": "index and slice bound errors carry reflect's message, not the runtime's",
+    "defer": "a deferred call's arguments are evaluated when it runs, not at the defer statement",
     "init": "package-level variables are initialised in source order, not dependency order",
 }
 KNOWN_WRONG = {
     "own/closures/loopvar_defer.go": "defer",
     "own/defer_panic/defer_args_evaluated.go": "defer",
-    "own/defer_panic/runtime_errors_recovered.go": "runtime",
-    "own/defer_panic/defer_modifies_after_panic.go": "defer",
     "own/errors/is_method.go": "types",
     "spec/line5213_decls.go": "init",
     "spec/line8266_decls.go": "init",
