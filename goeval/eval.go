@@ -284,6 +284,9 @@ func (s *Session) evalDecls(ctx context.Context, c *cellCode, st step, redefined
 		}
 	}
 	renameMain(st.file)
+	if err := orderVarInit(fset, st.file); err != nil {
+		return s.compileError(c.no, err)
+	}
 	if err := s.rewrite(fset, st.file, c); err != nil {
 		return err
 	}
@@ -647,6 +650,9 @@ func (s *Session) rebuild(ctx context.Context, c *cellCode, why []string) error 
 		return syntaxError(c.no, err)
 	}
 	renameMain(f)
+	if err := orderVarInit(ip.FileSet(), f); err != nil {
+		return s.compileError(c.no, err)
+	}
 	if err := s.rewrite(ip.FileSet(), f, c); err != nil {
 		return err
 	}

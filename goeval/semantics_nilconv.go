@@ -361,6 +361,9 @@ func (s *Session) rewriteNilConvs(fset *token.FileSet, root ast.Node, c *cellCod
 		if !ok || types.ExprString(e) != f.expr {
 			return true
 		}
+		if isBox(cur.Parent()) {
+			return true // boxed for error (typed_errors.go): a nil pointer stays one
+		}
 		if repl := nilCheck(fset, e, f); repl != nil {
 			cur.Replace(repl)
 		}

@@ -34,9 +34,12 @@
 //     compiler: bare breaks of selects (selectbreak.go), key-only ranges
 //     over strings, loops with only an init statement, the keys of ranges
 //     over strings with invalid UTF-8, receives as operands of && and ||,
-//     type switches with cases of compiled interfaces (semantics_*.go), and
-//     it stops a cell that would store a nil pointer of its types in an
-//     interface of a compiled package, which yaegi makes a nil interface;
+//     type switches with cases of compiled interfaces (semantics_*.go),
+//     the initialization order of package-level variables (initorder.go),
+//     constant comparisons (typed_consts.go), errors.Is, As and Unwrap with
+//     the cells' error types (typed_errors.go), and it stops a cell that
+//     would store a nil pointer of its types in an interface of a compiled
+//     package, which yaegi makes a nil interface;
 //   - turns compile errors, panics (with a traceback of cell lines), os.Exit
 //     and log.Fatal (which end the cell at once, deferred calls unrun: see
 //     exit.go) and interrupts into *Error values, keeping the session's

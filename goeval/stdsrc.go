@@ -57,6 +57,7 @@ var stdSources = []struct{ name, src string }{
 	{"maps", mapsSource},
 	{"slices", slicesSource},
 	{builtinPkg, builtinSource},
+	{errorsPkg, errorsSource},
 }
 
 //go:embed stdsrc/cmp.go.txt
@@ -73,6 +74,9 @@ var slicesSource string
 
 //go:embed stdsrc/builtin.go.txt
 var builtinSource string
+
+//go:embed stdsrc/errors.go.txt
+var errorsSource string
 
 // sortsPath is the import path of the compiled sorts of slices of the
 // ordered predeclared types, which the interpreted slices.Sort calls: a sort
@@ -102,6 +106,9 @@ var sortsSymbols = interp.Exports{sortsPath + "/sorts": {
 // use stdlib.Symbols.
 func loadStdSources(ip *interp.Interpreter) error {
 	if err := ip.Use(sortsSymbols); err != nil {
+		return err
+	}
+	if err := ip.Use(newErrsSymbols()); err != nil {
 		return err
 	}
 	for _, p := range stdSources {

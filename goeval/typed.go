@@ -64,6 +64,14 @@ type typedFacts struct {
 	// needs one (see collectFinal); finalAt is where the expression starts.
 	final   string
 	finalAt posKey
+	// bools are the values of the comparisons and logical operations of
+	// constant declarations, by operator (see typed_consts.go).
+	bools map[posKey]bool
+	// errs are the calls of package errors, by "(", boxes the values of
+	// the session's types converted to error, by where they start (see
+	// typed_errors.go).
+	errs  map[posKey]errFact
+	boxes map[posKey]boxFact
 	// defs are the types of the variables that the cell's top-level
 	// statements define, for the checks of later cells.
 	defs     map[string]varRecord
@@ -103,7 +111,8 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 {
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 &&
+		len(facts.bools) == 0 && len(facts.errs) == 0 && len(facts.boxes) == 0 {
 		return nil
 	}
 	_, top := root.(*ast.BlockStmt)

@@ -98,6 +98,11 @@ func (l *lowering) pre(c *astutil.Cursor) bool {
 		case skip:
 			l.keep[ast.Unparen(x.Fun)] = true // not allowed there
 		}
+	case *ast.BinaryExpr:
+		if repl := l.foldBool(x); repl != nil {
+			c.Replace(repl)
+			return false
+		}
 	case *ast.Ident, *ast.SelectorExpr, *ast.IndexExpr, *ast.IndexListExpr:
 		if l.keep[x.(ast.Expr)] {
 			return false
@@ -111,23 +116,48 @@ func (l *lowering) pre(c *astutil.Cursor) bool {
 	return true
 }
 
+// replaceExpr replaces x, the node of c, by n (x itself, or a rewrite of
+// it), boxed if x is a value of the session's types converted to error
+// (see boxExpr).
+func (l *lowering) replaceExpr(c *astutil.Cursor, x, n ast.Expr) {
+	if b := l.boxExpr(x, c.Parent()); b != nil {
+		if call, ok := b.(*ast.CallExpr); ok && len(call.Args) > 0 && call.Args[0] == x {
+			call.Args[0] = n // the box's facts are those of x as written
+		}
+		n = b
+	}
+	if n != x {
+		c.Replace(n)
+	}
+}
+
 // post leaves functions and lowers range loops, children first.
 func (l *lowering) post(c *astutil.Cursor) bool {
 	switch x := c.Node().(type) {
 	case *ast.FuncDecl, *ast.FuncLit:
 		l.funcs, l.bodies = l.funcs[:len(l.funcs)-1], l.bodies[:len(l.bodies)-1]
 	case *ast.CallExpr:
-		if repl := l.printArgs(x); repl != nil {
-			c.Replace(repl)
+		var n ast.Expr = x
+		if r := l.printArgs(x); r != nil {
+			n = r
+		} else if r := l.errorsCall(x); r != nil {
+			n = r
 		}
+		l.replaceExpr(c, x, n)
 	case *ast.SelectorExpr:
-		if repl := l.methodExprLit(x); repl != nil {
-			c.Replace(repl)
+		var n ast.Expr = x
+		if r := l.methodExprLit(x); r != nil {
+			n = r
 		}
+		l.replaceExpr(c, x, n)
 	case *ast.IndexExpr, *ast.SliceExpr:
-		if repl := l.checkBounds(x); repl != nil {
-			c.Replace(repl)
+		var n = x.(ast.Expr)
+		if r := l.checkBounds(x); r != nil {
+			n = r.(ast.Expr)
 		}
+		l.replaceExpr(c, x.(ast.Expr), n)
+	case ast.Expr:
+		l.replaceExpr(c, x, x)
 	case *ast.RangeStmt:
 		if ls, ok := c.Parent().(*ast.LabeledStmt); ok && ls.Stmt == x {
 			return true // with its label

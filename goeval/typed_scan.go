@@ -70,7 +70,7 @@ func (sc *typedScan) needs(n ast.Node) bool {
 			found = !sc.notFunc(x.X, 0) || (x.Value == nil && sc.mayBeInt(x.X)) ||
 				(x.Key != nil && x.Value == nil && sc.mayBeString(x.X))
 		case *ast.CallExpr:
-			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x) || sc.printCall(x)
+			found = sc.genericUse(x.Fun) || sc.unknownWithFuncLit(x) || sc.printCall(x) || sc.errorsCall(x)
 			for _, a := range x.Args {
 				found = found || sc.genericUse(a)
 			}
@@ -80,6 +80,10 @@ func (sc *typedScan) needs(n ast.Node) bool {
 			for _, r := range x.Rhs {
 				found = found || sc.genericUse(r)
 			}
+		case *ast.GenDecl:
+			found = hasConstBoolOp(x)
+		case *ast.Ident:
+			found = sc.errTypeName(x)
 		case *ast.ValueSpec:
 			for _, v := range x.Values {
 				found = found || sc.genericUse(v)
