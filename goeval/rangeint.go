@@ -195,10 +195,11 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	if err := rewriteLoopVars(fset, root, c); err != nil {
 		return err
 	}
+	rewriteDefers(root, s.kindOf(c))
 	if err := s.rewriteBuiltins(fset, root, c); err != nil {
 		return err
 	}
-	rewriteMultiAssigns(root)
+	rewriteRangeAssigns(root)
 	rewriteRecovers(root)
 	rewriteSelectBreaks(root)
 	rewriteConsts(fset, root)
@@ -209,6 +210,7 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 	s.rewriteTypeSwitches(fset, root, c)
 	s.rewriteNilConvs(fset, root, c)
 	rewriteGo(fset, root, s.kindOf(c))
+	rewriteMultiValues(root)
 	return nil
 }
 

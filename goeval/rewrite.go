@@ -38,7 +38,10 @@ type kindFunc func(name string) string
 // member or a function literal) and the arguments (unless they are
 // constants) are bound to temporaries, so they are evaluated when the go
 // statement runs, as in Go; untyped constants stay inline so they keep their
-// untyped conversion to the parameter type. New nodes get the position of
+// untyped conversion to the parameter type. Of a method call (go w.run()),
+// the receiver's parts that can be copied are (see bindReceiver); its
+// variable is read in the goroutine, through the literal, which has the
+// variables of the go statement's iteration. New nodes get the position of
 // the go statement, so positions in errors are unchanged.
 func rewriteGo(fset *token.FileSet, root ast.Node, kind kindFunc) {
 	astutil.Apply(root, nil, func(c *astutil.Cursor) bool {
@@ -103,11 +106,12 @@ func deferReplacement(ds *ast.DeferStmt, kind kindFunc) ast.Stmt {
 }
 
 // bindCall binds the function value (unless it is a declared function, a
-// builtin, a package member or a function literal) and the arguments
-// (unless they are constants) of a call to temporaries, so that they are
-// evaluated now, as go and defer do; it returns the assignment (nil if
-// none) and the call of the temporaries. Untyped constants stay inline so
-// they keep their conversion to the parameter type.
+// builtin, a package member or a function literal; of a method call, the
+// parts of the receiver that bindReceiver binds) and the arguments (unless
+// they are constants) of a call to temporaries, so that they are evaluated
+// now, as go and defer do; it returns the assignment (nil if none) and the
+// call of the temporaries. Untyped constants stay inline so they keep
+// their conversion to the parameter type.
 func bindCall(call *ast.CallExpr, kind kindFunc) (ast.Stmt, *ast.CallExpr) {
 	var lhs, rhs []ast.Expr
 	bind := func(e ast.Expr) ast.Expr {
@@ -117,7 +121,14 @@ func bindCall(call *ast.CallExpr, kind kindFunc) (ast.Stmt, *ast.CallExpr) {
 		return ident(name, e.Pos())
 	}
 	fun := call.Fun
-	if !staticCallee(fun, kind) {
+	switch sel, ok := ast.Unparen(fun).(*ast.SelectorExpr); {
+	case staticCallee(fun, kind):
+	case ok:
+		// A method: yaegi's method value would read the receiver from its
+		// variable when called, that of the last iteration in a loop; the
+		// literal the call moves into keeps the variable of the statement.
+		fun = &ast.SelectorExpr{X: bindReceiver(sel.X, kind, bind), Sel: sel.Sel}
+	default:
 		fun = bind(fun)
 	}
 	args := make([]ast.Expr, len(call.Args))

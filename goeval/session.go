@@ -35,6 +35,9 @@
 //     over strings, loops with only an init statement, the keys of ranges
 //     over strings with invalid UTF-8, receives as operands of && and ||,
 //     type switches with cases of compiled interfaces (semantics_*.go),
+//     what defer and go statements evaluate at once and the closures
+//     deferred calls run (deferargs.go), assignments of several values
+//     (multiassign.go),
 //     the initialization order of package-level variables (initorder.go),
 //     constant comparisons (typed_consts.go), errors.Is, As and Unwrap with
 //     the cells' error types (typed_errors.go), and it stops a cell that
