@@ -200,6 +200,8 @@ func (s *Session) rewrite(fset *token.FileSet, root ast.Node, c *cellCode) error
 		return err
 	}
 	rewriteRangeAssigns(root)
+	s.rewriteTypeSwitchCases(fset, root, c)
+	rewriteTaglessCases(root)
 	rewriteRecovers(root)
 	rewriteSelectBreaks(root)
 	rewriteConsts(fset, root)

@@ -21,6 +21,9 @@ type semanticFacts struct {
 	// nilConvs are the conversions rewriteNilConvs checks, by where their
 	// operand starts.
 	nilConvs map[posKey]nilConvFact
+	// caseSwitches are the type switches with a case of a session type
+	// that rewriteTypeSwitchCases changes, by "switch".
+	caseSwitches map[posKey]bool
 }
 
 // semanticFacts returns the facts of the type check for the rewrites of
@@ -72,7 +75,7 @@ func semanticNeeds(n ast.Node, sc *typedScan) bool {
 		case *ast.RangeStmt:
 			found = namedKey(x.Key) && sc.mayBeStringRange(x.X, 0)
 		case *ast.TypeSwitchStmt:
-			found = mayHaveInterfaceCase(x)
+			found = mayHaveInterfaceCase(x) || sc.mayAssertSessionType(x)
 		case *ast.Ident:
 			methodType = methodType || mtypes[x.Name]
 		case *ast.Field:

@@ -59,6 +59,9 @@ type typedFacts struct {
 	// bounds are the index and slice expressions that check their bounds
 	// first, by "[" (see semantics_runtime.go).
 	bounds map[posKey]boundsFact
+	// asserts are the refused types of type assertions and cases, by
+	// start (see typeswitch_bind.go).
+	asserts map[posKey]string
 	// final is a function that prints the value of the cell's final
 	// expression through its view, when the kernel shows the value and it
 	// needs one (see collectFinal); finalAt is where the expression starts.
@@ -111,7 +114,7 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 &&
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 && len(facts.asserts) == 0 &&
 		len(facts.bools) == 0 && len(facts.errs) == 0 && len(facts.boxes) == 0 {
 		return nil
 	}

@@ -156,6 +156,15 @@ func (l *lowering) post(c *astutil.Cursor) bool {
 			n = r.(ast.Expr)
 		}
 		l.replaceExpr(c, x.(ast.Expr), n)
+	case *ast.TypeAssertExpr:
+		if x.Type != nil {
+			l.refuseTypeAssert(x.Type)
+		}
+		l.replaceExpr(c, x, x)
+	case *ast.CaseClause:
+		for _, e := range x.List {
+			l.refuseTypeAssert(e)
+		}
 	case ast.Expr:
 		l.replaceExpr(c, x, x)
 	case *ast.RangeStmt:

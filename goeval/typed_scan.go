@@ -60,7 +60,7 @@ func (sc *typedScan) needs(n ast.Node) bool {
 	if semanticNeeds(n, sc) {
 		return true
 	}
-	found := sc.showsFinal(n) || sc.recovers(n)
+	found := sc.showsFinal(n) || sc.recovers(n) || sc.mayAssertSessionType(n)
 	ast.Inspect(n, func(m ast.Node) bool {
 		if found {
 			return false
