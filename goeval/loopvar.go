@@ -440,19 +440,7 @@ func closureArgs(body *ast.BlockStmt) {
 // closureValue returns []func(...){lit}[0].
 func closureValue(lit *ast.FuncLit) ast.Expr {
 	pos := lit.Pos()
-	unnamed := func(fl *ast.FieldList) *ast.FieldList {
-		if fl == nil {
-			return nil
-		}
-		out := &ast.FieldList{Opening: fl.Opening, Closing: fl.Closing}
-		for _, f := range fl.List {
-			for range max(len(f.Names), 1) {
-				out.List = append(out.List, &ast.Field{Type: f.Type})
-			}
-		}
-		return out
-	}
-	typ := &ast.FuncType{Func: pos, Params: unnamed(lit.Type.Params), Results: unnamed(lit.Type.Results)}
+	typ := &ast.FuncType{Func: pos, Params: unnamedFields(lit.Type.Params), Results: unnamedFields(lit.Type.Results)}
 	return &ast.IndexExpr{
 		X:      &ast.CompositeLit{Type: &ast.ArrayType{Lbrack: pos, Elt: typ}, Lbrace: pos, Elts: []ast.Expr{lit}, Rbrace: lit.End() - 1},
 		Lbrack: pos, Index: &ast.BasicLit{ValuePos: pos, Kind: token.INT, Value: "0"}, Rbrack: pos,

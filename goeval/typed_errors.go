@@ -103,15 +103,8 @@ var errorsFuncs = map[string]map[string]bool{
 // (without types): As always (its target may be an interface literal),
 // the others in a session that declares types.
 func (sc *typedScan) errorsCall(call *ast.CallExpr) bool {
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	x, ok := sel.X.(*ast.Ident)
-	if !ok || x.Obj != nil || !isPkgKind(sc.kind(x.Name)) {
-		return false
-	}
-	return errorsFuncs[sc.s.pkgPath(sc.c, x.Name)][sel.Sel.Name] && (sel.Sel.Name == "As" || sc.declaresTypes())
+	path, name, ok := sc.pkgCall(call)
+	return ok && errorsFuncs[path][name] && (name == "As" || sc.declaresTypes())
 }
 
 // errTypeName reports whether id may name a type of the cell or the

@@ -63,18 +63,27 @@ const fmtArg = "__mpigo_fmtarg"
 // printCall reports whether call calls a print function of printFuncs
 // (without types: a selector on an imported package's name).
 func (sc *typedScan) printCall(call *ast.CallExpr) bool {
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	path, name, ok := sc.pkgCall(call)
 	if !ok {
 		return false
 	}
+	_, ok = printFuncs[path][name]
+	_, checked := checkedFuncs[path][name]
+	return (ok || checked) && sc.sessionTypes()
+}
+
+// pkgCall returns the package path and the name of the function call
+// calls, when it is a selector on an imported package's name.
+func (sc *typedScan) pkgCall(call *ast.CallExpr) (path, name string, ok bool) {
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return "", "", false
+	}
 	x, ok := sel.X.(*ast.Ident)
 	if !ok || x.Obj != nil || !isPkgKind(sc.kind(x.Name)) {
-		return false
+		return "", "", false
 	}
-	path := sc.s.pkgPath(sc.c, x.Name)
-	_, ok = printFuncs[path][sel.Sel.Name]
-	_, checked := checkedFuncs[path][sel.Sel.Name]
-	return (ok || checked) && sc.sessionTypes()
+	return sc.s.pkgPath(sc.c, x.Name), sel.Sel.Name, true
 }
 
 // sessionTypes reports whether the session or the cell may declare a type
@@ -125,20 +134,27 @@ func (ck *check) collectFmt(d ast.Decl, w *typeWriter, facts *typedFacts) {
 
 // printFunc returns the description of the print function call calls.
 func (ck *check) printFunc(call *ast.CallExpr) (printFunc, string, bool) {
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	pn, name, ok := ck.pkgFunc(call)
 	if !ok {
 		return printFunc{}, "", false
+	}
+	pf, ok := printFuncs[pn.Imported().Path()][name]
+	return pf, name, ok && call.Ellipsis == token.NoPos
+}
+
+// pkgFunc returns the package and the name of the function call calls,
+// when it is a function of an imported package.
+func (ck *check) pkgFunc(call *ast.CallExpr) (*types.PkgName, string, bool) {
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return nil, "", false
 	}
 	x, ok := sel.X.(*ast.Ident)
 	if !ok {
-		return printFunc{}, "", false
+		return nil, "", false
 	}
 	pn, ok := ck.info.Uses[x].(*types.PkgName)
-	if !ok {
-		return printFunc{}, "", false
-	}
-	pf, ok := printFuncs[pn.Imported().Path()][sel.Sel.Name]
-	return pf, sel.Sel.Name, ok && call.Ellipsis == token.NoPos
+	return pn, sel.Sel.Name, ok
 }
 
 // fmtRewrite returns the rewrite of a print call's arguments.

@@ -25,20 +25,11 @@ var checkedFuncs = map[string]map[string]int{
 // checkedCall returns the refusal of a call of checkedFuncs whose argument
 // would be seen wrong.
 func (ck *check) checkedCall(call *ast.CallExpr) (fmtFact, bool) {
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	pn, name, ok := ck.pkgFunc(call)
 	if !ok {
 		return fmtFact{}, false
 	}
-	x, ok := sel.X.(*ast.Ident)
-	if !ok {
-		return fmtFact{}, false
-	}
-	pn, ok := ck.info.Uses[x].(*types.PkgName)
-	if !ok {
-		return fmtFact{}, false
-	}
-	path := pn.Imported().Path()
-	i, ok := checkedFuncs[path][sel.Sel.Name]
+	i, ok := checkedFuncs[pn.Imported().Path()][name]
 	if !ok || i >= len(call.Args) {
 		return fmtFact{}, false
 	}
@@ -47,7 +38,7 @@ func (ck *check) checkedCall(call *ast.CallExpr) (fmtFact, bool) {
 		return fmtFact{}, false
 	}
 	var why string
-	switch sel.Sel.Name {
+	switch name {
 	case "TypeOf", "ValueOf":
 		why = ck.reflectProblem(t)
 	case "Unmarshal":
@@ -58,8 +49,8 @@ func (ck *check) checkedCall(call *ast.CallExpr) (fmtFact, bool) {
 	if why == "" {
 		return fmtFact{}, false
 	}
-	what := pn.Imported().Name() + "." + sel.Sel.Name
-	return fmtFact{fun: sel.Sel.Name, refused: map[int]string{i: fmt.Sprintf("mpigo cannot pass %s to %s: %s", reflectTypeString(t), what, why)}}, true
+	what := pn.Imported().Name() + "." + name
+	return fmtFact{fun: name, refused: map[int]string{i: fmt.Sprintf("mpigo cannot pass %s to %s: %s", reflectTypeString(t), what, why)}}, true
 }
 
 // reflectProblem says why reflect would describe t, or what it points

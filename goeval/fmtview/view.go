@@ -291,15 +291,24 @@ func sep(sharp bool) string {
 	return " "
 }
 
-func (v *View) formatList(f fmt.State, verb rune, sharp bool) {
-	if sharp {
-		if v.isNil {
-			fmt.Fprint(f, v.name+"(nil)")
-			return
-		}
+// open writes the opening of a list or a map: "main.T{" with %#v (or
+// "main.T(nil)", and it reports false), plain otherwise.
+func (v *View) open(f fmt.State, sharp bool, plain string) bool {
+	switch {
+	case sharp && v.isNil:
+		fmt.Fprint(f, v.name+"(nil)")
+		return false
+	case sharp:
 		fmt.Fprint(f, v.name+"{")
-	} else {
-		fmt.Fprint(f, "[")
+	default:
+		fmt.Fprint(f, plain)
+	}
+	return true
+}
+
+func (v *View) formatList(f fmt.State, verb rune, sharp bool) {
+	if !v.open(f, sharp, "[") {
+		return
 	}
 	for i, x := range v.elems {
 		if i > 0 {
@@ -311,14 +320,8 @@ func (v *View) formatList(f fmt.State, verb rune, sharp bool) {
 }
 
 func (v *View) formatMap(f fmt.State, verb rune, sharp bool) {
-	if sharp {
-		if v.isNil {
-			fmt.Fprint(f, v.name+"(nil)")
-			return
-		}
-		fmt.Fprint(f, v.name+"{")
-	} else {
-		fmt.Fprint(f, "map[")
+	if !v.open(f, sharp, "map[") {
+		return
 	}
 	for i := range v.keys {
 		if i > 0 {
