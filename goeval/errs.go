@@ -23,6 +23,7 @@ func newErrsSymbols() interp.Exports {
 	return interp.Exports{errsPath + "/errs": {
 		"Box":        reflect.ValueOf(r.box),
 		"Concrete":   reflect.ValueOf(errConcrete),
+		"BoxOf":      reflect.ValueOf(errBoxOf),
 		"Equal":      reflect.ValueOf(errEqual),
 		"Unwrap":     reflect.ValueOf(errUnwrap),
 		"IsMethod":   reflect.ValueOf(errIsMethod),
@@ -50,7 +51,10 @@ type errBox struct {
 // errMethod is the Error method of a session type, as a function of a
 // value of the type (yaegi's method expressions cannot be called from
 // compiled code).
-type errMethod struct{ fn func(any) string }
+type errMethod struct {
+	fn   func(any) string
+	name string // the session type, as the rewrite wrote it ("*NotFound")
+}
 
 // Error implements error.
 func (b errBox) Error() string { return b.m.fn(b.IValue) }
@@ -75,11 +79,22 @@ func (r *boxRegistry) box(v any, name string, errorFn func(any) string) error {
 	r.mu.Lock()
 	m := r.m[k]
 	if m == nil {
-		m = &errMethod{errorFn}
+		m = &errMethod{errorFn, name}
 		r.m[k] = m
 	}
 	r.mu.Unlock()
 	return errBox{v, m}
+}
+
+// errBoxOf returns the value v holds if it is a box of the session type
+// name (as the rewrite writes it), and whether it is: yaegi's type
+// assertions on an interface{} do not look inside a box (see
+// typeswitch.go), and fail on what one holds when it is an empty struct.
+func errBoxOf(v any, name string) (any, bool) {
+	if b, ok := v.(errBox); ok && b.m.name == name {
+		return b.IValue, true
+	}
+	return nil, false
 }
 
 // errConcrete returns the value of a session type that e holds (in a box

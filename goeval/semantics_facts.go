@@ -23,7 +23,12 @@ type semanticFacts struct {
 	nilConvs map[posKey]nilConvFact
 	// caseSwitches are the type switches with a case of a session type
 	// that rewriteTypeSwitchCases changes, by "switch".
-	caseSwitches map[posKey]bool
+	// Each holds the cases that look inside a box of an error, by where
+	// their type starts.
+	caseSwitches map[posKey]map[posKey]boxCase
+	// boxAsserts are the type assertions that look inside a box of an
+	// error, by "(" (see assertViaBox).
+	boxAsserts map[posKey]boxCase
 }
 
 // semanticFacts returns the facts of the type check for the rewrites of

@@ -114,7 +114,7 @@ func (s *Session) lowerTyped(fset *token.FileSet, root ast.Node, c *cellCode) er
 		return nil
 	}
 	facts := s.cellFacts(c, sc)
-	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 && len(facts.asserts) == 0 &&
+	if len(facts.ranges) == 0 && len(facts.insts) == 0 && len(facts.fmts) == 0 && len(facts.mexprs) == 0 && len(facts.bounds) == 0 && len(facts.asserts) == 0 && len(facts.sem.boxAsserts) == 0 &&
 		len(facts.bools) == 0 && len(facts.errs) == 0 && len(facts.boxes) == 0 {
 		return nil
 	}

@@ -438,7 +438,7 @@ func (ck *check) collect(facts *typedFacts) {
 			ck.collectFmt(d, w, facts)
 			ck.collectMethodExprs(d, w, facts)
 			ck.collectBounds(d, facts)
-			ck.collectTypeAsserts(d, facts)
+			ck.collectTypeAsserts(d, w, facts)
 			ck.collectSemantics(d, facts)
 			ck.collectBools(d, facts)
 			ck.collectErrors(d, w, facts)

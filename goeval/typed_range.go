@@ -157,10 +157,14 @@ func (l *lowering) post(c *astutil.Cursor) bool {
 		}
 		l.replaceExpr(c, x.(ast.Expr), n)
 	case *ast.TypeAssertExpr:
+		var n ast.Expr = x
 		if x.Type != nil {
 			l.refuseTypeAssert(x.Type)
+			if box, ok := l.facts.sem.boxAsserts[keyOf(l.fset, x.Lparen)]; ok {
+				n = assertViaBox(x, box, twoResults(x, c.Parent()))
+			}
 		}
-		l.replaceExpr(c, x, x)
+		l.replaceExpr(c, x, n)
 	case *ast.CaseClause:
 		for _, e := range x.List {
 			l.refuseTypeAssert(e)

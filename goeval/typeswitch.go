@@ -24,6 +24,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strconv"
 
 	"golang.org/x/tools/go/ast/astutil"
 )
@@ -58,16 +59,17 @@ func (s *Session) rewriteTypeSwitchCases(fset *token.FileSet, root ast.Node, c *
 		if !ok {
 			return true
 		}
-		if facts.caseSwitches[keyOf(fset, ts.Switch)] {
-			cur.Replace(exprSwitch(ts))
+		if via, ok := facts.caseSwitches[keyOf(fset, ts.Switch)]; ok {
+			cur.Replace(exprSwitch(ts, func(e ast.Expr) boxCase { return via[keyOf(fset, e.Pos())] }))
 		}
 		return true
 	})
 }
 
 // exprSwitch returns the expression switch of ts (see
-// rewriteTypeSwitchCases).
-func exprSwitch(ts *ast.TypeSwitchStmt) ast.Stmt {
+// rewriteTypeSwitchCases); viaBox tells the cases that look inside a box
+// of an error (see typeTest).
+func exprSwitch(ts *ast.TypeSwitchStmt, viaBox func(ast.Expr) boxCase) ast.Stmt {
 	var bound string // the switch's variable, if any
 	var ta *ast.TypeAssertExpr
 	switch a := ts.Assign.(type) {
@@ -87,7 +89,7 @@ func exprSwitch(ts *ast.TypeSwitchStmt) ast.Stmt {
 		// of a tagless switch (case f(), g(): when g() is true).
 		var cond ast.Expr
 		for _, e := range cc.List {
-			if t := typeTest(v(), e); cond == nil {
+			if t := typeTest(v(), e, viaBox(e)); cond == nil {
 				cond = t
 			} else {
 				cond = &ast.BinaryExpr{X: cond, OpPos: e.Pos(), Op: token.LOR, Y: t}
@@ -99,7 +101,7 @@ func exprSwitch(ts *ast.TypeSwitchStmt) ast.Stmt {
 		if bound != "" {
 			var val ast.Expr = v()
 			if len(cc.List) == 1 && !isNilIdent(cc.List[0]) {
-				val = &ast.TypeAssertExpr{X: v(), Lparen: cc.Colon, Type: cc.List[0], Rparen: cc.Colon}
+				val = typeValue(v(), cc.List[0], viaBox(cc.List[0]))
 			}
 			out.Body = append(out.Body,
 				assignStmt(cc.Colon, token.DEFINE, []ast.Expr{ident(bound, cc.Colon)}, val),
@@ -114,18 +116,70 @@ func exprSwitch(ts *ast.TypeSwitchStmt) ast.Stmt {
 	return &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{ts.Init, sw}, Rbrace: ts.Body.Rbrace}
 }
 
+// boxCase is a case or an assertion of an error type of the session on an
+// interface{}, where an error of the type is in a box (typed_errors.go):
+// the type as the box names it ("" for other cases), and whether it is an
+// empty struct (yaegi cannot assert what a box holds then).
+type boxCase struct {
+	name  string
+	empty bool
+}
+
+// emptyStruct reports whether t is a struct without fields.
+func emptyStruct(t types.Type) bool {
+	s, ok := t.Underlying().(*types.Struct)
+	return ok && s.NumFields() == 0
+}
+
 // typeTest returns the condition that v holds a value of type t (nil: is
-// nil): func() bool { _, ok := v.(T); return ok }().
-func typeTest(v *ast.Ident, t ast.Expr) ast.Expr {
+// nil): func() bool { _, ok := v.(T); return ok }(), after, for a case of
+// a box, if _, ok := BoxOf(v, "T"); ok { return true }.
+func typeTest(v *ast.Ident, t ast.Expr, box boxCase) ast.Expr {
 	pos := t.Pos()
 	if isNilIdent(t) {
 		return &ast.BinaryExpr{X: v, OpPos: pos, Op: token.EQL, Y: ident("nil", pos)}
 	}
-	body := []ast.Stmt{
-		assignStmt(pos, token.DEFINE, []ast.Expr{ident("_", pos), ident("ok", pos)}, &ast.TypeAssertExpr{X: v, Lparen: pos, Type: t, Rparen: pos}),
-		&ast.ReturnStmt{Return: pos, Results: []ast.Expr{ident("ok", pos)}},
+	id := func(name string) *ast.Ident { return ident(name, pos) }
+	var body []ast.Stmt
+	if box.name != "" {
+		body = append(body, boxed(v, box.name, pos, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{id("true")}}))
 	}
-	return callLit(pos, ident("bool", pos), body)
+	body = append(body,
+		assignStmt(pos, token.DEFINE, []ast.Expr{id("_"), id("ok")}, &ast.TypeAssertExpr{X: v, Lparen: pos, Type: t, Rparen: pos}),
+		&ast.ReturnStmt{Return: pos, Results: []ast.Expr{id("ok")}})
+	return callLit(pos, id("bool"), body)
+}
+
+// typeValue returns v.(t), after, for a case of a box, what the box holds:
+// func() T { if b, ok := BoxOf(v, "T"); ok { return b.(T) }; return v.(T) }().
+func typeValue(v *ast.Ident, t ast.Expr, box boxCase) ast.Expr {
+	pos := t.Pos()
+	if box.name == "" {
+		return &ast.TypeAssertExpr{X: v, Lparen: pos, Type: t, Rparen: pos}
+	}
+	return callLit(pos, t, []ast.Stmt{
+		boxed(v, box.name, pos, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{boxValue(t, box, pos)}}),
+		&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.TypeAssertExpr{X: v, Lparen: pos, Type: t, Rparen: pos}}},
+	})
+}
+
+// boxValue returns __mpigo_b.(T), the value of a box, or for an empty
+// struct *new(T) (the only value of the type, which yaegi cannot assert).
+func boxValue(t ast.Expr, box boxCase, pos token.Pos) ast.Expr {
+	if box.empty {
+		return &ast.StarExpr{Star: pos, X: &ast.CallExpr{Fun: ident("new", pos), Lparen: pos, Args: []ast.Expr{t}, Rparen: pos}}
+	}
+	return &ast.TypeAssertExpr{X: ident("__mpigo_b", pos), Lparen: pos, Type: t, Rparen: pos}
+}
+
+// boxed returns: if __mpigo_b, ok := BoxOf(v, "T"); ok { then... }.
+func boxed(v *ast.Ident, name string, pos token.Pos, then ...ast.Stmt) ast.Stmt {
+	call := &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(errorsPkg, pos), Sel: ident("BoxOf", pos)}, Lparen: pos,
+		Args: []ast.Expr{v, &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(name)}}, Rparen: pos}
+	return &ast.IfStmt{If: pos,
+		Init: assignStmt(pos, token.DEFINE, []ast.Expr{ident("__mpigo_b", pos), ident("ok", pos)}, call),
+		Cond: ident("ok", pos),
+		Body: &ast.BlockStmt{Lbrace: pos, List: then, Rbrace: pos}}
 }
 
 // callLit returns the call of a function literal without parameters, of
@@ -171,7 +225,7 @@ func (sc *typedScan) mayAssertSessionType(n ast.Node) bool {
 // that the operand's interface may hold a value of the basic type, or of
 // another session type with the same underlying type, in its place (an
 // any may; an interface with a method of the type's only may not).
-func (ck *check) collectTypeAsserts(d ast.Decl, facts *typedFacts) {
+func (ck *check) collectTypeAsserts(d ast.Decl, w *typeWriter, facts *typedFacts) {
 	check := func(e, operand ast.Expr) {
 		tv, ok := ck.info.Types[e]
 		if !ok || !tv.IsType() {
@@ -200,6 +254,7 @@ func (ck *check) collectTypeAsserts(d ast.Decl, facts *typedFacts) {
 		case *ast.TypeAssertExpr:
 			if x.Type != nil {
 				check(x.Type, x.X)
+				ck.boxAssert(x, w, facts)
 			}
 		case *ast.TypeSwitchStmt:
 			var operand ast.Expr
@@ -214,7 +269,7 @@ func (ck *check) collectTypeAsserts(d ast.Decl, facts *typedFacts) {
 					check(e, operand)
 				}
 			}
-			ck.caseSwitch(x, operand, facts)
+			ck.caseSwitch(x, operand, w, facts)
 		}
 		return true
 	})
@@ -223,7 +278,7 @@ func (ck *check) collectTypeAsserts(d ast.Decl, facts *typedFacts) {
 // caseSwitch records how a type switch with a case of a session type is
 // rewritten, by its operand's type (see rewriteTypeSwitchCases), or
 // refuses two of its cases that yaegi cannot tell apart.
-func (ck *check) caseSwitch(ts *ast.TypeSwitchStmt, operand ast.Expr, facts *typedFacts) {
+func (ck *check) caseSwitch(ts *ast.TypeSwitchStmt, operand ast.Expr, w *typeWriter, facts *typedFacts) {
 	t := ck.info.TypeOf(operand)
 	if t == nil || !types.IsInterface(t) {
 		return
@@ -247,8 +302,18 @@ func (ck *check) caseSwitch(ts *ast.TypeSwitchStmt, operand ast.Expr, facts *typ
 			}
 		}
 	}
+	// On an interface{} in a session that boxes its errors, an error of
+	// a session type is in a box: those cases look inside it.
+	viaBox := map[posKey]boxCase{}
+	empty := t.Underlying().(*types.Interface).NumMethods() == 0
+	errType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
 	session := false
 	for i, c := range cases {
+		if empty && mentionsSessionType(c, ck.pkg, 0) && types.Implements(c, errType) {
+			if name, err := w.write(c, at[i].Pos()); err == nil {
+				viaBox[keyOf(ck.fset, at[i].Pos())] = boxCase{name, emptyStruct(c)}
+			}
+		}
 		session = session || mentionsSessionType(c, ck.pkg, 0)
 		for j := range i {
 			if !types.Identical(c, cases[j]) && types.Identical(c.Underlying(), cases[j].Underlying()) {
@@ -261,10 +326,75 @@ func (ck *check) caseSwitch(ts *ast.TypeSwitchStmt, operand ast.Expr, facts *typ
 	}
 	if session {
 		if facts.sem.caseSwitches == nil {
-			facts.sem.caseSwitches = map[posKey]bool{}
+			facts.sem.caseSwitches = map[posKey]map[posKey]boxCase{}
 		}
-		facts.sem.caseSwitches[keyOf(ck.fset, ts.Switch)] = true
+		facts.sem.caseSwitches[keyOf(ck.fset, ts.Switch)] = viaBox
 	}
+}
+
+// boxAssert records a type assertion of an interface{} to an error type of
+// the session, which looks inside a box of an error first (see
+// assertViaBox).
+func (ck *check) boxAssert(x *ast.TypeAssertExpr, w *typeWriter, facts *typedFacts) {
+	t, ot := ck.info.TypeOf(x.Type), ck.info.TypeOf(x.X)
+	if t == nil || ot == nil || types.IsInterface(t) || !mentionsSessionType(t, ck.pkg, 0) {
+		return
+	}
+	iface, ok := ot.Underlying().(*types.Interface)
+	errType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
+	if !ok || iface.NumMethods() != 0 || !types.Implements(t, errType) {
+		return
+	}
+	if name, err := w.write(t, x.Type.Pos()); err == nil {
+		if facts.sem.boxAsserts == nil {
+			facts.sem.boxAsserts = map[posKey]boxCase{}
+		}
+		facts.sem.boxAsserts[keyOf(ck.fset, x.Lparen)] = boxCase{name, emptyStruct(t)}
+	}
+}
+
+// assertViaBox returns a type assertion x that looks inside a box of an
+// error first (an error of a session type stored in an interface{} is in
+// one, and yaegi's assertion does not look inside): a call of a function
+// literal of the operand, of two results where x gives two (v, ok :=
+// x.(T)).
+func assertViaBox(x *ast.TypeAssertExpr, box boxCase, twoResults bool) ast.Expr {
+	pos := x.Lparen
+	id := func(name string) *ast.Ident { return ident(name, pos) }
+	v := id("__mpigo_v")
+	assert := func(y ast.Expr) ast.Expr { return &ast.TypeAssertExpr{X: y, Lparen: pos, Type: x.Type, Rparen: pos} }
+	var body []ast.Stmt
+	results := &ast.FieldList{List: []*ast.Field{{Type: x.Type}}}
+	if twoResults {
+		results.List = append(results.List, &ast.Field{Type: id("bool")})
+		body = []ast.Stmt{
+			boxed(v, box.name, pos, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{boxValue(x.Type, box, pos), id("true")}}),
+			assignStmt(pos, token.DEFINE, []ast.Expr{id("__mpigo_t"), id("ok")}, assert(v)),
+			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{id("__mpigo_t"), id("ok")}},
+		}
+	} else {
+		body = []ast.Stmt{
+			boxed(v, box.name, pos, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{boxValue(x.Type, box, pos)}}),
+			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{assert(v)}},
+		}
+	}
+	lit := &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{List: []*ast.Field{{Names: []*ast.Ident{id("__mpigo_v")}, Type: id("any")}}}, Results: results},
+		Body: &ast.BlockStmt{Lbrace: pos, List: body, Rbrace: pos},
+	}
+	return &ast.CallExpr{Fun: lit, Lparen: pos, Args: []ast.Expr{x.X}, Rparen: pos}
+}
+
+// twoResults reports whether x is the only value of an assignment or a
+// declaration of two variables (v, ok := x).
+func twoResults(x ast.Expr, parent ast.Node) bool {
+	switch p := parent.(type) {
+	case *ast.AssignStmt:
+		return len(p.Lhs) == 2 && len(p.Rhs) == 1 && p.Rhs[0] == x
+	case *ast.ValueSpec:
+		return len(p.Names) == 2 && len(p.Values) == 1 && p.Values[0] == x
+	}
+	return false
 }
 
 // lookalike reports whether an interface iface may hold, where a value of

@@ -6,9 +6,9 @@ same, refused, error, wrong and the exclusions).
 Sources: our own programs (test/difftest/testdata/*.txtar), yaegi's _test
 programs, the Go tour's when the module proxy serves golang.org/x/website
 (or $MPIGO_DIFFTEST_TOUR names a copy), the spec's examples that form
-programs. The test fails on any wrong program not in KNOWN_WRONG (and on a
-listed one that works now), and when the share of the programs that run as
-compiled falls below the floor of its source.
+programs. The test fails on any wrong program (none is known: KNOWN_WRONG
+is empty), and when the share of the programs that run as compiled falls
+below the floor of its source.
 
     .venv/bin/python test/difftest/report.py --list wrong    # the details
 """
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "difftest"))
 import difftest  # noqa: E402
 
 # Pass-rate floors (same / programs that reached the kernel), set a little
-# below the rates measured on 2026-12-05 (own 95.3%, yaegi 98.4%, spec 89.7%;
-# 301, 808 and 39 programs; tour 97.5% of 80 at f230c59, not served since):
+# below the rates measured on 2026-12-05 (own 95.4%, yaegi 98.4%, spec 89.7%;
+# 303, 808 and 39 programs; tour 97.5% of 80 at f230c59, not served since):
 # raise them as the kernel improves.
 FLOORS = {"own": 0.93, "yaegi": 0.98, "tour": 0.95, "spec": 0.87}
 MIN_OWN_PROGRAMS = 250
@@ -57,15 +57,11 @@ def test_own_corpus_is_valid(results):
 
 # The wrong results left, by the class of yaegi v0.16's behaviour that
 # goeval does not correct yet (README, "Known limitations", lists the
-# classes). The test fails on a wrong program not listed here, and on one
-# listed that is no longer wrong: the list only shrinks.
-WRONG_CLASSES = {
-    "error-in-any": "an error of a cell's type, stored in an interface{} (passed to a func(any)), "
-    "does not type-assert back to its type (v.(*NotFound) is false)",
-}
-KNOWN_WRONG = {
-    "own/errors/error_type_switch_values.go": "error-in-any",
-}
+# classes): none since 2026-12-05. The test fails on a wrong program not
+# listed here, and on one listed that is no longer wrong: the list only
+# shrinks.
+WRONG_CLASSES: dict[str, str] = {}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def test_known_wrong_list_is_classified():
