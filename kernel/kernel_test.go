@@ -155,6 +155,9 @@ type testKernel struct {
 	cancel context.CancelFunc
 	done   chan error
 	client *client
+	// count is the execution count of the last execute_reply, so that a
+	// subtest expects counts relative to it and passes when run alone.
+	count float64
 }
 
 // freePorts returns n TCP ports that were free a moment ago.
@@ -536,6 +539,12 @@ func (tk *testKernel) execute(code string, extra map[string]any) (reply *message
 	}
 	id := tk.client.send(tk.client.shell, "execute_request", c)
 	reply = tk.client.reply(tk.client.shell, id)
+	var ct struct {
+		Count float64 `json:"execution_count"`
+	}
+	if json.Unmarshal(reply.Content, &ct) == nil {
+		tk.count = ct.Count
+	}
 	return reply, tk.client.iopubFor(id)
 }
 
@@ -609,6 +618,7 @@ func TestKernel(t *testing.T) {
 	})
 
 	t.Run("error", func(t *testing.T) {
+		want := tk.count + 1
 		r, io := tk.execute("print before\nfail", nil)
 		if got := types(t, io); got != "status:busy execute_input stream:stdout error status:idle" {
 			t.Fatalf("iopub = %s", got)
@@ -618,28 +628,29 @@ func TestKernel(t *testing.T) {
 			t.Errorf("error = %v", e)
 		}
 		ct := content(t, r)
-		if ct["status"] != "error" || ct["ename"] != "RuntimeError" || ct["evalue"] != "boom" || ct["execution_count"] != 2.0 {
+		if ct["status"] != "error" || ct["ename"] != "RuntimeError" || ct["evalue"] != "boom" || ct["execution_count"] != want {
 			t.Errorf("execute_reply = %v", ct)
 		}
 	})
 
 	t.Run("silent and no history", func(t *testing.T) {
+		n := tk.count
 		r, io := tk.execute("print quiet\nvalue 1", map[string]any{"silent": true})
 		if got := types(t, io); got != "status:busy status:idle" {
 			t.Errorf("silent iopub = %s", got)
 		}
-		if ct := content(t, r); ct["execution_count"] != 2.0 || ct["status"] != "ok" {
+		if ct := content(t, r); ct["execution_count"] != n || ct["status"] != "ok" {
 			t.Errorf("silent reply = %v", ct)
 		}
 		r, io = tk.execute("value 1", map[string]any{"store_history": false})
 		if got := types(t, io); got != "status:busy execute_input execute_result status:idle" {
 			t.Errorf("no-history iopub = %s", got)
 		}
-		if ct := content(t, r); ct["execution_count"] != 2.0 {
+		if ct := content(t, r); ct["execution_count"] != n {
 			t.Errorf("no-history reply = %v", ct)
 		}
 		r, _ = tk.execute("", nil)
-		if ct := content(t, r); ct["execution_count"] != 3.0 || ct["status"] != "ok" {
+		if ct := content(t, r); ct["execution_count"] != n+1 || ct["status"] != "ok" {
 			t.Errorf("empty cell reply = %v", ct)
 		}
 	})
@@ -752,15 +763,19 @@ func TestKernel(t *testing.T) {
 			}
 		}
 
+		// Its own history, so that the subtest passes alone.
+		tk.execute("print history probe", nil)
+		probe := tk.count
+		tk.execute("value 7", nil)
 		id = c.send(c.shell, "history_request", map[string]any{"hist_access_type": "tail", "n": 2, "output": false, "raw": true})
 		ct = content(t, c.reply(c.shell, id))
 		h := ct["history"].([]any)
 		if ct["status"] != "ok" || len(h) != 2 || len(h[1].([]any)) != 3 {
 			t.Errorf("history_reply = %v", ct)
 		}
-		id = c.send(c.shell, "history_request", map[string]any{"hist_access_type": "search", "pattern": "print hello*", "output": false, "raw": true})
+		id = c.send(c.shell, "history_request", map[string]any{"hist_access_type": "search", "pattern": "print history*", "output": false, "raw": true})
 		ct = content(t, c.reply(c.shell, id))
-		if h := ct["history"].([]any); len(h) != 1 || h[0].([]any)[1] != 1.0 {
+		if h := ct["history"].([]any); len(h) != 1 || h[0].([]any)[1] != probe {
 			t.Errorf("history search = %v", ct)
 		}
 
