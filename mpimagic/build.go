@@ -50,6 +50,8 @@ func ensurePrivateDir(dir string) error {
 // is never built twice. Go's own build cache (GOCACHE) is shared, so a
 // changed program recompiles only its main package.
 type builder struct {
+	// env is the environment the go command runs with.
+	env      Env
 	cacheDir string
 	src      *embedded
 }
@@ -168,7 +170,7 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, tc.goBin, bc.argv[1:]...)
 	cmd.Dir = tmp
-	cmd.Env = mergeEnv(launcherEnv(os.Environ()), bc.env)
+	cmd.Env = mergeEnv(launcherEnv(b.env.List()), bc.env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer

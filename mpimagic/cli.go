@@ -25,7 +25,7 @@ import (
 // when one failed or the build did, 2 for a bad command line, 130 when ctx
 // was cancelled (Ctrl-C).
 func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := Parse(args, ModeRun)
+	o, err := Parse(args, ModeRun, m.environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "mpigo run: %v\n\n%s", err, RunUsage)
 		return 2
@@ -52,16 +52,16 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
+	if err := checkAllocation(o, l, o.env.Get, physicalCores()); err != nil {
 		return fail("%v", err)
 	}
-	for _, note := range []string{l.mpiNote(o), l.placementNote(o, os.Getenv)} {
+	for _, note := range []string{l.mpiNote(o), l.placementNote(o, o.env.Get)} {
 		if note != "" {
 			verbose(note)
 		}
 	}
-	wrap := m.startWrapper(ctx, tc)
-	b, err := m.buildTarget(ctx, o.Target, tc, verbose)
+	wrap := m.startWrapper(ctx, tc, o.env)
+	b, err := m.buildTarget(ctx, o.Target, tc, o.env, verbose)
 	if err != nil {
 		var ce *CompileError
 		if errors.As(err, &ce) {
@@ -105,7 +105,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 
 // buildTarget builds FILE.go, the package main in DIR, or the module in
 // DIR (when it has a go.mod).
-func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, verbose func(string)) (*built, error) {
+func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, env Env, verbose func(string)) (*built, error) {
 	fi, err := os.Stat(target)
 	if err != nil {
 		return nil, err
@@ -120,10 +120,10 @@ func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, v
 			return nil, err
 		}
 		files[filepath.Base(target)] = b
-		return m.build(ctx, binName(target), files, tc, verbose)
+		return m.build(ctx, binName(target), files, tc, env, verbose)
 	}
 	if _, err := os.Stat(filepath.Join(target, "go.mod")); err == nil {
-		return m.buildModule(ctx, target, tc, verbose)
+		return m.buildModule(ctx, target, tc, env, verbose)
 	}
 	entries, err := os.ReadDir(target)
 	if err != nil {
@@ -142,7 +142,7 @@ func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, v
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no Go files", target)
 	}
-	return m.build(ctx, binName(target), files, tc, verbose)
+	return m.build(ctx, binName(target), files, tc, env, verbose)
 }
 
 // binName names the binary of a FILE.go or DIR: its base name, without .go.
@@ -161,7 +161,7 @@ func binName(target string) string {
 // buildModule builds the module in dir with a go.work that points
 // github.com/mpigo/mpigo at the embedded sources. The module's other
 // dependencies come the usual way (GOPROXY and GOFLAGS are left alone).
-func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, verbose func(string)) (*built, error) {
+func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, env Env, verbose func(string)) (*built, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -196,15 +196,15 @@ func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, verb
 		argv = append(argv, "-tags="+tc.tags)
 	}
 	argv = append(argv, "-o", tmp, ".")
-	env := []string{"GOWORK=" + work, "GOTOOLCHAIN=local", "CGO_ENABLED=1"}
+	goEnv := []string{"GOWORK=" + work, "GOTOOLCHAIN=local", "CGO_ENABLED=1"}
 	if tc.cc != "" {
-		env = append(env, "CC="+tc.cc)
+		goEnv = append(goEnv, "CC="+tc.cc)
 	}
-	verbose(buildCmd{dir: abs, env: env, argv: append([]string{tc.goBin}, argv...)}.String())
+	verbose(buildCmd{dir: abs, env: goEnv, argv: append([]string{tc.goBin}, argv...)}.String())
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, tc.goBin, argv...)
 	cmd.Dir = abs
-	cmd.Env = mergeEnv(launcherEnv(os.Environ()), env)
+	cmd.Env = mergeEnv(launcherEnv(env.List()), goEnv)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	outb, err := cmd.CombinedOutput()

@@ -113,7 +113,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	}
 	_, tc, buildErr := m.setup(ctx, local)
 	if buildErr == nil {
-		_, buildErr = m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, verbose)
+		_, buildErr = m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, verbose)
 	}
 	var ce *CompileError
 	switch {
@@ -129,7 +129,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 		compiled = tc.mpi
 		m.remember(cell, body, gen.HasMain)
 		if !bytes.Equal(tidy, plain) {
-			_, err := m.build(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, verbose)
+			_, err := m.build(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, o.env, verbose)
 			switch {
 			case ctx.Err() != nil:
 				pr.set("interrupted: nothing exported", true)

@@ -49,7 +49,7 @@ func TestSbatchLines(t *testing.T) {
 			append(base, "#SBATCH --time=1-00:00:00", out, "#SBATCH --partition=debug", "#SBATCH --nodes=2", "#SBATCH --account=proj")},
 	}
 	for _, tt := range tests {
-		o, err := Parse(append([]string{"--export", "job"}, tt.args...), ModeMagic)
+		o, err := Parse(append([]string{"--export", "job"}, tt.args...), ModeMagic, Env{})
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tt.args, err)
 		}
@@ -74,7 +74,7 @@ func TestJobScript(t *testing.T) {
 		{[]string{"-n", "2", "--launcher", "mpirun", "--hostfile", "/etc/hosts file"}, []string{"LAUNCHER=mpirun\nMPIEXEC=${MPIEXEC:-mpirun}\n", "HOSTFILE='/etc/hosts file'\n"}},
 	}
 	for _, tt := range tests {
-		o, err := Parse(append([]string{"--export", "my job"}, tt.args...), ModeMagic)
+		o, err := Parse(append([]string{"--export", "my job"}, tt.args...), ModeMagic, Env{})
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tt.args, err)
 		}
@@ -204,7 +204,7 @@ func TestExportSources(t *testing.T) {
 func TestExportWithoutMPI(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no mpirun, no go
 	t.Setenv("MPIGO_MPIRUN", "")
-	m := New(Config{Exe: "/nonexistent", Sources: mpigo.Sources, CacheDir: t.TempDir()})
+	m := New(Config{Environ: testEnviron, Exe: "/nonexistent", Sources: mpigo.Sources, CacheDir: t.TempDir()})
 	defer m.Close()
 	dir := filepath.Join(t.TempDir(), "job")
 	rec := newRecorder()
@@ -373,7 +373,7 @@ func TestExportWithMPI(t *testing.T) {
 		{Kind: "func", Name: "twice", Src: "// twice doubles x.\nfunc twice(x int) int { return 2 * x }", Cell: 1, Line: 1},
 		{Kind: "func", Name: "unrelated", Src: "func unrelated() int { return sessionVar }", Cell: 2, Line: 1},
 	}
-	m := New(Config{Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: t.TempDir()})
+	m := New(Config{Environ: testEnviron, Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: t.TempDir()})
 	defer m.Close()
 	ctx := context.Background()
 	root := t.TempDir()

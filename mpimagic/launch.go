@@ -59,7 +59,7 @@ type outcome struct {
 // SIGTERM to the launcher's process group and to every rank's program
 // (through its wrapper), SIGKILL to all of them after rankio.KillGrace.
 func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
-	remote := j.l.remote(j.opts, os.Getenv)
+	remote := j.l.remote(j.opts, j.opts.env.Get)
 	c, err := newCollector(j.opts.N, remote, j.em, j.rewrite, m.log)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		j.verbose("launch: " + shellJoin(shown) + " " + shellJoin(argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = mergeEnv(launcherEnv(os.Environ()), env)
+	cmd.Env = mergeEnv(launcherEnv(j.opts.env.List()), env)
 	cmd.SysProcAttr = launcherProcAttr()
 	outR, outW, err := os.Pipe()
 	if err != nil {

@@ -3,7 +3,6 @@ package mpimagic
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,7 +42,8 @@ func (l *launcher) name() string { return filepath.Base(l.path) }
 // findLauncher resolves --launcher. auto is srun inside a SLURM allocation
 // ($SLURM_JOB_ID) and mpirun otherwise; mpirun is $MPIGO_MPIRUN if set,
 // else the mpirun on PATH.
-func findLauncher(ctx context.Context, choice string, getenv func(string) string) (*launcher, error) {
+func findLauncher(ctx context.Context, choice string, env Env) (*launcher, error) {
+	getenv := env.Get
 	kind := choice
 	if choice == "auto" {
 		kind = "mpirun"
@@ -59,20 +59,20 @@ func findLauncher(ctx context.Context, choice string, getenv func(string) string
 		mpirunName, kind = choice, "mpirun"
 	}
 	l := &launcher{kind: kind, inStep: inJobStep(getenv)}
-	if p, err := exec.LookPath(mpirunName); err == nil {
+	if p, err := env.lookPath(mpirunName); err == nil {
 		l.mpirun = p
-		l.flavour, l.version = mpiFlavour(ctx, p)
+		l.flavour, l.version = mpiFlavour(ctx, p, env)
 	} else if kind == "mpirun" {
 		return nil, fmt.Errorf("no %s found on PATH (%v): install an MPI (e.g. apt-get install openmpi-bin libopenmpi-dev) or load its module (module load openmpi)", mpirunName, err)
 	}
 	if kind == "srun" {
-		p, err := exec.LookPath("srun")
+		p, err := env.lookPath("srun")
 		if err != nil {
 			return nil, fmt.Errorf("--launcher srun: no srun on PATH: %v", err)
 		}
 		l.path = p
 		l.mpiPlugin, l.mpiWhy = chooseMPIPlugin(l.flavour, l.inStep, getenv("SLURM_MPI_TYPE"),
-			slurmMPIDefault(ctx, p), srunMPIPlugins(ctx, p))
+			slurmMPIDefault(ctx, p, env), srunMPIPlugins(ctx, p, env))
 	} else {
 		l.path = l.mpirun
 	}
@@ -126,15 +126,15 @@ func chooseMPIPlugin(flavour string, inStep bool, mpiType, siteDefault string, p
 
 // slurmMPIDefault returns the cluster's MpiDefault, "" when scontrol
 // cannot tell.
-func slurmMPIDefault(ctx context.Context, srun string) string {
+func slurmMPIDefault(ctx context.Context, srun string, env Env) string {
 	scontrol := filepath.Join(filepath.Dir(srun), "scontrol")
 	if !isExecutable(scontrol) {
 		var err error
-		if scontrol, err = exec.LookPath("scontrol"); err != nil {
+		if scontrol, err = env.lookPath("scontrol"); err != nil {
 			return ""
 		}
 	}
-	out := slurmQuery(ctx, scontrol, "show", "config")
+	out := slurmQuery(ctx, env, scontrol, "show", "config")
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(line, "=")
 		if ok && strings.TrimSpace(k) == "MpiDefault" {
@@ -146,8 +146,8 @@ func slurmMPIDefault(ctx context.Context, srun string) string {
 
 // srunMPIPlugins lists the plugins of srun --mpi=list ("pmix", "pmi2",
 // "pmix_v4", ...).
-func srunMPIPlugins(ctx context.Context, srun string) []string {
-	return parseMPIList(slurmQuery(ctx, srun, "--mpi=list"))
+func srunMPIPlugins(ctx context.Context, srun string, env Env) []string {
+	return parseMPIList(slurmQuery(ctx, env, srun, "--mpi=list"))
 }
 
 // parseMPIList reads srun --mpi=list: the plugin names, one a line after
@@ -176,11 +176,11 @@ func parseMPIList(out string) []string {
 
 // slurmQuery runs a SLURM command (at most 10 s) and returns its output,
 // stdout and stderr together ("" when it fails).
-func slurmQuery(ctx context.Context, name string, args ...string) string {
+func slurmQuery(ctx context.Context, env Env, name string, args ...string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = launcherEnv(os.Environ())
+	cmd.Env = launcherEnv(env.List())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return ""
@@ -189,11 +189,11 @@ func slurmQuery(ctx context.Context, name string, args ...string) string {
 }
 
 // mpiFlavour runs `mpirun --version` and tells the MPI it belongs to.
-func mpiFlavour(ctx context.Context, mpirun string) (flavour, version string) {
+func mpiFlavour(ctx context.Context, mpirun string, env Env) (flavour, version string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mpirun, "--version")
-	cmd.Env = launcherEnv(os.Environ())
+	cmd.Env = launcherEnv(env.List())
 	out, _ := cmd.CombinedOutput()
 	text := string(out)
 	first, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
@@ -219,7 +219,8 @@ type launchSpec struct {
 	env     []string // K=V to pass to every rank (rank I/O, display, --env)
 	cores   int      // local cores, for oversubscription
 	euid    int
-	// getenv reads the SLURM allocation's variables; nil is os.Getenv.
+	// getenv reads the SLURM allocation's variables; nil is the options'
+	// environment's.
 	getenv func(string) string
 }
 
@@ -232,7 +233,7 @@ func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
 	argv = []string{l.path}
 	getenv := s.getenv
 	if getenv == nil {
-		getenv = os.Getenv
+		getenv = o.env.Get
 	}
 	switch {
 	case l.kind == "srun":

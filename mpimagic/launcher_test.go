@@ -219,7 +219,15 @@ func TestFindLauncher(t *testing.T) {
 	t.Setenv("PATH", dir)
 	t.Setenv("MPIGO_MPIRUN", "")
 	ctx := context.Background()
-	get := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	// The test's PATH (for the MPIs installed here) and the variables of
+	// the case, nothing else of the shell.
+	get := func(kv map[string]string) Env {
+		env := []string{"PATH=" + os.Getenv("PATH")}
+		for k, v := range kv {
+			env = append(env, k+"="+v)
+		}
+		return NewEnv(env...)
+	}
 	tests := []struct {
 		choice  string
 		env     map[string]string

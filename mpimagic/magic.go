@@ -32,6 +32,9 @@ type Config struct {
 	CacheDir string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Environ returns the environment a cell starts with; nil means
+	// os.Environ (tests give one that does not depend on their shell).
+	Environ func() []string
 }
 
 // Magic runs %mpirun cells and `mpigo run` programs. It is safe for
@@ -136,26 +139,26 @@ func (m *Magic) embedded() (*embedded, error) {
 // setup finds the launcher and the toolchain for o, remembered as long as
 // the variables they depend on stay the same.
 func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, error) {
-	lkey := o.Launcher + "\x00" + os.Getenv("PATH") + "\x00" + os.Getenv("MPIGO_MPIRUN") + "\x00" + os.Getenv("SLURM_JOB_ID") + "\x00" + os.Getenv("SLURM_MPI_TYPE")
+	lkey := o.Launcher + o.env.key(launcherEnvKeys...)
 	m.mu.Lock()
 	l := m.launchers[lkey]
 	m.mu.Unlock()
 	if l == nil {
 		var err error
-		if l, err = findLauncher(ctx, o.Launcher, os.Getenv); err != nil {
+		if l, err = findLauncher(ctx, o.Launcher, o.env); err != nil {
 			return nil, nil, err
 		}
 		m.mu.Lock()
 		m.launchers[lkey] = l
 		m.mu.Unlock()
 	}
-	tkey := toolKey(l)
+	tkey := toolKey(l, o.env)
 	m.mu.Lock()
 	tc := m.tools[tkey]
 	m.mu.Unlock()
 	if tc == nil {
 		var err error
-		if tc, err = detectToolchain(ctx, l); err != nil {
+		if tc, err = detectToolchain(ctx, l, o.env); err != nil {
 			return nil, nil, err
 		}
 		m.mu.Lock()
@@ -167,7 +170,7 @@ func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, er
 
 // build builds files with tc into a binary called name, remembering whether
 // tc needs external linking.
-func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, verbose func(string)) (*built, error) {
+func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, env Env, verbose func(string)) (*built, error) {
 	src, err := m.embedded()
 	if err != nil {
 		return nil, err
@@ -179,7 +182,7 @@ func (m *Magic) build(ctx context.Context, name string, files map[string][]byte,
 	m.mu.Lock()
 	external := m.external[tc.fingerprint]
 	m.mu.Unlock()
-	b := &builder{cacheDir: dir, src: src}
+	b := &builder{cacheDir: dir, src: src, env: env}
 	res, usedExternal, err := b.build(ctx, name, files, tc, external, verbose)
 	if usedExternal && !external {
 		m.mu.Lock()
@@ -235,7 +238,7 @@ func (m *Magic) exe() (string, error) {
 // tracebacks name it cell[N]). The progress, the ranks' output and the
 // summary go to out; a failed run returns a *worker.Error.
 func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, out worker.Output) (worker.Result, error) {
-	o, err := Parse(args, ModeMagic)
+	o, err := Parse(args, ModeMagic, m.environ())
 	if err != nil {
 		return worker.Result{}, usageError(err)
 	}
@@ -317,7 +320,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 	}
 	c.l = l
 	if !o.Sbatch { // --sbatch: a new job, not this allocation
-		if err := checkAllocation(o, l, os.Getenv, physicalCores()); err != nil {
+		if err := checkAllocation(o, l, o.env.Get, physicalCores()); err != nil {
 			c.pr.set("not started: too many ranks", true)
 			return usageError(&UsageError{Reason: err.Error()})
 		}
@@ -340,8 +343,8 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		c.verbose("from earlier cells: " + strings.Join(names, ", "))
 	}
 	c.pr.set("building…", false)
-	wrap := m.startWrapper(ctx, tc)
-	b, err := m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, c.verbose)
+	wrap := m.startWrapper(ctx, tc, o.env)
+	b, err := m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, c.verbose)
 	if err != nil {
 		if ctx.Err() != nil {
 			c.pr.set("interrupted while building", true)
@@ -375,7 +378,7 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 	if l.flavour != "" && l.flavour != flavourOther {
 		what += " (" + l.flavour + ")"
 	}
-	placement := l.placementNote(o, os.Getenv) // e.g. 1 CPU per rank in a one-task allocation
+	placement := l.placementNote(o, o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
 	if placement != "" {
 		placement = "; " + placement
 	}

@@ -80,7 +80,7 @@ func TestMagicWithMPI(t *testing.T) {
 	}
 	cache := t.TempDir() // Go's build cache still makes the builds quick
 	decls := []goeval.Decl{{Kind: "func", Name: "twice", Src: "func twice(x int) int { return 2 * x }", Cell: 1, Line: 1}}
-	m := New(Config{Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache})
+	m := New(Config{Environ: testEnviron, Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache})
 	defer m.Close()
 	ctx := context.Background()
 

@@ -2,6 +2,7 @@ package mpimagic
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/mpigo/mpigo/mpimagic/rankio"
@@ -14,4 +15,18 @@ func TestMain(m *testing.M) {
 		os.Exit(rankio.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// testEnviron is the environment the tests' cells start with: the
+// process's without the variables of a SLURM allocation or job step
+// (SLURM_*, PMIX_*), so that the tests behave the same inside salloc or an
+// srun step as outside.
+func testEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SLURM_") && !strings.HasPrefix(kv, "PMIX_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

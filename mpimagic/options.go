@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +40,8 @@ type Options struct {
 	// Batch holds the SLURM settings given with --export or --sbatch (-p,
 	// -t, -N, --account).
 	Batch Batch
+	// env is the environment the run works with, read once (see Env).
+	env Env
 }
 
 // Batch holds the SLURM settings of --sbatch's sub-flags; empty fields are
@@ -166,7 +167,7 @@ Flags:
 
 // Parse parses a command line of the given mode. For --help it returns
 // Options with Help set and no error. A bad command line is a *UsageError.
-func Parse(args []string, mode Mode) (Options, error) {
+func Parse(args []string, mode Mode, env Env) (Options, error) {
 	usage := MagicUsage
 	if mode == ModeRun {
 		usage = RunUsage
@@ -174,7 +175,7 @@ func Parse(args []string, mode Mode) (Options, error) {
 	bad := func(format string, a ...any) (Options, error) {
 		return Options{}, &UsageError{Reason: fmt.Sprintf(format, a...), Usage: usage}
 	}
-	o := Options{Launcher: "auto"}
+	o := Options{Launcher: "auto", env: env}
 	fs := flag.NewFlagSet("mpirun", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -208,7 +209,7 @@ func Parse(args []string, mode Mode) (Options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return Options{Help: true}, nil
+			return Options{Help: true, env: env}, nil
 		}
 		return bad("%v", err)
 	}
@@ -237,15 +238,15 @@ func Parse(args []string, mode Mode) (Options, error) {
 	switch {
 	case set["n"] || set["np"]:
 		o.N = *n
-	case inJobStep(os.Getenv) && slurmCPUs(os.Getenv("SLURM_JOB_CPUS_PER_NODE")) > 0:
+	case inJobStep(env.Get) && slurmCPUs(env.Get("SLURM_JOB_CPUS_PER_NODE")) > 0:
 		// Inside a job step (a notebook server under batchspawner's srun),
 		// $SLURM_NTASKS is the step's, usually 1: the allocation's CPUs are
 		// what %mpirun can use.
-		o.N = slurmCPUs(os.Getenv("SLURM_JOB_CPUS_PER_NODE"))
-	case os.Getenv("SLURM_NTASKS") != "":
-		v, err := strconv.Atoi(os.Getenv("SLURM_NTASKS"))
+		o.N = slurmCPUs(env.Get("SLURM_JOB_CPUS_PER_NODE"))
+	case env.Get("SLURM_NTASKS") != "":
+		v, err := strconv.Atoi(env.Get("SLURM_NTASKS"))
 		if err != nil || v < 1 {
-			return bad("-n is missing and $SLURM_NTASKS (%q) is not a number of ranks", os.Getenv("SLURM_NTASKS"))
+			return bad("-n is missing and $SLURM_NTASKS (%q) is not a number of ranks", env.Get("SLURM_NTASKS"))
 		}
 		o.N = v
 	default:

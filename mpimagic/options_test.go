@@ -9,7 +9,6 @@ import (
 )
 
 func TestParseMagic(t *testing.T) {
-	t.Setenv("SLURM_NTASKS", "")
 	tests := []struct {
 		args []string
 		want Options
@@ -61,7 +60,7 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: Batch{Time: "30"}}},
 	}
 	for _, tt := range tests {
-		got, err := Parse(tt.args, ModeMagic)
+		got, err := Parse(tt.args, ModeMagic, Env{}) // outside any allocation, whatever the shell
 		if tt.err != "" {
 			var ue *UsageError
 			if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.As(err, &ue) || ue.Usage != MagicUsage {
@@ -95,10 +94,11 @@ func TestParseDefaultsToSlurmTasks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"SLURM_NTASKS", "SLURM_STEP_ID", "SLURM_STEPID", "SLURM_JOB_CPUS_PER_NODE"} {
-				t.Setenv(k, tt.env[k])
+			var env []string
+			for k, v := range tt.env {
+				env = append(env, k+"="+v)
 			}
-			o, err := Parse(nil, ModeMagic)
+			o, err := Parse(nil, ModeMagic, NewEnv(env...))
 			switch {
 			case tt.want == 0 && err == nil:
 				t.Fatalf("Parse = %+v, want an error", o)
@@ -110,8 +110,7 @@ func TestParseDefaultsToSlurmTasks(t *testing.T) {
 }
 
 func TestParseRun(t *testing.T) {
-	t.Setenv("SLURM_NTASKS", "")
-	o, err := Parse([]string{"-n", "4", "--launcher-arg", "--bind-to", "--launcher-arg", "core", "prog.go", "-v", "x"}, ModeRun)
+	o, err := Parse([]string{"-n", "4", "--launcher-arg", "--bind-to", "--launcher-arg", "core", "prog.go", "-v", "x"}, ModeRun, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +119,7 @@ func TestParseRun(t *testing.T) {
 		t.Errorf("got %+v, want %+v", o, want)
 	}
 	for _, args := range [][]string{{"-n", "2"}, {"-n", "2", "--sbatch", "x.go"}, {"-n", "2", "--export", "d", "x.go"}} {
-		if _, err := Parse(args, ModeRun); err == nil {
+		if _, err := Parse(args, ModeRun, Env{}); err == nil {
 			t.Errorf("Parse(%q, ModeRun) accepted", args)
 		}
 	}

@@ -328,7 +328,7 @@ func slurmCmd(ctx context.Context, env []string, name string, args ...string) (s
 // there is no scontrol); for a job SLURM no longer knows, sacct.
 func queryJob(ctx context.Context, env []string, id string) (jobState, error) {
 	var s jobState
-	if _, err := exec.LookPath("scontrol"); err == nil {
+	if _, err := NewEnv(env...).lookPath("scontrol"); err == nil {
 		out, err := slurmCmd(ctx, env, "scontrol", "-o", "show", "job", id)
 		switch {
 		case err == nil:
@@ -469,7 +469,7 @@ func tailFile(path string, offset int64) []byte {
 
 // sbatchCell is %mpirun --sbatch: build, submit, follow the job.
 func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string, out worker.Output) (worker.Result, error) {
-	if _, err := exec.LookPath("sbatch"); err != nil {
+	if _, err := o.env.lookPath("sbatch"); err != nil {
 		reason := "--sbatch submits the cell as a SLURM batch job, but there is no sbatch command on PATH here. " +
 			"Run the kernel on a cluster's login node (or load the SLURM module: module load slurm), " +
 			"or use --export DIR to write the cell out with a job file to submit elsewhere"
@@ -520,7 +520,7 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 		return &worker.Error{Name: "MPIError", Value: err.Error()}
 	}
 	defer col.close()
-	b := &batchRun{c: c, env: slurmEnv(os.Environ()), dir: dir}
+	b := &batchRun{c: c, env: slurmEnv(c.o.env.List()), dir: dir}
 	spec := batchSpec{
 		opts: o, name: "mpigo-" + strings.NewReplacer("[", "", "]", "").Replace(c.cellName), cellName: c.cellName,
 		output:  filepath.Join(dir, "slurm-%j.out"),

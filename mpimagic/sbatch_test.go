@@ -252,7 +252,7 @@ func TestSubmitError(t *testing.T) {
 // building anything.
 func TestSbatchWithoutSlurm(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	m := New(Config{Sources: mpigo.Sources, CacheDir: t.TempDir()})
+	m := New(Config{Environ: testEnviron, Sources: mpigo.Sources, CacheDir: t.TempDir()})
 	defer m.Close()
 	rec := newRecorder()
 	_, err := m.Cell(context.Background(), 2, []string{"-n", "2", "--sbatch"}, `fmt.Println("hi")`, rec)

@@ -29,26 +29,26 @@ type toolchain struct {
 	fingerprint string
 }
 
+// launcherEnvKeys are the variables the choice of the launcher depends on
+// (findLauncher, inJobStep, chooseMPIPlugin).
+var launcherEnvKeys = []string{"PATH", "MPIGO_MPIRUN", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_MPI_TYPE"}
+
 // toolEnvKeys are the variables a toolchain detection depends on.
 var toolEnvKeys = []string{"PATH", "GOROOT", "PKG_CONFIG_PATH", "CC", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_LDFLAGS", "GOEXPERIMENT", "GOAMD64", "MPIGO_MPIRUN"}
 
-// toolKey is the cache key of a toolchain detection for launcher l.
-func toolKey(l *launcher) string {
-	var b strings.Builder
-	b.WriteString(l.mpirun + "\x00" + l.flavour)
-	for _, k := range toolEnvKeys {
-		b.WriteString("\x00" + os.Getenv(k))
-	}
-	return b.String()
+// toolKey is the cache key of a toolchain detection for launcher l in
+// env.
+func toolKey(l *launcher, env Env) string {
+	return l.mpirun + "\x00" + l.flavour + env.key(toolEnvKeys...)
 }
 
 // findGo locates the go command: on PATH, else in $GOROOT or the GOROOT
 // mpigo was built with, else /usr/local/go.
-func findGo() (string, error) {
-	if p, err := exec.LookPath("go"); err == nil {
+func findGo(env Env) (string, error) {
+	if p, err := env.lookPath("go"); err == nil {
 		return p, nil
 	}
-	for _, root := range []string{os.Getenv("GOROOT"), runtime.GOROOT(), "/usr/local/go"} {
+	for _, root := range []string{env.Get("GOROOT"), runtime.GOROOT(), "/usr/local/go"} {
 		if root == "" {
 			continue
 		}
@@ -61,16 +61,16 @@ func findGo() (string, error) {
 }
 
 // detectToolchain finds go and decides how to build for the MPI of l.
-func detectToolchain(ctx context.Context, l *launcher) (*toolchain, error) {
+func detectToolchain(ctx context.Context, l *launcher, env Env) (*toolchain, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	goBin, err := findGo()
+	goBin, err := findGo(env)
 	if err != nil {
 		return nil, err
 	}
 	run := func(name string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = launcherEnv(os.Environ())
+		cmd.Env = launcherEnv(env.List())
 		out, err := cmd.Output()
 		return strings.TrimSpace(string(out)), err
 	}
@@ -99,7 +99,7 @@ func detectToolchain(ctx context.Context, l *launcher) (*toolchain, error) {
 				}
 			}
 		}
-		p, _ := exec.LookPath("mpicc")
+		p, _ := env.lookPath("mpicc")
 		return p
 	}
 	var cflags string
@@ -132,7 +132,7 @@ func detectToolchain(ctx context.Context, l *launcher) (*toolchain, error) {
 		t.mpi = strings.TrimPrefix(t.mpi, l.flavour+" ")
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", goEnv, t.tags, t.cc, cflags, os.Getenv("PKG_CONFIG_PATH"), l.version)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", goEnv, t.tags, t.cc, cflags, env.Get("PKG_CONFIG_PATH"), l.version)
 	t.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }

@@ -30,12 +30,12 @@ type pendingWrapper struct {
 // startWrapper gets the rank wrapper ready: the small binary built from
 // package rankio (built once, then cached like any program), or `mpigo
 // rankio` should that build fail.
-func (m *Magic) startWrapper(ctx context.Context, tc *toolchain) *pendingWrapper {
+func (m *Magic) startWrapper(ctx context.Context, tc *toolchain, env Env) *pendingWrapper {
 	p := &pendingWrapper{}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		b, err := m.build(ctx, "mpigo-rankio", map[string][]byte{"main.go": []byte(wrapperMain)}, tc, nil)
+		b, err := m.build(ctx, "mpigo-rankio", map[string][]byte{"main.go": []byte(wrapperMain)}, tc, env, nil)
 		if err == nil {
 			p.argv = []string{b.bin}
 			return
