@@ -146,7 +146,7 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 		storeDecls(s.store, c.no, stmtDecls, c.generics)
 		seq := s.finished.begin()
 		r, err := s.execute(ctx, cellNo, prog)
-		if e, ok := err.(*Error); ok && e.Name == "Interrupted" && !s.finished.wait(seq, interruptGrace) {
+		if e, ok := err.(*Error); ok && e.Name == "Interrupted" && !s.finished.wait(seq, InterruptGrace) {
 			fmt.Fprintf(s.pipe.w, "mpigo: the interrupted cell is still in a call that cannot be interrupted (time.Sleep, I/O...); it stops when the call returns\n")
 		}
 		if err == errStopped {
@@ -376,13 +376,14 @@ func isStop(v any) bool {
 	return ok
 }
 
-// interruptGrace is how long Eval waits for an interrupted cell to stop
+// InterruptGrace is how long Eval waits for an interrupted cell to stop
 // before it says the cell goes on in the background (a call that cannot be
-// interrupted, such as time.Sleep). It must stay well below the worker's
-// own grace (worker.interruptGrace, 800 ms), after which the whole
-// interpreter is killed and its variables are lost: at 500 ms a busy
-// machine sometimes crossed that line with a cell that was only sleeping.
-const interruptGrace = 200 * time.Millisecond
+// interrupted, such as time.Sleep). A supervisor that kills the
+// interpreter when a cell does not stop after an interrupt must wait well
+// longer (package worker derives its grace from this one): at 500 ms here
+// against 800 ms there, a busy machine sometimes crossed that line with a
+// cell that was only sleeping.
+const InterruptGrace = 200 * time.Millisecond
 
 // tracker tells when an execution has finished. yaegi keeps the defers of
 // the top level of cells in its global frame and runs them all at the end

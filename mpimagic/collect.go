@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -112,7 +111,7 @@ func (c *collector) spec(remote bool) string {
 		}
 	}
 	addrs = append(addrs, net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
-	return strings.Join(addrs, ",") + ";" + c.token + ";" + rankio.Hostname()
+	return rankio.Address{Addrs: addrs, Token: c.token, Host: rankio.Hostname()}.String()
 }
 
 func (c *collector) poke() {
@@ -429,5 +428,5 @@ func (c *collector) results() []rankResult {
 // (remote: an address other hosts reach), the display token, then extra
 // (the cell's --env).
 func (c *collector) rankEnv(remote bool, extra []string) []string {
-	return append([]string{rankio.EnvVar + "=" + c.spec(remote), "MPIGO_DISPLAY=" + c.display}, extra...)
+	return append([]string{rankio.EnvVar + "=" + c.spec(remote), display.EnvToken + "=" + c.display}, extra...)
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 
@@ -70,7 +71,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 	if j.verbose != nil {
 		var shown []string
 		for _, kv := range env {
-			if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, "MPIGO_DISPLAY=") {
+			if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, display.EnvToken+"=") {
 				k, _, _ := strings.Cut(kv, "=")
 				kv = k + "=…"
 			}

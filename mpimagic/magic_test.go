@@ -117,8 +117,12 @@ func TestMagicWithMPI(t *testing.T) {
 		rec := newRecorder()
 		ctx, cancel := context.WithCancel(ctx)
 		go func() {
-			for !strings.Contains(rec.text("stdout"), "[rank 1] waiting") {
-				time.Sleep(10 * time.Millisecond)
+			// Interrupt once rank 1 waits, or after a minute at most (the
+			// test then fails on the error it gets).
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if strings.Contains(rec.text("stdout"), "[rank 1] waiting") {
+					break
+				}
 			}
 			cancel()
 		}()

@@ -37,9 +37,10 @@ type Config struct {
 const (
 	// interruptGrace is how long a cell may take to stop after an interrupt
 	// before its process is killed and restarted. goeval gives up waiting
-	// for an uninterruptible call after 200 ms and replies; the rest is
-	// margin for that reply on a busy machine.
-	interruptGrace = 800 * time.Millisecond
+	// for an uninterruptible call after goeval.InterruptGrace (200 ms) and
+	// replies; the rest (three times as much again) is margin for that reply
+	// on a busy machine.
+	interruptGrace = 4 * goeval.InterruptGrace
 )
 
 // Engine runs cells in a supervised child process and restarts it, with the

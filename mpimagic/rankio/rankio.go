@@ -80,7 +80,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	var conn net.Conn
 	if spec != "" {
-		addrs, token := parseSpec(spec, Hostname())
+		a := ParseAddress(spec)
+		addrs, token := a.From(Hostname()), a.Token
 		c, err := dialAny(addrs, 10*time.Second)
 		if err != nil {
 			fmt.Fprintf(stderr, "mpigo rankio: rank %d cannot reach the notebook kernel (%v); its output goes through the launcher instead\n", rank, err)
@@ -126,28 +127,6 @@ func dialAny(addrs []string, timeout time.Duration) (net.Conn, error) {
 		return r.c, nil
 	}
 	return nil, first
-}
-
-// parseSpec reads $MPIGO_RANKIO, "ADDR,ADDR;TOKEN;HOST": the addresses to
-// try, without the loopback ones unless this is HOST, the kernel's host
-// (elsewhere a loopback address reaches another process).
-func parseSpec(spec, host string) (addrs []string, token string) {
-	parts := strings.SplitN(spec, ";", 3)
-	if len(parts) >= 2 {
-		token = parts[1]
-	}
-	local := len(parts) < 3 || parts[2] == host
-	for _, a := range strings.Split(parts[0], ",") {
-		h, _, err := net.SplitHostPort(a)
-		if err != nil {
-			continue
-		}
-		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() && !local {
-			continue
-		}
-		addrs = append(addrs, a)
-	}
-	return addrs, token
 }
 
 // rankWriter serialises frames from the output copiers and the exit.

@@ -42,7 +42,7 @@ func TestRankIOWithoutKernel(t *testing.T) {
 	}
 }
 
-func TestParseSpec(t *testing.T) {
+func TestAddress(t *testing.T) {
 	spec := "10.0.0.5:4000,127.0.0.1:4000;tok;head"
 	for _, tt := range []struct {
 		spec, host string
@@ -51,11 +51,16 @@ func TestParseSpec(t *testing.T) {
 		{spec, "head", []string{"10.0.0.5:4000", "127.0.0.1:4000"}},
 		{spec, "node7", []string{"10.0.0.5:4000"}}, // elsewhere, loopback is someone else
 		{"127.0.0.1:1;tok", "x", []string{"127.0.0.1:1"}},
+		{"bad,[::1]:2;tok;x", "x", []string{"[::1]:2"}},
 	} {
-		addrs, token := parseSpec(tt.spec, tt.host)
-		if token != "tok" || !reflect.DeepEqual(addrs, tt.addrs) {
-			t.Errorf("parseSpec(%q, %q) = %q, %q", tt.spec, tt.host, addrs, token)
+		a := ParseAddress(tt.spec)
+		if got := a.From(tt.host); a.Token != "tok" || !reflect.DeepEqual(got, tt.addrs) {
+			t.Errorf("ParseAddress(%q).From(%q) = %q, token %q", tt.spec, tt.host, got, a.Token)
 		}
+	}
+	a := Address{Addrs: []string{"10.0.0.5:4000", "127.0.0.1:4000"}, Token: "tok", Host: "head"}
+	if s := a.String(); s != spec || !reflect.DeepEqual(ParseAddress(s), a) {
+		t.Errorf("String = %q, parsed back %+v", s, ParseAddress(s))
 	}
 }
 

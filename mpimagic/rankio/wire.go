@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 )
 
 // The rank I/O channel: each rank's wrapper (`mpigo rankio`) connects to the
@@ -31,9 +33,57 @@ const (
 const MaxFrame = 1 << 20
 
 // EnvVar is the environment variable through which the launcher hands
-// each rank's wrapper the magic's addresses, token and host:
-// "ADDR,ADDR;TOKEN;HOST".
+// each rank's wrapper the magic's Address.
 const EnvVar = "MPIGO_RANKIO"
+
+// Address is where the ranks' wrappers reach the magic, as $MPIGO_RANKIO
+// holds it: "ADDR,ADDR;TOKEN;HOST".
+type Address struct {
+	Addrs []string // host:port, in the order to try them
+	Token string   // what a connection's Hello must carry
+	Host  string   // the magic's host: only there do loopback addresses reach it
+}
+
+// String returns a's value of $MPIGO_RANKIO.
+func (a Address) String() string {
+	return strings.Join(a.Addrs, ",") + ";" + a.Token + ";" + a.Host
+}
+
+// ParseAddress reads a value of $MPIGO_RANKIO (without a host, the
+// addresses are taken as local).
+func ParseAddress(s string) Address {
+	parts := strings.SplitN(s, ";", 3)
+	var a Address
+	if parts[0] != "" {
+		a.Addrs = strings.Split(parts[0], ",")
+	}
+	if len(parts) >= 2 {
+		a.Token = parts[1]
+	}
+	if len(parts) >= 3 {
+		a.Host = parts[2]
+	}
+	return a
+}
+
+// From returns the addresses to try from host: the well-formed ones,
+// without the loopback ones unless host is the magic's (elsewhere a
+// loopback address reaches another process).
+func (a Address) From(host string) []string {
+	local := a.Host == "" || a.Host == host
+	var out []string
+	for _, addr := range a.Addrs {
+		h, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() && !local {
+			continue
+		}
+		out = append(out, addr)
+	}
+	return out
+}
 
 // Hello is the first frame of a rank's connection.
 type Hello struct {
