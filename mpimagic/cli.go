@@ -91,7 +91,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	}
 	if werr := judge(oc, o, l); werr != nil {
 		fmt.Fprintln(stderr, "mpigo run: "+strings.Join(werr.Traceback, "\n"))
-		if oc.reason == "interrupt" {
+		if oc.reason == stopInterrupt {
 			return 130
 		}
 		return 1

@@ -57,7 +57,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	cellName := "cell[" + strconv.Itoa(cell) + "]"
 	rename := func(s string) string { return strings.ReplaceAll(s, CellFile, cellName) }
 	exportErr := func(err error) error {
-		return &worker.Error{Name: "ExportError", Value: err.Error(), Traceback: []string{"ExportError: " + err.Error()}}
+		return exportError(err)
 	}
 	dirArg := filepath.Clean(o.Export)
 	abs, err := filepath.Abs(dirArg)
@@ -74,7 +74,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	}
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
+		return worker.Result{}, magicError(err)
 	}
 	defer done()
 	em := newEmitter(out)
@@ -88,7 +88,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	decls := m.decls()
 	src, err := m.embedded()
 	if err != nil {
-		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
+		return worker.Result{}, magicError(err)
 	}
 	gen, err := Generate(body, decls, src.exports)
 	if err != nil {
@@ -119,7 +119,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	switch {
 	case ctx.Err() != nil:
 		pr.set("interrupted: nothing exported", true)
-		return worker.Result{}, &worker.Error{Name: "Interrupted", Value: "the cell was interrupted while its program was being built; nothing was exported"}
+		return worker.Result{}, interruptedError("while its program was being built; nothing was exported")
 	case errors.As(buildErr, &ce):
 		pr.set("does not compile: nothing exported", true)
 		return worker.Result{}, compileError(buildErr, rename)
@@ -133,7 +133,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 			switch {
 			case ctx.Err() != nil:
 				pr.set("interrupted: nothing exported", true)
-				return worker.Result{}, &worker.Error{Name: "Interrupted", Value: "the cell was interrupted while its program was being built; nothing was exported"}
+				return worker.Result{}, interruptedError("while its program was being built; nothing was exported")
 			case err == nil:
 				mainGo = tidy
 			default:

@@ -45,11 +45,22 @@ type job struct {
 }
 
 // outcome is how a launch ended.
+// stopReason is why the magic stopped the ranks of a run.
+type stopReason int
+
+const (
+	ranToEnd      stopReason = iota // it did not: the run ended by itself
+	stopInterrupt                   // the cell was interrupted
+	stopTimeout                     // --timeout expired
+	stopFailure                     // a rank failed: the others were stopped
+	stopCancelled                   // the batch job was cancelled (scancel, SLURM)
+)
+
 type outcome struct {
 	results      []rankResult
 	launcherText string        // everything the launcher wrote
 	launcherErr  error         // its exit status (nil: 0)
-	reason       string        // "" (ran to the end), "interrupt", "timeout" or "failure" (the magic stopped the ranks after one failed)
+	reason       stopReason    // why the magic stopped the ranks, if it did
 	launcherExit time.Duration // from the start to the launcher's exit
 	running      []int         // ranks still running when the stop began
 	took         time.Duration
@@ -112,7 +123,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 	o := &outcome{}
 	var stopAt time.Time
 	var escalate, deadline, failTimer <-chan time.Time
-	beginStop := func(reason string) {
+	beginStop := func(reason stopReason) {
 		if !stopAt.IsZero() {
 			return
 		}
@@ -133,9 +144,9 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		select {
 		case <-done:
 			done = nil
-			reason := "interrupt"
+			reason := stopInterrupt
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				reason = "timeout"
+				reason = stopTimeout
 			}
 			beginStop(reason)
 		case err := <-exited:
@@ -149,7 +160,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 				failTimer = time.After(failStopDelay)
 			}
 		case <-failTimer:
-			beginStop("failure")
+			beginStop(stopFailure)
 		case <-escalate:
 			escalate = nil
 			killAll()
@@ -171,7 +182,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 			continue
 		case <-done:
 			done = nil
-			beginStop("interrupt")
+			beginStop(stopInterrupt)
 			continue
 		case <-escalate:
 			escalate = nil

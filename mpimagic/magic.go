@@ -264,7 +264,7 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out worker.Output, launch func(*cellRun, context.Context) *worker.Error) (worker.Result, error) {
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return worker.Result{}, &worker.Error{Name: "MagicError", Value: err.Error()}
+		return worker.Result{}, magicError(err)
 	}
 	defer done()
 	em := newEmitter(out)
@@ -316,7 +316,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 	l, tc, err := m.setup(ctx, o)
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
-		return &worker.Error{Name: "MPIError", Value: err.Error()}
+		return mpiError(err)
 	}
 	c.l = l
 	if !o.Sbatch { // --sbatch: a new job, not this allocation
@@ -328,7 +328,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 	decls := m.decls()
 	src, err := m.embedded()
 	if err != nil {
-		return &worker.Error{Name: "MagicError", Value: err.Error()}
+		return magicError(err)
 	}
 	gen, err := Generate(body, decls, src.exports)
 	if err != nil {
@@ -348,7 +348,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 	if err != nil {
 		if ctx.Err() != nil {
 			c.pr.set("interrupted while building", true)
-			return &worker.Error{Name: "Interrupted", Value: "the cell was interrupted while its program was being built"}
+			return interruptedError("while its program was being built")
 		}
 		c.pr.set("does not compile", true)
 		return compileError(err, c.rename)
@@ -361,7 +361,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 		c.note = "built in " + seconds(b.took)
 	}
 	if c.wrapper = wrap.wait(); c.wrapper == nil {
-		return &worker.Error{Name: "MagicError", Value: "mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"}
+		return magicError(errors.New("mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"))
 	}
 	return nil
 }
@@ -396,7 +396,7 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 	})
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
-		return &worker.Error{Name: "MPIError", Value: err.Error()}
+		return mpiError(err)
 	}
 	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.took, "launcher_exit", oc.launcherExit, "build", c.note)
 	werr := judge(oc, o, l)
@@ -430,7 +430,7 @@ func compileError(err error, rename func(string) string) *worker.Error {
 		return usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if !errors.As(err, &ce) {
-		return &worker.Error{Name: "BuildError", Value: rename(err.Error()), Traceback: []string{"BuildError: " + rename(err.Error())}}
+		return buildFailed(rename(err.Error()))
 	}
 	lines := make([]string, 0, len(ce.Lines)+1)
 	undefined := false

@@ -500,7 +500,7 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 	o, m := c.o, c.m
 	cache, err := m.cacheDir()
 	if err != nil {
-		return &worker.Error{Name: "MagicError", Value: err.Error()}
+		return magicError(err)
 	}
 	if nodeLocal(cache) {
 		c.em.text("stderr", []byte("mpigo: warning: the cache directory "+cache+" (the program, the job script) is under a directory "+
@@ -509,7 +509,7 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 	dir, err := batchJobDir(cache)
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
-		return &worker.Error{Name: "MagicError", Value: err.Error()}
+		return magicError(err)
 	}
 	if !o.Verbose {
 		defer os.RemoveAll(dir)
@@ -517,7 +517,7 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 	col, err := newCollector(o.N, true, c.em, c.rewriteLine, m.log)
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
-		return &worker.Error{Name: "MPIError", Value: err.Error()}
+		return mpiError(err)
 	}
 	defer col.close()
 	b := &batchRun{c: c, env: slurmEnv(c.o.env.List()), dir: dir}
@@ -535,7 +535,7 @@ func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
 	script := filepath.Join(dir, "job.sh")
 	if err := os.WriteFile(script, []byte(batchScript(spec)), 0o700); err != nil {
 		c.pr.set("failed: "+err.Error(), true)
-		return &worker.Error{Name: "MagicError", Value: fmt.Sprintf("writing the job script: %v", err)}
+		return magicError(fmt.Errorf("writing the job script: %w", err))
 	}
 	args := append([]string{"--parsable"}, o.LauncherArgs...)
 	args = append(args, script)
@@ -590,7 +590,7 @@ func submitError(err error, args []string) *worker.Error {
 			break
 		}
 	}
-	return &worker.Error{Name: "SubmitError", Value: value, Traceback: tb}
+	return refusedJob(value, tb)
 }
 
 // firstLine is the first line of s.
@@ -648,14 +648,14 @@ func (b *batchRun) follow(ctx context.Context, col *collector, submitted time.Ti
 			b.cancelErr = err
 		}
 	}
-	beginStop := func(reason string) {
+	beginStop := func(reason stopReason) {
 		if !stopAt.IsZero() {
 			return
 		}
 		oc.reason, stopAt = reason, time.Now()
 		oc.running = col.stop()
 		col.control(rankio.CtlTerminate)
-		if reason != "failure" {
+		if reason != stopFailure {
 			what := "cancelling job " + b.id + " (scancel)…"
 			c.pr.set(what, false)
 			scancel()
@@ -672,7 +672,7 @@ loop:
 		select {
 		case <-done:
 			done = nil
-			beginStop("interrupt")
+			beginStop(stopInterrupt)
 		case s := <-p.states:
 			b.state, pollErr = s, ""
 			if s.started() && ranAt.IsZero() {
@@ -705,9 +705,9 @@ loop:
 			}
 		case <-deadline:
 			deadline = nil
-			beginStop("timeout")
+			beginStop(stopTimeout)
 		case <-failTimer:
-			beginStop("failure")
+			beginStop(stopFailure)
 		case <-escalate:
 			escalate = nil
 			col.control(rankio.CtlKill)
@@ -749,13 +749,13 @@ loop:
 		oc.launcherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
 	}
 	markStopped(oc.results, oc.running, stopAt, col.firstFailure())
-	if oc.reason == "" && (b.state.State == "TIMEOUT" || b.state.State == "CANCELLED") {
+	if oc.reason == ranToEnd && (b.state.State == "TIMEOUT" || b.state.State == "CANCELLED") {
 		// SLURM stopped the job (its time limit), or someone else did
 		// (scancel, an administrator): the ranks it caught were stopped,
 		// not failed.
-		oc.reason = "timeout"
+		oc.reason = stopTimeout
 		if b.state.State == "CANCELLED" {
-			oc.reason = "cancelled"
+			oc.reason = stopCancelled
 		}
 		for i := range oc.results {
 			r := &oc.results[i]
@@ -812,7 +812,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error
 	}
 	var werr *worker.Error
 	switch oc.reason {
-	case "interrupt", "timeout", "cancelled":
+	case stopInterrupt, stopTimeout, stopCancelled:
 		werr = b.stopError(oc, ranAt)
 	default:
 		werr = judge(oc, o, l)
@@ -835,7 +835,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error
 	} else {
 		c.pr.set(fmt.Sprintf("%s (%s %s, %s)", werr.Value, job, final, c.note), true)
 	}
-	if ranAt.IsZero() && oc.reason != "" {
+	if ranAt.IsZero() && oc.reason != ranToEnd {
 		return werr // cancelled while pending: no rank to sum up
 	}
 	title := batchTitle(oc, o, l, b.state) + "; " + job + " " + final + where
@@ -851,10 +851,10 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error
 func batchTitle(oc *outcome, o Options, l *launcher, s jobState) string {
 	shown := *oc
 	switch {
-	case oc.reason == "cancelled":
-		shown.reason = "interrupt"
+	case oc.reason == stopCancelled:
+		shown.reason = stopInterrupt
 		return strings.Replace(summaryTitle(&shown, o, l), ": interrupted in ", ": cancelled in ", 1)
-	case oc.reason == "timeout" && s.State == "TIMEOUT":
+	case oc.reason == stopTimeout && s.State == "TIMEOUT":
 		return strings.Replace(summaryTitle(oc, o, l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
 	}
 	return summaryTitle(oc, o, l)
@@ -879,15 +879,15 @@ func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *worker.Error {
 	job := "job " + b.id
 	name, value := "Interrupted", "the cell was interrupted: "+job+" was cancelled (scancel)"
 	switch {
-	case oc.reason == "timeout" && b.state.State == "TIMEOUT":
+	case oc.reason == stopTimeout && b.state.State == "TIMEOUT":
 		limit := "-t " + batchTime(o)
 		if o.Batch.Time == "" {
 			limit = batchTime(o) + ", from --timeout"
 		}
 		name, value = "Timeout", job+" reached its time limit ("+limit+") and SLURM stopped it"
-	case oc.reason == "timeout":
+	case oc.reason == stopTimeout:
 		name, value = "Timeout", fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
-	case oc.reason == "cancelled":
+	case oc.reason == stopCancelled:
 		name, value = "Cancelled", job+" was cancelled outside this notebook (scancel, or by an administrator)"
 	}
 	if ranAt.IsZero() {

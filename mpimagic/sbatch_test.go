@@ -319,24 +319,24 @@ func TestBatchTitle(t *testing.T) {
 	l := &launcher{kind: "srun", path: "/usr/bin/srun", flavour: flavourOpenMPI}
 	stopped := []rankResult{{Rank: 0, Started: true}, {Rank: 1, Started: true, Exited: true}}
 	for _, tt := range []struct {
-		reason string
+		reason stopReason
 		o      Options
 		state  string
 		want   string
 	}{
-		{"", Options{N: 2}, "COMPLETED", "srun -n 2, Open MPI: all 2 ranks exited 0 in 1.00 s"},
-		{"interrupt", Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: interrupted in 1.00 s"},
-		{"cancelled", Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: cancelled in 1.00 s"},
-		{"timeout", Options{N: 2, Timeout: 5 * time.Second}, "CANCELLED", "srun -n 2, Open MPI: stopped by --timeout 5s in 1.00 s"},
-		{"timeout", Options{N: 2}, "TIMEOUT", "srun -n 2, Open MPI: stopped at the job's time limit in 1.00 s"},
+		{ranToEnd, Options{N: 2}, "COMPLETED", "srun -n 2, Open MPI: all 2 ranks exited 0 in 1.00 s"},
+		{stopInterrupt, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: interrupted in 1.00 s"},
+		{stopCancelled, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: cancelled in 1.00 s"},
+		{stopTimeout, Options{N: 2, Timeout: 5 * time.Second}, "CANCELLED", "srun -n 2, Open MPI: stopped by --timeout 5s in 1.00 s"},
+		{stopTimeout, Options{N: 2}, "TIMEOUT", "srun -n 2, Open MPI: stopped at the job's time limit in 1.00 s"},
 	} {
 		rs := stopped
-		if tt.reason == "" {
+		if tt.reason == ranToEnd {
 			rs = []rankResult{{Rank: 0, Started: true, Exited: true}, {Rank: 1, Started: true, Exited: true}}
 		}
 		oc := &outcome{reason: tt.reason, results: rs, took: time.Second}
 		if got := batchTitle(oc, tt.o, l, jobState{State: tt.state}); got != tt.want {
-			t.Errorf("%s/%s: %q, want %q", tt.reason, tt.state, got, tt.want)
+			t.Errorf("%d/%s: %q, want %q", tt.reason, tt.state, got, tt.want)
 		}
 	}
 }

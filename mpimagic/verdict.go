@@ -15,9 +15,9 @@ const maxRanksDetailed = 4
 // judge turns an outcome into the cell's error, or nil when every rank
 // exited 0 (and the launcher too).
 func judge(oc *outcome, o Options, l *launcher) *worker.Error {
-	if oc.reason == "interrupt" || oc.reason == "timeout" {
+	if oc.reason == stopInterrupt || oc.reason == stopTimeout {
 		name, head := "Interrupted", "the cell was interrupted"
-		if oc.reason == "timeout" {
+		if oc.reason == stopTimeout {
 			name, head = "Timeout", fmt.Sprintf("--timeout %s expired", o.Timeout)
 		}
 		value := head + ": " + stillRunning(oc) + "; every rank and the launcher were stopped"
@@ -43,7 +43,7 @@ func judge(oc *outcome, o Options, l *launcher) *worker.Error {
 			return nil
 		}
 		value := fmt.Sprintf("%s ended without an exit status (killed with the launcher?)", rankList(lost))
-		return &worker.Error{Name: "RankError", Value: value, Traceback: []string{"RankError: " + value}}
+		return failedRanks(value, nil)
 	}
 	status := "exit status 0"
 	var ee *exec.ExitError
@@ -72,7 +72,7 @@ func judge(oc *outcome, o Options, l *launcher) *worker.Error {
 			tb = append(tb, "    "+line)
 		}
 	}
-	return &worker.Error{Name: "LaunchError", Value: value, Traceback: tb}
+	return launchError(value, tb)
 }
 
 // rankError describes the ranks that failed, with their last lines.
@@ -116,7 +116,7 @@ func rankError(oc *outcome, fails []rankResult, l *launcher, o Options) *worker.
 	if ex := explainLauncher(oc.launcherText, o, l, 0); ex != "" && strings.Contains(ex, "MPI_Abort") {
 		tb = append(tb, "", ex)
 	}
-	return &worker.Error{Name: "RankError", Value: value, Traceback: tb}
+	return failedRanks(value, tb)
 }
 
 // stillRunning says which ranks the stop caught running.
@@ -191,9 +191,9 @@ func summaryTitle(oc *outcome, o Options, l *launcher) string {
 	}
 	var what string
 	switch {
-	case oc.reason == "interrupt":
+	case oc.reason == stopInterrupt:
 		what = "interrupted"
-	case oc.reason == "timeout":
+	case oc.reason == stopTimeout:
 		what = fmt.Sprintf("stopped by --timeout %s", o.Timeout)
 	case ok == o.N && o.N == 1:
 		what = "the rank exited 0"
