@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // engineTimeout bounds requests the front end makes while the user types
@@ -211,10 +211,10 @@ func (k *kernel) clearRunning() {
 
 // evaluate runs a cell: a help request (name?, which answers with a pager
 // payload), or else Go and magics.
-func (k *kernel) evaluate(ctx context.Context, code string, count int, allowStdin bool, out worker.Output) (worker.Result, []any, error) {
+func (k *kernel) evaluate(ctx context.Context, code string, count int, allowStdin bool, out cellio.Output) (cellio.Result, []any, error) {
 	if name, detail, ok := helpRequest(code); ok {
 		payload, err := k.help(ctx, name, detail, out)
-		return worker.Result{}, payload, err
+		return cellio.Result{}, payload, err
 	}
 	res, err := k.runCell(ctx, code, count, allowStdin, out)
 	return res, []any{}, err
@@ -236,16 +236,16 @@ func userExpressions(req map[string]json.RawMessage) map[string]any {
 }
 
 // toWorkerError turns any error from a cell into the fields of an error
-// message. Cells the engine failed report a *worker.Error; anything else is
+// message. Cells the engine failed report a *cellio.Error; anything else is
 // wrapped, and a bare context error after an interrupt reads as one.
-func toWorkerError(err error, interrupted bool) *worker.Error {
-	var werr *worker.Error
+func toWorkerError(err error, interrupted bool) *cellio.Error {
+	var werr *cellio.Error
 	if errors.As(err, &werr) {
-		werr = &worker.Error{Name: werr.Name, Value: werr.Value, Traceback: werr.Traceback}
+		werr = &cellio.Error{Name: werr.Name, Value: werr.Value, Traceback: werr.Traceback}
 	} else if interrupted && errors.Is(err, context.Canceled) {
 		werr = interruptedError()
 	} else {
-		werr = &worker.Error{Name: "Error", Value: err.Error()}
+		werr = &cellio.Error{Name: "Error", Value: err.Error()}
 	}
 	if werr.Name == "" {
 		werr.Name = "Error"
@@ -257,11 +257,11 @@ func toWorkerError(err error, interrupted bool) *worker.Error {
 	return werr
 }
 
-func interruptedError() *worker.Error {
-	return &worker.Error{Name: "Interrupted", Value: "the cell was interrupted"}
+func interruptedError() *cellio.Error {
+	return &cellio.Error{Name: "Interrupted", Value: "the cell was interrupted"}
 }
 
-func errorContent(count int, e *worker.Error) map[string]any {
+func errorContent(count int, e *cellio.Error) map[string]any {
 	tb := e.Traceback
 	if tb == nil {
 		tb = []string{}
@@ -288,7 +288,7 @@ func (k *kernel) handleComplete(m *message) {
 	c, err := k.complete(req.Code, cursor)
 	if err != nil {
 		k.log.Warn("completion failed", "err", err)
-		c = worker.Completion{Start: cursor, End: cursor}
+		c = cellio.Completion{Start: cursor, End: cursor}
 	}
 	if c.Matches == nil {
 		c.Matches = []string{}
@@ -306,7 +306,7 @@ func (k *kernel) handleComplete(m *message) {
 // of every match is known, _jupyter_types_experimental, which JupyterLab
 // reads index for index with the matches to show each one's type (IPython's
 // shape: start, end, text, type and an optional signature).
-func completionMetadata(c worker.Completion) map[string]any {
+func completionMetadata(c cellio.Completion) map[string]any {
 	if len(c.Types) != len(c.Matches) {
 		return map[string]any{}
 	}
@@ -323,7 +323,7 @@ func completionMetadata(c worker.Completion) map[string]any {
 
 // complete completes magic names on a magic line and asks the engine
 // otherwise, with magic lines blanked so that the engine sees plain Go.
-func (k *kernel) complete(code string, cursor int) (worker.Completion, error) {
+func (k *kernel) complete(code string, cursor int) (cellio.Completion, error) {
 	if line, col, ok := magicLineAt(code, cursor); ok {
 		return completeMagic(line, col, cursor, k.cfg.CellMagics), nil
 	}
@@ -344,7 +344,7 @@ func (k *kernel) handleInspect(m *message) {
 	}
 	cursor := clampCursor(req.Code, req.CursorPos)
 	req.DetailLevel = min(max(req.DetailLevel, 0), 1) // the protocol's levels
-	var ins worker.Inspection
+	var ins cellio.Inspection
 	var err error
 	if line, _, ok := magicLineAt(req.Code, cursor); ok {
 		ins = inspectMagic(line)
@@ -355,7 +355,7 @@ func (k *kernel) handleInspect(m *message) {
 	}
 	if err != nil {
 		k.log.Warn("inspection failed", "err", err)
-		ins = worker.Inspection{}
+		ins = cellio.Inspection{}
 	}
 	if ins.Data == nil {
 		ins.Data = map[string]any{}

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // helpPattern matches a help request as IPython spells it: a name (a
@@ -31,8 +31,8 @@ func helpRequest(code string) (name string, detail int, ok bool) {
 // payload, which front ends show in their pager (Jupyter Notebook, the
 // console) or below the cell (JupyterLab). A name without documentation
 // says so on stdout, as IPython does.
-func (k *kernel) help(ctx context.Context, name string, detail int, out worker.Output) ([]any, error) {
-	var ins worker.Inspection
+func (k *kernel) help(ctx context.Context, name string, detail int, out cellio.Output) ([]any, error) {
+	var ins cellio.Inspection
 	if strings.HasPrefix(name, "%") {
 		ins = inspectMagic(name)
 	} else {

@@ -17,14 +17,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // CellMagic runs a whole cell whose first line is %name or %%name. args are
 // the words after the name, split shell-like; body is the cell after its
 // first line (so body line 1 is cell line 2). ExecutionCount(ctx) is the
 // cell's execution count.
-type CellMagic func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error)
+type CellMagic func(ctx context.Context, args []string, body string, out cellio.Output) (cellio.Result, error)
 
 // countKey is the context key of a cell's execution count.
 type countKey struct{}

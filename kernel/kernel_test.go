@@ -18,7 +18,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/google/uuid"
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 const waitLimit = 10 * time.Second
@@ -36,7 +36,7 @@ const waitLimit = 10 * time.Second
 //	panic TEXT   panic (a bug in the kernel's own code, as the kernel sees it)
 type fakeEngine struct {
 	mu       sync.Mutex
-	requests []worker.Request
+	requests []cellio.Request
 	lastEnv  string // "K=V", or "-K" after an unset
 	lastDir  string
 	resets   int
@@ -45,12 +45,12 @@ type fakeEngine struct {
 	complete []string // codes passed to Complete
 }
 
-func (e *fakeEngine) Execute(ctx context.Context, req worker.Request, out worker.Output) (worker.Result, error) {
+func (e *fakeEngine) Execute(ctx context.Context, req cellio.Request, out cellio.Output) (cellio.Result, error) {
 	e.mu.Lock()
 	e.requests = append(e.requests, req)
 	gate := e.gate
 	e.mu.Unlock()
-	var res worker.Result
+	var res cellio.Result
 	for _, line := range strings.Split(req.Code, "\n") {
 		cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 		switch cmd {
@@ -60,22 +60,22 @@ func (e *fakeEngine) Execute(ctx context.Context, req worker.Request, out worker
 		case "warn":
 			out.Stream("stderr", arg+"\n")
 		case "value":
-			res = worker.Result{Data: map[string]any{"text/plain": arg}}
+			res = cellio.Result{Data: map[string]any{"text/plain": arg}}
 		case "display":
-			out.Display(worker.Display{Data: map[string]any{"text/html": "<b>1</b>"}, DisplayID: "d1"})
-			out.Display(worker.Display{Data: map[string]any{"text/html": "<b>2</b>"}, DisplayID: "d1", Update: true})
+			out.Display(cellio.Display{Data: map[string]any{"text/html": "<b>1</b>"}, DisplayID: "d1"})
+			out.Display(cellio.Display{Data: map[string]any{"text/html": "<b>2</b>"}, DisplayID: "d1", Update: true})
 		case "input":
 			v, err := out.Input("name? ", false)
 			if err != nil {
-				return worker.Result{}, &worker.Error{Name: "InputError", Value: err.Error()}
+				return cellio.Result{}, &cellio.Error{Name: "InputError", Value: err.Error()}
 			}
 			out.Stream("stdout", "hello "+v+"\n")
 		case "fail":
-			return worker.Result{}, &worker.Error{Name: "RuntimeError", Value: "boom", Traceback: []string{"cell[1]:1", "panic: boom"}}
+			return cellio.Result{}, &cellio.Error{Name: "RuntimeError", Value: "boom", Traceback: []string{"cell[1]:1", "panic: boom"}}
 		case "block":
 			out.Stream("stdout", "blocking\n")
 			<-ctx.Done()
-			return worker.Result{}, &worker.Error{Name: "Interrupted", Value: "interrupted"}
+			return cellio.Result{}, &cellio.Error{Name: "Interrupted", Value: "interrupted"}
 		case "panic":
 			panic("fake engine: " + arg)
 		case "gate":
@@ -84,25 +84,25 @@ func (e *fakeEngine) Execute(ctx context.Context, req worker.Request, out worker
 			case <-ctx.Done():
 			}
 		default:
-			return worker.Result{}, fmt.Errorf("fake engine: unknown command %q", cmd)
+			return cellio.Result{}, fmt.Errorf("fake engine: unknown command %q", cmd)
 		}
 	}
 	return res, nil
 }
 
-func (e *fakeEngine) Complete(ctx context.Context, code string, cursor int) (worker.Completion, error) {
+func (e *fakeEngine) Complete(ctx context.Context, code string, cursor int) (cellio.Completion, error) {
 	e.mu.Lock()
 	e.complete = append(e.complete, code)
 	e.mu.Unlock()
-	return worker.Completion{Matches: []string{"Println", "Printf"}, Start: cursor - 2, End: cursor,
+	return cellio.Completion{Matches: []string{"Println", "Printf"}, Start: cursor - 2, End: cursor,
 		Types: []string{"function", "function"}, Signatures: []string{"func(...any) (int, error)", ""}}, nil
 }
 
-func (e *fakeEngine) Inspect(ctx context.Context, code string, cursor, detail int) (worker.Inspection, error) {
+func (e *fakeEngine) Inspect(ctx context.Context, code string, cursor, detail int) (cellio.Inspection, error) {
 	if code == "nodoc" {
-		return worker.Inspection{Data: map[string]any{}}, nil
+		return cellio.Inspection{Data: map[string]any{}}, nil
 	}
-	return worker.Inspection{Found: true, Data: map[string]any{"text/plain": fmt.Sprintf("doc %d %d", cursor, detail)}}, nil
+	return cellio.Inspection{Found: true, Data: map[string]any{"text/plain": fmt.Sprintf("doc %d %d", cursor, detail)}}, nil
 }
 
 func (e *fakeEngine) Reset(ctx context.Context) error {
@@ -137,11 +137,11 @@ func (e *fakeEngine) Close() error {
 	return nil
 }
 
-func (e *fakeEngine) lastRequest() worker.Request {
+func (e *fakeEngine) lastRequest() cellio.Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(e.requests) == 0 {
-		return worker.Request{}
+		return cellio.Request{}
 	}
 	return e.requests[len(e.requests)-1]
 }
@@ -549,10 +549,10 @@ func (tk *testKernel) execute(code string, extra map[string]any) (reply *message
 }
 
 func TestKernel(t *testing.T) {
-	echo := func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error) {
+	echo := func(ctx context.Context, args []string, body string, out cellio.Output) (cellio.Result, error) {
 		n, ok := ExecutionCount(ctx)
 		out.Stream("stdout", fmt.Sprintf("args=%q body=%q count=%d,%v\n", args, body, n, ok))
-		return worker.Result{Data: map[string]any{"text/plain": "from magic"}}, nil
+		return cellio.Result{Data: map[string]any{"text/plain": "from magic"}}, nil
 	}
 	tk := startKernel(t, map[string]CellMagic{"echo": echo}, false)
 	c := tk.client

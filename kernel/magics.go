@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // A cell is read line by line: a line that starts in column 0 with '!' or '%'
@@ -150,17 +150,17 @@ func magicName(line string) (name, rest string, percents int) {
 }
 
 // usageError is a cell error for a magic used wrongly.
-func usageError(format string, args ...any) *worker.Error {
-	return &worker.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+func usageError(format string, args ...any) *cellio.Error {
+	return &cellio.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
 }
 
 // magicError is a cell error for a magic that failed.
-func magicError(format string, args ...any) *worker.Error {
-	return &worker.Error{Name: "MagicError", Value: fmt.Sprintf(format, args...)}
+func magicError(format string, args ...any) *cellio.Error {
+	return &cellio.Error{Name: "MagicError", Value: fmt.Sprintf(format, args...)}
 }
 
 // notAvailable explains a magic that this build does not register.
-func notAvailable(name string) *worker.Error {
+func notAvailable(name string) *cellio.Error {
 	if name == "mpirun" {
 		return usageError("%%mpirun is not available in this build of mpigo yet; the README describes it. Run %%help for the magics you have.")
 	}
@@ -170,48 +170,48 @@ func notAvailable(name string) *worker.Error {
 // runCell executes a cell: a cell magic, or its line magics and Go segments
 // in order, stopping at the first error. The result is that of the last part
 // run, so a final Go expression shows its value.
-func (k *kernel) runCell(ctx context.Context, code string, count int, allowStdin bool, out worker.Output) (worker.Result, error) {
+func (k *kernel) runCell(ctx context.Context, code string, count int, allowStdin bool, out cellio.Output) (cellio.Result, error) {
 	lines := splitLines(code)
 	if first := strings.TrimSuffix(lines[0], "\r"); strings.HasPrefix(first, "%") {
 		name, rest, percents := magicName(first)
 		if fn, ok := k.cfg.CellMagics[name]; ok {
 			args, err := splitArgs(rest)
 			if err != nil {
-				return worker.Result{}, usageError("%%%s: %v", name, err)
+				return cellio.Result{}, usageError("%%%s: %v", name, err)
 			}
 			return fn(context.WithValue(ctx, countKey{}, count), args, strings.Join(lines[1:], "\n"), out)
 		}
 		if percents == 2 {
 			if name == "mpirun" {
-				return worker.Result{}, notAvailable(name)
+				return cellio.Result{}, notAvailable(name)
 			}
-			return worker.Result{}, usageError("unknown cell magic %%%%%s; run %%help to list the magics", name)
+			return cellio.Result{}, usageError("unknown cell magic %%%%%s; run %%help to list the magics", name)
 		}
 	}
-	var res worker.Result
+	var res cellio.Result
 	for _, p := range splitCell(code) {
 		if ctx.Err() != nil {
-			return worker.Result{}, interruptedError()
+			return cellio.Result{}, interruptedError()
 		}
 		var err error
 		if p.magic {
-			res = worker.Result{}
+			res = cellio.Result{}
 			err = k.lineMagic(ctx, p.text, out)
 		} else {
 			if strings.TrimSpace(p.text) == "" {
 				continue
 			}
-			res, err = k.engine.Execute(ctx, worker.Request{Code: p.text, Cell: count, AllowStdin: allowStdin}, out)
+			res, err = k.engine.Execute(ctx, cellio.Request{Code: p.text, Cell: count, AllowStdin: allowStdin}, out)
 		}
 		if err != nil {
-			return worker.Result{}, err
+			return cellio.Result{}, err
 		}
 	}
 	return res, nil
 }
 
 // lineMagic runs one magic line.
-func (k *kernel) lineMagic(ctx context.Context, line string, out worker.Output) error {
+func (k *kernel) lineMagic(ctx context.Context, line string, out cellio.Output) error {
 	if cmd, ok := strings.CutPrefix(line, "!"); ok {
 		return k.shellCommand(ctx, cmd, out)
 	}
@@ -249,9 +249,9 @@ func (k *kernel) lineMagic(ctx context.Context, line string, out worker.Output) 
 	return notAvailable(name)
 }
 
-// engineError keeps a *worker.Error from the engine and wraps anything else.
+// engineError keeps a *cellio.Error from the engine and wraps anything else.
 func engineError(what string, err error) error {
-	var werr *worker.Error
+	var werr *cellio.Error
 	if errors.As(err, &werr) {
 		return werr
 	}
@@ -259,7 +259,7 @@ func engineError(what string, err error) error {
 }
 
 // magicEnv implements %env, %env K, %env K=V, %env K V and %env -u K.
-func (k *kernel) magicEnv(ctx context.Context, rest string, out worker.Output) error {
+func (k *kernel) magicEnv(ctx context.Context, rest string, out cellio.Output) error {
 	if rest == "" {
 		env := os.Environ()
 		sort.Strings(env)
@@ -330,7 +330,7 @@ func unquote(s string) string {
 
 // magicCd implements %cd [DIR]: no DIR is home, "-" the previous directory,
 // and a leading ~ is expanded. Words are joined, so quoting is optional.
-func (k *kernel) magicCd(ctx context.Context, rest string, out worker.Output) error {
+func (k *kernel) magicCd(ctx context.Context, rest string, out cellio.Output) error {
 	args, err := splitArgs(rest)
 	if err != nil {
 		return usageError("%%cd: %v", err)
@@ -444,9 +444,9 @@ func magicNames(cellMagics map[string]CellMagic) []string {
 }
 
 // completeMagic completes a magic name at col of a magic line.
-func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic) worker.Completion {
+func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic) cellio.Completion {
 	prefix := string([]rune(line)[:col])
-	c := worker.Completion{Matches: []string{}, Start: cursor, End: cursor}
+	c := cellio.Completion{Matches: []string{}, Start: cursor, End: cursor}
 	if !strings.HasPrefix(prefix, "%") || strings.IndexFunc(prefix, unicode.IsSpace) >= 0 {
 		return c
 	}
@@ -465,19 +465,19 @@ func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic
 }
 
 // inspectMagic describes the magic of a magic line.
-func inspectMagic(line string) worker.Inspection {
+func inspectMagic(line string) cellio.Inspection {
 	name := "!"
 	if !strings.HasPrefix(line, "!") {
 		name, _, _ = magicName(line)
 	}
 	for _, h := range lineMagicHelp {
 		if h.name == name {
-			return worker.Inspection{Found: true, Data: map[string]any{
+			return cellio.Inspection{Found: true, Data: map[string]any{
 				"text/plain": h.usage + "\n    " + h.desc + "\n    e.g. " + h.example,
 			}}
 		}
 	}
-	return worker.Inspection{}
+	return cellio.Inspection{}
 }
 
 // isComplete answers is_complete_request. Magic lines are complete on their

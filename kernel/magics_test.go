@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 func TestSplitCell(t *testing.T) {
@@ -211,7 +211,7 @@ func TestHistoryQuery(t *testing.T) {
 	}
 }
 
-// recorder is a worker.Output that keeps what it receives.
+// recorder is a cellio.Output that keeps what it receives.
 type recorder struct {
 	stdout, stderr strings.Builder
 }
@@ -223,7 +223,7 @@ func (r *recorder) Stream(name, text string) {
 		r.stdout.WriteString(text)
 	}
 }
-func (r *recorder) Display(worker.Display)             {}
+func (r *recorder) Display(cellio.Display)             {}
 func (r *recorder) Input(string, bool) (string, error) { return "", nil }
 
 func TestLineMagics(t *testing.T) {
@@ -284,7 +284,7 @@ func TestLineMagics(t *testing.T) {
 	}
 	for _, bad := range []string{"%nosuch", "%mpirun -n 2", "%%mpirun", "%"} {
 		_, err := run(bad)
-		werr, ok := err.(*worker.Error)
+		werr, ok := err.(*cellio.Error)
 		if !ok || werr.Name != "UsageError" || !strings.Contains(werr.Value, "help") && !strings.Contains(werr.Value, "README") {
 			t.Errorf("%s: error %v, want a UsageError pointing at %%help", bad, err)
 		}
@@ -325,7 +325,7 @@ func TestShellCommandInterrupt(t *testing.T) {
 	<-r.started
 	cancel()
 	err := <-done // TERM is trapped: this needs the SIGKILL
-	werr, ok := err.(*worker.Error)
+	werr, ok := err.(*cellio.Error)
 	if !ok || werr.Name != "Interrupted" {
 		t.Fatalf("err = %v, want Interrupted", err)
 	}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
-// cellOutput is the worker.Output of one execute request: it publishes the
+// cellOutput is the cellio.Output of one execute request: it publishes the
 // cell's output on iopub with the request as parent, and asks the front end
 // for input on stdin. It is safe for concurrent use (a !command streams stdout
 // and stderr from two goroutines).
@@ -24,7 +24,7 @@ type cellOutput struct {
 	closed bool
 }
 
-var _ worker.Output = (*cellOutput)(nil)
+var _ cellio.Output = (*cellOutput)(nil)
 
 // close marks the end of the execute request: every output published so far
 // is queued before the idle status that follows. Later output (a goroutine
@@ -63,7 +63,7 @@ func (o *cellOutput) Stream(name, text string) {
 
 // Display publishes display_data, or update_display_data when d.Update is
 // set and d carries the display id to update, or clear_output when d.Clear.
-func (o *cellOutput) Display(d worker.Display) {
+func (o *cellOutput) Display(d cellio.Display) {
 	if d.Clear {
 		o.publish("clear_output", map[string]any{"wait": d.Wait})
 		return

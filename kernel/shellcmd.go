@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/display"
-	"github.com/mpigo/mpigo/worker"
 )
 
 const (
@@ -27,7 +27,7 @@ const (
 // environment, in its own process group, streaming its stdout and stderr as
 // they come. An interrupt kills the group. A non-zero exit is not a cell
 // error (as in IPython); it is reported on stderr.
-func (k *kernel) shellCommand(ctx context.Context, command string, out worker.Output) error {
+func (k *kernel) shellCommand(ctx context.Context, command string, out cellio.Output) error {
 	if strings.TrimSpace(command) == "" {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (k *kernel) shellCommand(ctx context.Context, command string, out worker.Ou
 
 // pump streams r to out as chunks arrive, never splitting a UTF-8 sequence
 // between two messages.
-func pump(r io.Reader, name string, out worker.Output) {
+func pump(r io.Reader, name string, out cellio.Output) {
 	sp := display.NewSplitter("") // no records in shell output: whole runes only
 	send := func(pieces []display.Piece) {
 		for _, p := range pieces {

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // RunCommand is `mpigo run [flags] FILE.go|DIR [ARGS...]`: it builds the
@@ -219,7 +219,7 @@ func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, env 
 	return &built{bin: bin, took: time.Since(start)}, nil
 }
 
-// termOutput is a worker.Output for a terminal: streams go to stdout and
+// termOutput is a cellio.Output for a terminal: streams go to stdout and
 // stderr as they are, displays as their text/plain.
 type termOutput struct {
 	mu             sync.Mutex
@@ -238,7 +238,7 @@ func (t *termOutput) Stream(name, text string) {
 }
 
 // Display prints the text/plain of a new display (updates are skipped).
-func (t *termOutput) Display(d worker.Display) {
+func (t *termOutput) Display(d cellio.Display) {
 	if d.Clear || d.Update {
 		return
 	}

@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
-	"github.com/mpigo/mpigo/worker"
 )
 
 // tailLines is how many of its last output lines a rank keeps for the
@@ -264,7 +264,7 @@ func (c *collector) record(rec *display.Record, out *[]outItem) {
 	if err := json.Unmarshal(rec.Payload, &m); err != nil {
 		return
 	}
-	d := worker.Display{Data: m.Data, Metadata: m.Metadata, DisplayID: m.DisplayID, Clear: m.Clear, Wait: m.Wait}
+	d := cellio.Display{Data: m.Data, Metadata: m.Metadata, DisplayID: m.DisplayID, Clear: m.Clear, Wait: m.Wait}
 	if m.DisplayID != "" {
 		d.Update = m.Update && c.shown[m.DisplayID]
 		c.shown[m.DisplayID] = true

@@ -12,16 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
-	"github.com/mpigo/mpigo/worker"
 )
 
-// recorder is a worker.Output that keeps what it gets.
+// recorder is a cellio.Output that keeps what it gets.
 type recorder struct {
 	mu       sync.Mutex
 	streams  map[string]*strings.Builder
-	displays []worker.Display
+	displays []cellio.Display
 	messages int
 }
 
@@ -37,7 +37,7 @@ func (r *recorder) Stream(name, text string) {
 	r.messages++
 }
 
-func (r *recorder) Display(d worker.Display) {
+func (r *recorder) Display(d cellio.Display) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.displays = append(r.displays, d)
@@ -262,7 +262,7 @@ func TestEmitterBackpressure(t *testing.T) {
 		t.Fatal("text was queued past the bound")
 	case <-time.After(100 * time.Millisecond):
 	}
-	em.display(worker.Display{Data: map[string]any{"text/plain": "progress"}}) // displays never wait
+	em.display(cellio.Display{Data: map[string]any{"text/plain": "progress"}}) // displays never wait
 	close(out.release)
 	select {
 	case <-pushed:

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // batchDelay is how long output waits to be merged with what follows it:
@@ -18,10 +18,10 @@ const batchDelay = 10 * time.Millisecond
 // end takes it.
 const maxQueued = 8 << 20
 
-// emitter hands a run's output to a worker.Output from one goroutine, in
+// emitter hands a run's output to a cellio.Output from one goroutine, in
 // the order it came, merging consecutive text of the same stream.
 type emitter struct {
-	out    worker.Output
+	out    cellio.Output
 	mu     sync.Mutex
 	space  *sync.Cond // signalled when the queue shrinks or the emitter closes
 	q      []outItem
@@ -37,10 +37,10 @@ type emitter struct {
 type outItem struct {
 	stream string
 	text   []byte
-	disp   *worker.Display
+	disp   *cellio.Display
 }
 
-func newEmitter(out worker.Output) *emitter {
+func newEmitter(out cellio.Output) *emitter {
 	e := &emitter{out: out, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	e.space = sync.NewCond(&e.mu)
 	go e.loop()
@@ -53,7 +53,7 @@ func (e *emitter) text(stream string, b []byte) {
 }
 
 // display queues a display.
-func (e *emitter) display(d worker.Display) {
+func (e *emitter) display(d cellio.Display) {
 	e.push([]outItem{{disp: &d}})
 }
 

@@ -19,8 +19,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/worker"
 )
 
 // %mpirun --export DIR writes the cell to DIR as a program that stands
@@ -53,7 +53,7 @@ type exportFile struct {
 }
 
 // exportCell is %mpirun --export: o.Export is the directory.
-func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string, out worker.Output) (worker.Result, error) {
+func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string, out cellio.Output) (cellio.Result, error) {
 	cellName := "cell[" + strconv.Itoa(cell) + "]"
 	rename := func(s string) string { return strings.ReplaceAll(s, CellFile, cellName) }
 	exportErr := func(err error) error {
@@ -62,19 +62,19 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	dirArg := filepath.Clean(o.Export)
 	abs, err := filepath.Abs(dirArg)
 	if err != nil {
-		return worker.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
+		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
 	if err := checkJobEnv(o.Env); err != nil {
-		return worker.Result{}, usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
+		return cellio.Result{}, usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if o.Hostfile != "" {
 		if o.Hostfile, err = filepath.Abs(o.Hostfile); err != nil {
-			return worker.Result{}, exportErr(fmt.Errorf("--hostfile: %w", err))
+			return cellio.Result{}, exportErr(fmt.Errorf("--hostfile: %w", err))
 		}
 	}
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return worker.Result{}, magicError(err)
+		return cellio.Result{}, magicError(err)
 	}
 	defer done()
 	em := newEmitter(out)
@@ -88,17 +88,17 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	decls := m.decls()
 	src, err := m.embedded()
 	if err != nil {
-		return worker.Result{}, magicError(err)
+		return cellio.Result{}, magicError(err)
 	}
 	gen, err := Generate(body, decls, src.exports)
 	if err != nil {
 		pr.set("does not compile: nothing exported", true)
-		return worker.Result{}, compileError(err, rename)
+		return cellio.Result{}, compileError(err, rename)
 	}
 	plain, tidy, err := exportSources(body, decls, src.exports, cellName)
 	if err != nil {
 		pr.set("failed", true)
-		return worker.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
+		return cellio.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
 	}
 
 	// Compile the program as the cell runs it (errors name the cell's
@@ -119,10 +119,10 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	switch {
 	case ctx.Err() != nil:
 		pr.set("interrupted: nothing exported", true)
-		return worker.Result{}, interruptedError("while its program was being built; nothing was exported")
+		return cellio.Result{}, interruptedError("while its program was being built; nothing was exported")
 	case errors.As(buildErr, &ce):
 		pr.set("does not compile: nothing exported", true)
-		return worker.Result{}, compileError(buildErr, rename)
+		return cellio.Result{}, compileError(buildErr, rename)
 	case buildErr != nil:
 		verbose("not compiled here: " + buildErr.Error())
 	default:
@@ -133,7 +133,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 			switch {
 			case ctx.Err() != nil:
 				pr.set("interrupted: nothing exported", true)
-				return worker.Result{}, interruptedError("while its program was being built; nothing was exported")
+				return cellio.Result{}, interruptedError("while its program was being built; nothing was exported")
 			case err == nil:
 				mainGo = tidy
 			default:
@@ -147,11 +147,11 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	res, err := writeExport(abs, files)
 	if err != nil {
 		pr.set("failed: nothing exported", true)
-		return worker.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
+		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
 	pr.set("exported to "+dirArg, true)
 	em.text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
-	return worker.Result{}, nil
+	return cellio.Result{}, nil
 }
 
 // exportSources makes the program to export: plain is the cell's program

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo"
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/worker"
 )
 
 func TestSlurmDuration(t *testing.T) {
@@ -467,7 +467,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	// the cell's line.
 	bad := filepath.Join(root, "bad")
 	_, err = m.Cell(ctx, 9, []string{"-n", "2", "--export", bad}, "x := 1\ny := undefinedThing + x", newRecorder())
-	var werr *worker.Error
+	var werr *cellio.Error
 	if !errors.As(err, &werr) || werr.Name != "CompileError" || !strings.Contains(werr.Value, "cell[9]:3") {
 		t.Errorf("bad cell: %#v", err)
 	}

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/worker"
 )
 
 // Config configures a Magic.
@@ -236,18 +236,18 @@ func (m *Magic) exe() (string, error) {
 // Cell runs an %mpirun cell: args are the words after %mpirun, body the
 // rest of the cell, cell its execution count (compile errors and
 // tracebacks name it cell[N]). The progress, the ranks' output and the
-// summary go to out; a failed run returns a *worker.Error.
-func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, out worker.Output) (worker.Result, error) {
+// summary go to out; a failed run returns a *cellio.Error.
+func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, out cellio.Output) (cellio.Result, error) {
 	o, err := Parse(args, ModeMagic, m.environ())
 	if err != nil {
-		return worker.Result{}, usageError(err)
+		return cellio.Result{}, usageError(err)
 	}
 	if o.Help {
 		out.Stream("stdout", MagicUsage)
-		return worker.Result{}, nil
+		return cellio.Result{}, nil
 	}
 	if strings.TrimSpace(body) == "" {
-		return worker.Result{}, usageError(&UsageError{Reason: ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
+		return cellio.Result{}, usageError(&UsageError{Reason: ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
 	}
 	if o.Export != "" {
 		return m.exportCell(ctx, cell, o, body, out)
@@ -261,10 +261,10 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 // runCell runs a cell's program: it registers the run for Close, builds
 // the program (prepare) and hands it to launch (run, or runBatch for
 // --sbatch).
-func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out worker.Output, launch func(*cellRun, context.Context) *worker.Error) (worker.Result, error) {
+func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out cellio.Output, launch func(*cellRun, context.Context) *cellio.Error) (cellio.Result, error) {
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return worker.Result{}, magicError(err)
+		return cellio.Result{}, magicError(err)
 	}
 	defer done()
 	em := newEmitter(out)
@@ -274,12 +274,12 @@ func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, o
 		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
 	if werr := c.prepare(ctx, body); werr != nil {
-		return worker.Result{}, werr
+		return cellio.Result{}, werr
 	}
 	if werr := launch(c, ctx); werr != nil {
-		return worker.Result{}, werr
+		return cellio.Result{}, werr
 	}
-	return worker.Result{}, nil
+	return cellio.Result{}, nil
 }
 
 // cellRun is one %mpirun cell on its way.
@@ -311,7 +311,7 @@ func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, CellFil
 
 // prepare finds the launcher, generates and builds the program and gets
 // the rank wrapper ready.
-func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
+func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	m, o := c.m, c.o
 	l, tc, err := m.setup(ctx, o)
 	if err != nil {
@@ -367,7 +367,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *worker.Error {
 }
 
 // run launches the program, then shows the summary and judges the run.
-func (c *cellRun) run(ctx context.Context) *worker.Error {
+func (c *cellRun) run(ctx context.Context) *cellio.Error {
 	o, l := c.o, c.l
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -406,25 +406,25 @@ func (c *cellRun) run(ctx context.Context) *worker.Error {
 		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}
 	s := &summary{title: summaryTitle(oc, o, l), groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
-	c.em.display(worker.Display{Data: s.data()})
+	c.em.display(cellio.Display{Data: s.data()})
 	return werr
 }
 
 // usageError is the cell error of a bad %mpirun line.
-func usageError(err error) *worker.Error {
+func usageError(err error) *cellio.Error {
 	var ue *UsageError
 	if !errors.As(err, &ue) {
-		return &worker.Error{Name: "UsageError", Value: err.Error()}
+		return &cellio.Error{Name: "UsageError", Value: err.Error()}
 	}
 	tb := []string{"UsageError: " + ue.Reason}
 	if ue.Usage != "" {
 		tb = append(tb, "", "usage: "+strings.TrimRight(ue.Usage, "\n"))
 	}
-	return &worker.Error{Name: "UsageError", Value: ue.Reason, Traceback: tb}
+	return &cellio.Error{Name: "UsageError", Value: ue.Reason, Traceback: tb}
 }
 
 // compileError is the cell error of a program that does not build.
-func compileError(err error, rename func(string) string) *worker.Error {
+func compileError(err error, rename func(string) string) *cellio.Error {
 	var ce *CompileError
 	if errors.Is(err, ErrEmpty) {
 		return usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
@@ -448,5 +448,5 @@ func compileError(err error, rename func(string) string) *worker.Error {
 	if undefined {
 		tb = append(tb, "", "(%mpirun programs see the declarations of earlier cells (import, func, type, const, var) but not variables made with :=; declare those in this cell)")
 	}
-	return &worker.Error{Name: "CompileError", Value: lines[0], Traceback: tb}
+	return &cellio.Error{Name: "CompileError", Value: lines[0], Traceback: tb}
 }

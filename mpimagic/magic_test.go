@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo"
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/worker"
 )
 
 func TestEmbeddedSources(t *testing.T) {
@@ -104,7 +104,7 @@ func TestMagicWithMPI(t *testing.T) {
 	t.Run("panic names the cell line", func(t *testing.T) {
 		rec := newRecorder()
 		_, err := m.Cell(ctx, 4, []string{"-n", "2"}, "if mpi.World.Rank() == 1 {\n\tpanic(\"boom\")\n}\nmpi.World.Barrier()", rec)
-		werr, ok := err.(*worker.Error)
+		werr, ok := err.(*cellio.Error)
 		if !ok || werr.Name != "RankError" || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
 			t.Fatalf("error %#v", err)
 		}
@@ -128,7 +128,7 @@ func TestMagicWithMPI(t *testing.T) {
 		}()
 		start := time.Now()
 		_, err := m.Cell(ctx, 5, []string{"-n", "2"}, "fmt.Println(\"waiting\")\nmpi.World.Recv(make([]int, 1), mpi.AnySource, 0)", rec)
-		werr, ok := err.(*worker.Error)
+		werr, ok := err.(*cellio.Error)
 		if !ok || werr.Name != "Interrupted" || !strings.Contains(werr.Value, "ranks 0-1 were still running") {
 			t.Fatalf("error %#v", err)
 		}

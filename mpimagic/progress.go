@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // progressEvery is the least time between two progress updates (the last
@@ -67,7 +67,7 @@ func (p *progress) flushPending() {
 func (p *progress) send(text string) {
 	p.pending = ""
 	p.last = time.Now()
-	p.em.display(worker.Display{
+	p.em.display(cellio.Display{
 		Data: map[string]any{
 			"text/plain": "%mpirun: " + text,
 			"text/html":  `<span style="color:#666">%mpirun: ` + html.EscapeString(text) + "</span>",

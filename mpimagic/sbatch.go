@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
-	"github.com/mpigo/mpigo/worker"
 )
 
 // %mpirun --sbatch submits the cell as a SLURM batch job instead of
@@ -468,12 +468,12 @@ func tailFile(path string, offset int64) []byte {
 }
 
 // sbatchCell is %mpirun --sbatch: build, submit, follow the job.
-func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string, out worker.Output) (worker.Result, error) {
+func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string, out cellio.Output) (cellio.Result, error) {
 	if _, err := o.env.lookPath("sbatch"); err != nil {
 		reason := "--sbatch submits the cell as a SLURM batch job, but there is no sbatch command on PATH here. " +
 			"Run the kernel on a cluster's login node (or load the SLURM module: module load slurm), " +
 			"or use --export DIR to write the cell out with a job file to submit elsewhere"
-		return worker.Result{}, usageError(&UsageError{Reason: reason})
+		return cellio.Result{}, usageError(&UsageError{Reason: reason})
 	}
 	build := o
 	build.Launcher = "srun" // the job's launcher: build for the MPI srun goes with
@@ -496,7 +496,7 @@ type batchRun struct {
 
 // runBatch writes the job script, submits it and follows the job to its
 // end, then shows the summary and judges the run.
-func (c *cellRun) runBatch(ctx context.Context) *worker.Error {
+func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	o, m := c.o, c.m
 	cache, err := m.cacheDir()
 	if err != nil {
@@ -573,7 +573,7 @@ var submitHints = []struct{ says, hint string }{
 
 // submitError is the cell's error when sbatch refused the job: its first
 // message as the error, everything it said, and a hint where one fits.
-func submitError(err error, args []string) *worker.Error {
+func submitError(err error, args []string) *cellio.Error {
 	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "sbatch: "))
 	reason := strings.TrimPrefix(firstLine(msg), "sbatch: ")
 	reason = strings.TrimPrefix(reason, "error: ")
@@ -798,7 +798,7 @@ func (b *batchRun) readOutput(col *collector) {
 
 // finish shows the final state and the summary, and returns the cell's
 // error, if any.
-func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error {
+func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error {
 	c, o, l := b.c, b.c.o, b.c.l
 	job := "job " + b.id
 	final := b.state.final()
@@ -810,7 +810,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error
 	if !ranAt.IsZero() {
 		queued = seconds(ranAt.Sub(submitted)) + " in the queue"
 	}
-	var werr *worker.Error
+	var werr *cellio.Error
 	switch oc.reason {
 	case stopInterrupt, stopTimeout, stopCancelled:
 		werr = b.stopError(oc, ranAt)
@@ -843,7 +843,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *worker.Error
 		title += " after " + queued
 	}
 	s := &summary{title: title, groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
-	c.em.display(worker.Display{Data: s.data()})
+	c.em.display(cellio.Display{Data: s.data()})
 	return werr
 }
 
@@ -874,7 +874,7 @@ func waited(d time.Duration) string {
 
 // stopError is the cell's error when the job was cancelled: by an
 // interrupt, by --timeout, by SLURM's time limit, or by someone else.
-func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *worker.Error {
+func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *cellio.Error {
 	o := b.c.o
 	job := "job " + b.id
 	name, value := "Interrupted", "the cell was interrupted: "+job+" was cancelled (scancel)"
@@ -905,7 +905,7 @@ func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *worker.Error {
 		state += " on " + b.state.Nodes
 	}
 	tb = append(tb, "", job+": "+state)
-	return &worker.Error{Name: name, Value: value, Traceback: tb}
+	return &cellio.Error{Name: name, Value: value, Traceback: tb}
 }
 
 // explain says what the job's output tells about ranks that never

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo"
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // Outputs of SLURM 22.05 (Debian's slurm-wlm) on the cluster of
@@ -256,7 +256,7 @@ func TestSbatchWithoutSlurm(t *testing.T) {
 	defer m.Close()
 	rec := newRecorder()
 	_, err := m.Cell(context.Background(), 2, []string{"-n", "2", "--sbatch"}, `fmt.Println("hi")`, rec)
-	var werr *worker.Error
+	var werr *cellio.Error
 	if !errors.As(err, &werr) || werr.Name != "UsageError" || !strings.Contains(werr.Value, "no sbatch command on PATH") ||
 		!strings.Contains(werr.Value, "--export") {
 		t.Fatalf("error %#v", err)

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/mpigo/mpigo/worker"
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // maxRanksDetailed bounds the ranks an error message describes one by one.
@@ -14,14 +14,14 @@ const maxRanksDetailed = 4
 
 // judge turns an outcome into the cell's error, or nil when every rank
 // exited 0 (and the launcher too).
-func judge(oc *outcome, o Options, l *launcher) *worker.Error {
+func judge(oc *outcome, o Options, l *launcher) *cellio.Error {
 	if oc.reason == stopInterrupt || oc.reason == stopTimeout {
 		name, head := "Interrupted", "the cell was interrupted"
 		if oc.reason == stopTimeout {
 			name, head = "Timeout", fmt.Sprintf("--timeout %s expired", o.Timeout)
 		}
 		value := head + ": " + stillRunning(oc) + "; every rank and the launcher were stopped"
-		return &worker.Error{Name: name, Value: value, Traceback: append([]string{name + ": " + value}, where(oc)...)}
+		return &cellio.Error{Name: name, Value: value, Traceback: append([]string{name + ": " + value}, where(oc)...)}
 	}
 	if fails := failures(oc.results); len(fails) > 0 {
 		return rankError(oc, fails, l, o)
@@ -76,7 +76,7 @@ func judge(oc *outcome, o Options, l *launcher) *worker.Error {
 }
 
 // rankError describes the ranks that failed, with their last lines.
-func rankError(oc *outcome, fails []rankResult, l *launcher, o Options) *worker.Error {
+func rankError(oc *outcome, fails []rankResult, l *launcher, o Options) *cellio.Error {
 	var ranks []int
 	statuses := map[string]bool{}
 	for _, r := range fails {

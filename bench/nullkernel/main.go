@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/kernel"
-	"github.com/mpigo/mpigo/worker"
 )
 
 func main() {
@@ -39,18 +39,18 @@ type nullEngine struct{}
 
 // Execute returns the cell's code as its value, as if it were an expression
 // that evaluates to itself.
-func (nullEngine) Execute(_ context.Context, req worker.Request, _ worker.Output) (worker.Result, error) {
-	return worker.Result{Data: map[string]any{"text/plain": req.Code}}, nil
+func (nullEngine) Execute(_ context.Context, req cellio.Request, _ cellio.Output) (cellio.Result, error) {
+	return cellio.Result{Data: map[string]any{"text/plain": req.Code}}, nil
 }
 
 // Complete offers nothing.
-func (nullEngine) Complete(_ context.Context, _ string, cursor int) (worker.Completion, error) {
-	return worker.Completion{Matches: []string{}, Start: cursor, End: cursor}, nil
+func (nullEngine) Complete(_ context.Context, _ string, cursor int) (cellio.Completion, error) {
+	return cellio.Completion{Matches: []string{}, Start: cursor, End: cursor}, nil
 }
 
 // Inspect finds nothing.
-func (nullEngine) Inspect(context.Context, string, int, int) (worker.Inspection, error) {
-	return worker.Inspection{Data: map[string]any{}}, nil
+func (nullEngine) Inspect(context.Context, string, int, int) (cellio.Inspection, error) {
+	return cellio.Inspection{Data: map[string]any{}}, nil
 }
 
 // Reset has nothing to forget.

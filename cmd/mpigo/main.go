@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/mpigo/mpigo"
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
 	"github.com/mpigo/mpigo/kernel"
 	"github.com/mpigo/mpigo/mpimagic"
@@ -178,7 +179,7 @@ func (e resetEngine) Reset(ctx context.Context) error {
 
 // mpirunMagic adapts the %mpirun magic to the kernel.
 func mpirunMagic(m *mpimagic.Magic) kernel.CellMagic {
-	return func(ctx context.Context, args []string, body string, out worker.Output) (worker.Result, error) {
+	return func(ctx context.Context, args []string, body string, out cellio.Output) (cellio.Result, error) {
 		count, _ := kernel.ExecutionCount(ctx)
 		return m.Cell(ctx, count, args, body, out)
 	}

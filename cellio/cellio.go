@@ -1,7 +1,8 @@
-// Package worker runs a goeval session in a child process and drives it from the
-// kernel, so that nothing a cell does (a fatal error, a stack overflow, a stuck
-// cgo call) can take the kernel down with it.
-package worker
+// Package cellio holds the types of a cell's request and of what it produces
+// (output, result, error, completions, inspections), shared by the kernel,
+// the engine that runs plain cells (package worker) and the cell magics
+// (package mpimagic), which import nothing else of each other for them.
+package cellio
 
 // Output receives what a running cell produces. Stream and Display are called
 // from one goroutine at a time, in the order the cell produced the output;
