@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 )
 
 func TestSplitCell(t *testing.T) {
@@ -211,21 +212,6 @@ func TestHistoryQuery(t *testing.T) {
 	}
 }
 
-// recorder is a cellio.Output that keeps what it receives.
-type recorder struct {
-	stdout, stderr strings.Builder
-}
-
-func (r *recorder) Stream(name, text string) {
-	if name == "stderr" {
-		r.stderr.WriteString(text)
-	} else {
-		r.stdout.WriteString(text)
-	}
-}
-func (r *recorder) Display(cellio.Display)             {}
-func (r *recorder) Input(string, bool) (string, error) { return "", nil }
-
 func TestLineMagics(t *testing.T) {
 	t.Setenv("MPIGO_TEST_VAR", "before")
 	dir, err := filepath.EvalSymlinks(t.TempDir())
@@ -235,18 +221,18 @@ func TestLineMagics(t *testing.T) {
 	t.Chdir(t.TempDir()) // restored after the test
 	eng := &fakeEngine{}
 	k := &kernel{engine: eng, cfg: Config{}}
-	run := func(line string) (*recorder, error) {
-		r := &recorder{}
+	run := func(line string) (*celliotest.Recorder, error) {
+		r := celliotest.New()
 		err := k.lineMagic(context.Background(), line, r)
 		return r, err
 	}
-	if r, err := run("%env MPIGO_TEST_VAR"); err != nil || r.stdout.String() != "before\n" {
-		t.Errorf("%%env K: %q, %v", r.stdout.String(), err)
+	if r, err := run("%env MPIGO_TEST_VAR"); err != nil || r.Text("stdout") != "before\n" {
+		t.Errorf("%%env K: %q, %v", r.Text("stdout"), err)
 	}
 	if _, err := run("%env MPIGO_TEST_VAR=after it"); err != nil || eng.lastEnv != "MPIGO_TEST_VAR=after it" {
 		t.Errorf("%%env K=V: %v, engine saw %q", err, eng.lastEnv)
 	}
-	if r, _ := run("%env"); !strings.Contains(r.stdout.String(), "\nMPIGO_TEST_VAR=after it\n") {
+	if r, _ := run("%env"); !strings.Contains(r.Text("stdout"), "\nMPIGO_TEST_VAR=after it\n") {
 		t.Errorf("%%env listing lacks the variable")
 	}
 	if _, err := run(`%env MPIGO_TEST_VAR "spaced value"`); err != nil || eng.lastEnv != "MPIGO_TEST_VAR=spaced value" {
@@ -258,11 +244,11 @@ func TestLineMagics(t *testing.T) {
 	if _, err := run("%env MPIGO_TEST_VAR"); err == nil {
 		t.Error("env of an unset variable should fail")
 	}
-	if r, err := run("%cd " + dir); err != nil || eng.lastDir != dir || r.stdout.String() != dir+"\n" {
-		t.Errorf("%%cd: %v, engine dir %q, printed %q", err, eng.lastDir, r.stdout.String())
+	if r, err := run("%cd " + dir); err != nil || eng.lastDir != dir || r.Text("stdout") != dir+"\n" {
+		t.Errorf("%%cd: %v, engine dir %q, printed %q", err, eng.lastDir, r.Text("stdout"))
 	}
-	if r, _ := run("%pwd"); r.stdout.String() != dir+"\n" {
-		t.Errorf("%%pwd = %q", r.stdout.String())
+	if r, _ := run("%pwd"); r.Text("stdout") != dir+"\n" {
+		t.Errorf("%%pwd = %q", r.Text("stdout"))
 	}
 	if _, err := run("%cd -"); err != nil || eng.lastDir == dir {
 		t.Errorf("%%cd -: %v, engine dir %q", err, eng.lastDir)
@@ -278,7 +264,7 @@ func TestLineMagics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"!COMMAND", "%env", "%cd", "%pwd", "%reset", "%mpirun", "display.", "final bare expression", "imports"} {
-		if !strings.Contains(r.stdout.String(), want) {
+		if !strings.Contains(r.Text("stdout"), want) {
 			t.Errorf("%%help lacks %q", want)
 		}
 	}
@@ -296,30 +282,30 @@ func TestLineMagics(t *testing.T) {
 
 func TestShellCommand(t *testing.T) {
 	k := &kernel{}
-	r := &recorder{}
+	r := celliotest.New()
 	if err := k.shellCommand(context.Background(), "echo out; echo err >&2; exit 3", r); err != nil {
 		t.Fatal(err)
 	}
-	if r.stdout.String() != "out\n" {
-		t.Errorf("stdout = %q", r.stdout.String())
+	if r.Text("stdout") != "out\n" {
+		t.Errorf("stdout = %q", r.Text("stdout"))
 	}
-	if r.stderr.String() != "err\nexit status 3\n" {
-		t.Errorf("stderr = %q", r.stderr.String())
+	if r.Text("stderr") != "err\nexit status 3\n" {
+		t.Errorf("stderr = %q", r.Text("stderr"))
 	}
 	// A background child holding the pipes must not hang the cell.
-	r = &recorder{}
+	r = celliotest.New()
 	if err := k.shellCommand(context.Background(), "sleep 2 & echo started", r); err != nil {
 		t.Fatal(err)
 	}
-	if r.stdout.String() != "started\n" {
-		t.Errorf("stdout = %q", r.stdout.String())
+	if r.Text("stdout") != "started\n" {
+		t.Errorf("stdout = %q", r.Text("stdout"))
 	}
 }
 
 func TestShellCommandInterrupt(t *testing.T) {
 	k := &kernel{}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &streamWatcher{started: make(chan struct{})}
+	r := &streamWatcher{Recorder: celliotest.New(), started: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() { done <- k.shellCommand(ctx, "trap '' TERM; echo ready; sleep 30; echo never", r) }()
 	<-r.started
@@ -331,8 +317,9 @@ func TestShellCommandInterrupt(t *testing.T) {
 	}
 }
 
+// streamWatcher is an Output that closes started at the first stream.
 type streamWatcher struct {
-	recorder
+	*celliotest.Recorder
 	started chan struct{}
 	once    bool
 }

@@ -7,52 +7,18 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 
-// recorder is a cellio.Output that keeps what it gets.
-type recorder struct {
-	mu       sync.Mutex
-	streams  map[string]*strings.Builder
-	displays []cellio.Display
-	messages int
-}
-
-func newRecorder() *recorder { return &recorder{streams: map[string]*strings.Builder{}} }
-
-func (r *recorder) Stream(name, text string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.streams[name] == nil {
-		r.streams[name] = &strings.Builder{}
-	}
-	r.streams[name].WriteString(text)
-	r.messages++
-}
-
-func (r *recorder) Display(d cellio.Display) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.displays = append(r.displays, d)
-}
-
-func (r *recorder) Input(string, bool) (string, error) { return "", io.EOF }
-
-func (r *recorder) text(name string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.streams[name] == nil {
-		return ""
-	}
-	return r.streams[name].String()
-}
+// newRecorder returns a cellio.Output that keeps what it gets.
+func newRecorder() *celliotest.Recorder { return celliotest.New() }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -130,17 +96,17 @@ func TestCollector(t *testing.T) {
 	c.close()
 	em.close()
 
-	out := rec.text("stdout")
+	out := rec.Text("stdout")
 	for _, want := range []string{"[rank 0] hello\n", "[rank 1] one\n", "[rank 0] after\n", "[rank 1] two\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout %q lacks %q", out, want)
 		}
 	}
-	if err := rec.text("stderr"); err != "[rank 1] \tcell[7]:3 +0x1d\n" {
+	if err := rec.Text("stderr"); err != "[rank 1] \tcell[7]:3 +0x1d\n" {
 		t.Errorf("stderr = %q", err)
 	}
-	if len(rec.displays) != 2 || rec.displays[0].Update || !rec.displays[1].Update || rec.displays[1].DisplayID != "p" {
-		t.Errorf("displays = %+v: want the first shown, the second an update", rec.displays)
+	if len(rec.Displays()) != 2 || rec.Displays()[0].Update || !rec.Displays()[1].Update || rec.Displays()[1].DisplayID != "p" {
+		t.Errorf("displays = %+v: want the first shown, the second an update", rec.Displays())
 	}
 	rs := c.results()
 	if !rs[0].ok() || rs[0].Lines != 2 || rs[1].Exit.Signal != int(syscall.SIGSEGV) || rs[1].Lines != 3 {
@@ -159,11 +125,11 @@ func TestEmitterMergesInOrder(t *testing.T) {
 	}
 	em.text("stderr", []byte("e\n"))
 	em.close()
-	if got := rec.text("stdout"); got != strings.Repeat("x\n", 1000) {
+	if got := rec.Text("stdout"); got != strings.Repeat("x\n", 1000) {
 		t.Errorf("stdout: %d bytes", len(got))
 	}
-	if rec.messages > 10 {
-		t.Errorf("%d messages for 1001 lines: not merged", rec.messages)
+	if rec.Messages() > 10 {
+		t.Errorf("%d messages for 1001 lines: not merged", rec.Messages())
 	}
 }
 
@@ -198,10 +164,10 @@ func TestRankIO(t *testing.T) {
 	waitFor(t, "the rank's connection to end", func() bool { return !c.open() })
 	c.close()
 	em.close()
-	if got := rec.text("stdout"); got != "[rank 2] ab\n[rank 2] no newline\n" {
+	if got := rec.Text("stdout"); got != "[rank 2] ab\n[rank 2] no newline\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	if got := rec.text("stderr"); got != "[rank 2] err\n" {
+	if got := rec.Text("stderr"); got != "[rank 2] err\n" {
 		t.Errorf("stderr = %q", got)
 	}
 	r := c.results()[2]
@@ -238,17 +204,17 @@ func TestRankIOTerminate(t *testing.T) {
 
 // blockedOutput is an Output whose Stream waits until release is closed.
 type blockedOutput struct {
-	recorder
+	*celliotest.Recorder
 	release chan struct{}
 }
 
 func (b *blockedOutput) Stream(name, text string) {
 	<-b.release
-	b.recorder.Stream(name, text)
+	b.Recorder.Stream(name, text)
 }
 
 func TestEmitterBackpressure(t *testing.T) {
-	out := &blockedOutput{recorder: *newRecorder(), release: make(chan struct{})}
+	out := &blockedOutput{Recorder: newRecorder(), release: make(chan struct{})}
 	em := newEmitter(out)
 	chunk := make([]byte, maxQueued/2+1)
 	em.text("stdout", chunk) // taken by the flush, which then blocks in Stream
@@ -270,7 +236,7 @@ func TestEmitterBackpressure(t *testing.T) {
 		t.Fatal("the writer was not released")
 	}
 	em.close()
-	if got := len(out.text("stdout")); got != 4*len(chunk) {
+	if got := len(out.Text("stdout")); got != 4*len(chunk) {
 		t.Errorf("%d bytes out, want %d", got, 4*len(chunk))
 	}
 }

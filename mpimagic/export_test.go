@@ -211,7 +211,7 @@ func TestExportWithoutMPI(t *testing.T) {
 	if _, err := m.Cell(context.Background(), 2, []string{"-n", "3", "--export", dir}, "fmt.Println(mpi.World.Rank())", rec); err != nil {
 		t.Fatal(err)
 	}
-	if s := rec.text("stdout"); !strings.Contains(s, "Not compiled here (no mpirun found on PATH") || strings.Contains(s, "compiles here") {
+	if s := rec.Text("stdout"); !strings.Contains(s, "Not compiled here (no mpirun found on PATH") || strings.Contains(s, "compiles here") {
 		t.Errorf("output:\n%s", s)
 	}
 	for _, f := range []string{"main.go", "go.mod", "job.sh", "README.md", manifestName, "mpigo/go.mod", "mpigo/mpi/mpi.go", "mpigo/display/display.go"} {
@@ -391,9 +391,9 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	rec := newRecorder()
 	_, err = m.Cell(ctx, 7, []string{"-n", "2", "--export", dir, "--env", "GREETING=hello there", "--timeout", "2m"}, body, rec)
 	if err != nil {
-		t.Fatalf("%v\nstdout %q", err, rec.text("stdout"))
+		t.Fatalf("%v\nstdout %q", err, rec.Text("stdout"))
 	}
-	report := rec.text("stdout")
+	report := rec.Text("stdout")
 	for _, s := range []string{"Exported cell[7] to " + dir, "func twice (cell[1])", "main.go", "compiles here with", "cd " + dir + " && sbatch job.sh", "bash " + dir + "/job.sh"} {
 		if !strings.Contains(report, s) {
 			t.Errorf("report lacks %q:\n%s", s, report)
@@ -456,8 +456,8 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	if _, err := m.Cell(ctx, 7, []string{"-n", "2", "--export", dir, "--env", "GREETING=hello there", "--timeout", "2m"}, body, rec); err != nil {
 		t.Fatalf("export again: %v", err)
 	}
-	if !strings.Contains(rec.text("stdout"), "every file already held this export") {
-		t.Errorf("export again:\n%s", rec.text("stdout"))
+	if !strings.Contains(rec.Text("stdout"), "every file already held this export") {
+		t.Errorf("export again:\n%s", rec.Text("stdout"))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hello-1.out")); err != nil {
 		t.Errorf("hello-1.out: %v", err)

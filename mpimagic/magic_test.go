@@ -88,14 +88,14 @@ func TestMagicWithMPI(t *testing.T) {
 		rec := newRecorder()
 		_, err := m.Cell(ctx, 3, []string{"-n", "2"}, "r := mpi.World.Rank()\nfmt.Println(\"rank\", r, twice(r))", rec)
 		if err != nil {
-			t.Fatalf("%v\nstdout %q\nstderr %q", err, rec.text("stdout"), rec.text("stderr"))
+			t.Fatalf("%v\nstdout %q\nstderr %q", err, rec.Text("stdout"), rec.Text("stderr"))
 		}
-		got := strings.Split(strings.TrimSpace(rec.text("stdout")), "\n")
+		got := strings.Split(strings.TrimSpace(rec.Text("stdout")), "\n")
 		sort.Strings(got)
 		if strings.Join(got, "|") != "[rank 0] rank 0 0|[rank 1] rank 1 2" {
-			t.Errorf("stdout %q", rec.text("stdout"))
+			t.Errorf("stdout %q", rec.Text("stdout"))
 		}
-		last := rec.displays[len(rec.displays)-1]
+		last := rec.Displays()[len(rec.Displays())-1]
 		if s, _ := last.Data["text/plain"].(string); !strings.Contains(s, "all 2 ranks exited 0") {
 			t.Errorf("summary %q", s)
 		}
@@ -120,7 +120,7 @@ func TestMagicWithMPI(t *testing.T) {
 			// Interrupt once rank 1 waits, or after a minute at most (the
 			// test then fails on the error it gets).
 			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if strings.Contains(rec.text("stdout"), "[rank 1] waiting") {
+				if strings.Contains(rec.Text("stdout"), "[rank 1] waiting") {
 					break
 				}
 			}

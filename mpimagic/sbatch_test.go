@@ -261,8 +261,8 @@ func TestSbatchWithoutSlurm(t *testing.T) {
 		!strings.Contains(werr.Value, "--export") {
 		t.Fatalf("error %#v", err)
 	}
-	if len(rec.displays) != 0 {
-		t.Errorf("a progress display for a cell that cannot be submitted: %+v", rec.displays)
+	if len(rec.Displays()) != 0 {
+		t.Errorf("a progress display for a cell that cannot be submitted: %+v", rec.Displays())
 	}
 }
 
