@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"reflect"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 // match, what it names and a function's signature, index for index.
 func TestCompleteTypes(t *testing.T) {
 	e := startEngine(t)
-	if _, err := run(t, e, 1, "var counter int", &recorder{}, false); err != nil {
+	if _, err := run(t, e, 1, "var counter int", celliotest.New(), false); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

@@ -28,11 +28,11 @@ func kernelRole() int {
 		return 1
 	}
 	started := make(chan struct{})
-	out := &recorder{onStream: func(name, text string) {
+	out := watched(func(name, text string) {
 		if strings.Contains(text, "started") {
 			close(started)
 		}
-	}}
+	})
 	go e.Execute(context.Background(), Request{Code: `fmt.Println("started"); time.Sleep(time.Hour)`, Cell: 1}, out)
 	<-started
 	fmt.Println(e.proc.cmd.Process.Pid)

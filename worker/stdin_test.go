@@ -7,20 +7,20 @@ import "testing"
 // cell to cell: the later cell asks again.
 func TestStdinLeftoverDropped(t *testing.T) {
 	e := startEngine(t)
-	out := &recorder{inputs: []string{"first\nleftover"}}
+	out := answered("first\nleftover")
 	if _, err := run(t, e, 1, `var s string; fmt.Scanln(&s); fmt.Println(s)`, out, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.text("stdout"); got != "first\n" || out.asked != 1 {
-		t.Fatalf("stdout %q after %d input requests", got, out.asked)
+	if got := out.Text("stdout"); got != "first\n" || out.Asked() != 1 {
+		t.Fatalf("stdout %q after %d input requests", got, out.Asked())
 	}
 	for cell := 2; cell <= 3; cell++ {
-		out = &recorder{inputs: []string{"again"}}
+		out = answered("again")
 		if _, err := run(t, e, cell, `var s string; fmt.Scanln(&s); fmt.Println(s)`, out, true); err != nil {
 			t.Fatal(err)
 		}
-		if got := out.text("stdout"); got != "again\n" || out.asked != 1 {
-			t.Fatalf("cell %d: stdout %q after %d input requests, want a new request answered", cell, got, out.asked)
+		if got := out.Text("stdout"); got != "again\n" || out.Asked() != 1 {
+			t.Fatalf("cell %d: stdout %q after %d input requests, want a new request answered", cell, got, out.Asked())
 		}
 	}
 }

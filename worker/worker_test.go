@@ -3,10 +3,10 @@ package worker
 import (
 	"context"
 	"errors"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -39,60 +39,23 @@ func startEngine(t *testing.T) *Engine {
 	return e
 }
 
-// recorder is an Output that keeps everything and can answer input.
-type recorder struct {
-	mu       sync.Mutex
-	streams  map[string]*strings.Builder
-	displays []Display
-	inputs   []string // answers, in order
-	asked    int
-	onStream func(name, text string)
+// answered returns a recorder of a cell's output that answers its input
+// requests with answers, in order.
+func answered(answers ...string) *celliotest.Recorder {
+	r := celliotest.New()
+	r.Answer(answers...)
+	return r
 }
 
-func (r *recorder) Stream(name, text string) {
-	r.mu.Lock()
-	if r.streams == nil {
-		r.streams = map[string]*strings.Builder{}
-	}
-	if r.streams[name] == nil {
-		r.streams[name] = &strings.Builder{}
-	}
-	r.streams[name].WriteString(text)
-	f := r.onStream
-	r.mu.Unlock()
-	if f != nil {
-		f(name, text)
-	}
+// watched returns a recorder of a cell's output that calls f with every
+// text streamed.
+func watched(f func(name, text string)) *celliotest.Recorder {
+	r := celliotest.New()
+	r.OnStream(f)
+	return r
 }
 
-func (r *recorder) Display(d Display) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.displays = append(r.displays, d)
-}
-
-func (r *recorder) Input(prompt string, password bool) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked++
-	if len(r.inputs) == 0 {
-		return "", errors.New("no input")
-	}
-	v := r.inputs[0]
-	r.inputs = r.inputs[1:]
-	return v, nil
-}
-
-func (r *recorder) text(name string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.streams[name] == nil {
-		return ""
-	}
-	return r.streams[name].String()
-}
-
-func run(t *testing.T, e *Engine, cell int, code string, out *recorder, allowStdin bool) (Result, error) {
+func run(t *testing.T, e *Engine, cell int, code string, out Output, allowStdin bool) (Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -101,7 +64,7 @@ func run(t *testing.T, e *Engine, cell int, code string, out *recorder, allowStd
 
 func TestOutputOrderAndValue(t *testing.T) {
 	e := startEngine(t)
-	out := &recorder{}
+	out := celliotest.New()
 	res, err := run(t, e, 1, `fmt.Print("a"); fmt.Fprint(os.Stderr, "e"); display.Markdown("*m*"); fmt.Println("b"); 6*7`, out, false)
 	if err != nil {
 		t.Fatal(err)
@@ -109,25 +72,25 @@ func TestOutputOrderAndValue(t *testing.T) {
 	if got := res.Data["text/plain"]; got != "42" {
 		t.Errorf("value %v, want 42", got)
 	}
-	if got := out.text("stdout"); got != "ab\n" {
+	if got := out.Text("stdout"); got != "ab\n" {
 		t.Errorf("stdout %q", got)
 	}
-	if got := out.text("stderr"); got != "e" {
+	if got := out.Text("stderr"); got != "e" {
 		t.Errorf("stderr %q", got)
 	}
-	if len(out.displays) != 1 || out.displays[0].Data["text/markdown"] != "*m*" {
-		t.Errorf("displays %+v", out.displays)
+	if len(out.Displays()) != 1 || out.Displays()[0].Data["text/markdown"] != "*m*" {
+		t.Errorf("displays %+v", out.Displays())
 	}
 }
 
 func TestUpdateShowsFirstThenUpdates(t *testing.T) {
 	e := startEngine(t)
-	out := &recorder{}
+	out := celliotest.New()
 	if _, err := run(t, e, 1, `for i := 0; i < 3; i++ { display.Update("p", map[string]any{"text/plain": fmt.Sprint(i)}) }`, out, false); err != nil {
 		t.Fatal(err)
 	}
 	var updates []bool
-	for _, d := range out.displays {
+	for _, d := range out.Displays() {
 		if d.DisplayID != "p" {
 			t.Fatalf("display id %q", d.DisplayID)
 		}
@@ -141,11 +104,11 @@ func TestUpdateShowsFirstThenUpdates(t *testing.T) {
 func TestStreamsLive(t *testing.T) {
 	e := startEngine(t)
 	flag := filepath.Join(t.TempDir(), "go-on")
-	out := &recorder{onStream: func(name, text string) {
+	out := watched(func(name, text string) {
 		if strings.Contains(text, "first") {
 			os.WriteFile(flag, nil, 0o600)
 		}
-	}}
+	})
 	// The cell only prints "second" once the test has seen "first": with
 	// output held back until the end of the cell it would give up instead.
 	code := `fmt.Println("first")
@@ -156,48 +119,48 @@ for i := 0; i < 600; i++ {
 	if _, err := run(t, e, 1, code, out, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.text("stdout"); got != "first\nsecond\n" {
+	if got := out.Text("stdout"); got != "first\nsecond\n" {
 		t.Fatalf("stdout %q", got)
 	}
 }
 
 func TestStdin(t *testing.T) {
 	e := startEngine(t)
-	out := &recorder{inputs: []string{"gopher", "42"}}
+	out := answered("gopher", "42")
 	code := `var name string; var n int
 fmt.Scanln(&name); fmt.Scanln(&n)
 fmt.Println(name, n+1)`
 	if _, err := run(t, e, 1, code, out, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.text("stdout"); got != "gopher 43\n" || out.asked != 2 {
-		t.Fatalf("stdout %q after %d input requests", got, out.asked)
+	if got := out.Text("stdout"); got != "gopher 43\n" || out.Asked() != 2 {
+		t.Fatalf("stdout %q after %d input requests", got, out.Asked())
 	}
 
-	out = &recorder{}
+	out = celliotest.New()
 	if _, err := run(t, e, 2, `_, err := bufio.NewReader(os.Stdin).ReadString('\n'); fmt.Println(err)`, out, false); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.text("stdout"); got != "EOF\n" || out.asked != 0 {
-		t.Fatalf("without stdin: stdout %q after %d input requests", got, out.asked)
+	if got := out.Text("stdout"); got != "EOF\n" || out.Asked() != 0 {
+		t.Fatalf("without stdin: stdout %q after %d input requests", got, out.Asked())
 	}
 }
 
 func TestInterruptKeepsState(t *testing.T) {
 	e := startEngine(t)
-	if _, err := run(t, e, 1, `x := 5`, &recorder{}, false); err != nil {
+	if _, err := run(t, e, 1, `x := 5`, celliotest.New(), false); err != nil {
 		t.Fatal(err)
 	}
 	for _, code := range []string{`for {}`, `time.Sleep(time.Hour)`, `<-make(chan int)`} {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(300*time.Millisecond, cancel)
-		_, err := e.Execute(ctx, Request{Code: code, Cell: 2}, &recorder{})
+		_, err := e.Execute(ctx, Request{Code: code, Cell: 2}, celliotest.New())
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Name != "Interrupted" {
 			t.Fatalf("%s: got %v, want an Interrupted error", code, err)
 		}
 	}
-	res, err := run(t, e, 3, `x`, &recorder{}, false)
+	res, err := run(t, e, 3, `x`, celliotest.New(), false)
 	if err != nil || res.Data["text/plain"] != "5" {
 		t.Fatalf("x after interrupts: %v %v", res.Data, err)
 	}
@@ -205,17 +168,17 @@ func TestInterruptKeepsState(t *testing.T) {
 
 func TestCrashRestartsWithDeclarations(t *testing.T) {
 	e := startEngine(t)
-	if _, err := run(t, e, 1, `func double(n int) int { return 2 * n }`, &recorder{}, false); err != nil {
+	if _, err := run(t, e, 1, `func double(n int) int { return 2 * n }`, celliotest.New(), false); err != nil {
 		t.Fatal(err)
 	}
-	out := &recorder{}
+	out := celliotest.New()
 	_, err := run(t, e, 2, `func r(n int) int { return r(n+1) + 1 }
 r(0)`, out, false)
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Name != "InterpreterCrashed" || !strings.Contains(ce.Value, "stack") {
-		t.Fatalf("got %v, want an InterpreterCrashed error about the stack; stderr: %q", err, out.text("stderr"))
+		t.Fatalf("got %v, want an InterpreterCrashed error about the stack; stderr: %q", err, out.Text("stderr"))
 	}
-	res, err := run(t, e, 3, `double(21)`, &recorder{}, false)
+	res, err := run(t, e, 3, `double(21)`, celliotest.New(), false)
 	if err != nil || res.Data["text/plain"] != "42" {
 		t.Fatalf("declaration after crash: %v %v", res.Data, err)
 	}
@@ -223,12 +186,12 @@ r(0)`, out, false)
 
 func TestClearOutput(t *testing.T) {
 	e := startEngine(t)
-	out := &recorder{}
+	out := celliotest.New()
 	if _, err := run(t, e, 1, `display.Text("old"); display.Clear(true)`, out, false); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.displays) != 2 || out.displays[0].Clear || !out.displays[1].Clear || !out.displays[1].Wait {
-		t.Fatalf("displays %+v, want a text then a clear with wait", out.displays)
+	if len(out.Displays()) != 2 || out.Displays()[0].Clear || !out.Displays()[1].Clear || !out.Displays()[1].Wait {
+		t.Fatalf("displays %+v, want a text then a clear with wait", out.Displays())
 	}
 }
 
@@ -245,11 +208,11 @@ func BenchmarkExecuteTrivial(b *testing.B) {
 	defer e.Close()
 	ctx := context.Background()
 	for i := range 20 {
-		e.Execute(ctx, Request{Code: "1+1", Cell: i}, &recorder{})
+		e.Execute(ctx, Request{Code: "1+1", Cell: i}, celliotest.New())
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		r, err := e.Execute(ctx, Request{Code: "1+1", Cell: i}, &recorder{})
+		r, err := e.Execute(ctx, Request{Code: "1+1", Cell: i}, celliotest.New())
 		if err != nil || r.Data["text/plain"] != "2" {
 			b.Fatal(r, err)
 		}
