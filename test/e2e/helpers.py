@@ -418,3 +418,17 @@ def free_port(addr: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((addr, 0))
         return s.getsockname()[1]
+
+
+def wait_for_kernel(connection_file, timeout: float = 60) -> None:
+    """Waits until the kernel of connection_file answers a kernel_info_request
+    (it writes the file before it binds its ports)."""
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient(connection_file=str(connection_file))
+    kc.load_connection_file()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+    finally:
+        kc.stop_channels()

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from helpers import wait_for_kernel
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def existing_kernel(tmp_path):
             assert proc.poll() is None, (tmp_path / "jupyter-kernel.log").read_text()
             assert time.monotonic() < deadline, "jupyter kernel wrote no connection file"
             time.sleep(0.1)
-        time.sleep(0.5)  # the file is written before the kernel binds
+        wait_for_kernel(cf)  # the file is written before the kernel binds
         yield cf
     finally:
         proc.send_signal(signal.SIGTERM)

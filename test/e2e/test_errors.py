@@ -118,8 +118,8 @@ def test_goroutine_panic_reported(kc):
 def test_late_goroutine_panic_keeps_kernel(kernel):
     kc = kernel.kc
     ok(kc, "keep := 7")
-    ok(kc, 'go func() { time.Sleep(200 * time.Millisecond); panic("late panic") }()')
-    time.sleep(1)
+    ok(kc, 'done := make(chan bool)\ngo func() { defer close(done); time.Sleep(200 * time.Millisecond); panic("late panic") }()')
+    ok(kc, "<-done")  # the goroutine has panicked (its deferred close ran)
     assert kernel.km.is_alive()
     assert ok(kc, "keep").result_text == "7"
 

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import start_kernel, stop_kernel
-from helpers import TESTDATA, alive, interrupt_when, ok, rank_lines, run, summary, text, wait_for
+from helpers import TESTDATA, alive, interrupt_when, ok, rank_lines, run, summary, text, wait_for, wait_for_kernel
 
 pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None, reason="no mpirun (install openmpi-bin)")
 
@@ -442,14 +442,14 @@ def test_console(tmp_path):
                               stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
         assert wait_for(lambda: cf.exists() and cf.stat().st_size > 0, 60), "no connection file"
-        time.sleep(0.5)
+        wait_for_kernel(cf)
         c = pexpect.spawn("jupyter", ["console", "--existing", str(cf)], encoding="utf-8", timeout=120,
                           dimensions=(40, 200), env=dict(os.environ, TERM="dumb"))
         try:
             c.expect(r"In \[1\]")
             for line in ["%mpirun -n 2", 'fmt.Println("console rank", mpi.World.Rank())', "", ""]:
                 c.send(line + "\r")
-                time.sleep(0.3)
+                time.sleep(0.3)  # typing pace: faster input is taken for a paste
             c.expect(r"\[rank 1\] console rank 1")
             c.expect(r"all 2 ranks exited 0")
         finally:
