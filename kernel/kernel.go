@@ -52,8 +52,12 @@ type Config struct {
 	// "complete", "incomplete", "invalid" or "unknown"; indent goes with
 	// "incomplete". Nil answers "unknown".
 	IsComplete func(code string) (status, indent string)
-	// CellMagics are the cell magics, keyed by name without '%'.
+	// CellMagics are the cell magics, keyed by name without '%'; the
+	// kernel knows no other.
 	CellMagics map[string]CellMagic
+	// CellMagicDocs say what %help shows of cell magics, by name; a cell
+	// magic without one is only named.
+	CellMagicDocs map[string]MagicDoc
 	// Logger receives the kernel's logs; nil logs to stderr at the level
 	// named by $MPIGO_LOG (see NewLogger).
 	Logger *slog.Logger

@@ -159,11 +159,15 @@ func magicError(format string, args ...any) *cellio.Error {
 	return &cellio.Error{Name: "MagicError", Value: fmt.Sprintf(format, args...)}
 }
 
-// notAvailable explains a magic that this build does not register.
-func notAvailable(name string) *cellio.Error {
-	if name == "mpirun" {
-		return usageError("%%mpirun is not available in this build of mpigo yet; the README describes it. Run %%help for the magics you have.")
-	}
+// MagicDoc is what %help shows of a cell magic.
+type MagicDoc struct {
+	Usage   string // "%mpirun -n N [...]"
+	Desc    string // what it does, in a line
+	Example string // "%mpirun -n 4"
+}
+
+// unknownMagic is the error of a magic that is not registered.
+func unknownMagic(name string) *cellio.Error {
 	return usageError("unknown magic %%%s; run %%help to list the magics", name)
 }
 
@@ -182,9 +186,6 @@ func (k *kernel) runCell(ctx context.Context, code string, count int, allowStdin
 			return fn(context.WithValue(ctx, countKey{}, count), args, strings.Join(lines[1:], "\n"), out)
 		}
 		if percents == 2 {
-			if name == "mpirun" {
-				return cellio.Result{}, notAvailable(name)
-			}
 			return cellio.Result{}, usageError("unknown cell magic %%%%%s; run %%help to list the magics", name)
 		}
 	}
@@ -216,11 +217,11 @@ func (k *kernel) lineMagic(ctx context.Context, line string, out cellio.Output) 
 		return k.shellCommand(ctx, cmd, out)
 	}
 	name, rest, percents := magicName(line)
-	if _, ok := k.cfg.CellMagics[name]; ok || percents == 2 {
-		if !ok && name == "mpirun" {
-			return notAvailable(name)
-		}
+	if _, ok := k.cfg.CellMagics[name]; ok {
 		return usageError("%%%s is a cell magic: put it on the first line of the cell", name)
+	}
+	if percents == 2 {
+		return usageError("unknown cell magic %%%%%s; run %%help to list the magics", name)
 	}
 	switch name {
 	case "env":
@@ -241,12 +242,12 @@ func (k *kernel) lineMagic(ctx context.Context, line string, out cellio.Output) 
 		out.Stream("stdout", "Interpreter state cleared: every declaration and variable is gone.\n")
 		return nil
 	case "help", "lsmagic":
-		out.Stream("stdout", helpText(k.cfg.CellMagics))
+		out.Stream("stdout", helpText(k.cfg.CellMagics, k.cfg.CellMagicDocs))
 		return nil
 	case "":
 		return usageError("a lone %% is not a magic; run %%help to list the magics")
 	}
-	return notAvailable(name)
+	return unknownMagic(name)
 }
 
 // engineError keeps a *cellio.Error from the engine and wraps anything else.
@@ -385,7 +386,7 @@ var lineMagicHelp = []magicHelp{
 }
 
 // helpText is the output of %help.
-func helpText(cellMagics map[string]CellMagic) string {
+func helpText(cellMagics map[string]CellMagic, docs map[string]MagicDoc) string {
 	var b strings.Builder
 	b.WriteString("mpigo magics: a line starting with % or ! in column 0; every other line is Go.\n\nLine magics:\n")
 	for _, h := range lineMagicHelp {
@@ -394,23 +395,22 @@ func helpText(cellMagics map[string]CellMagic) string {
 		}
 		fmt.Fprintf(&b, "  %-20s %s\n  %-20s   e.g. %s\n", h.usage, h.desc, "", h.example)
 	}
-	b.WriteString("\nCell magics (first line of a cell; the rest of the cell is theirs):\n")
-	if _, ok := cellMagics["mpirun"]; ok {
-		fmt.Fprintf(&b, "  %-20s %s\n  %-20s   e.g. %s\n", "%mpirun -n N [...]",
-			"build the cell as an MPI program and run it on N ranks (%%mpirun too; %mpirun --help for every flag)",
-			"", "%mpirun -n 4")
-	} else {
-		fmt.Fprintf(&b, "  %-20s %s\n  %-20s   e.g. %s\n", "%mpirun -n N [...]",
-			"run the cell as an MPI program on N ranks: coming soon, not in this build (the README describes it)",
-			"", "%mpirun -n 4")
+	if len(cellMagics) > 0 {
+		b.WriteString("\nCell magics (first line of a cell; the rest of the cell is theirs):\n")
 	}
-	var others []string
+	var names, others []string
 	for name := range cellMagics {
-		if name != "mpirun" {
-			others = append(others, "%"+name)
-		}
+		names = append(names, name)
 	}
-	sort.Strings(others)
+	sort.Strings(names)
+	for _, name := range names {
+		d, ok := docs[name]
+		if !ok {
+			others = append(others, "%"+name)
+			continue
+		}
+		fmt.Fprintf(&b, "  %-20s %s\n  %-20s   e.g. %s\n", d.Usage, d.Desc, "", d.Example)
+	}
 	if len(others) > 0 {
 		fmt.Fprintf(&b, "  also: %s\n", strings.Join(others, ", "))
 	}

@@ -263,11 +263,22 @@ func TestLineMagics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"!COMMAND", "%env", "%cd", "%pwd", "%reset", "%mpirun", "display.", "final bare expression", "imports"} {
+	for _, want := range []string{"!COMMAND", "%env", "%cd", "%pwd", "%reset", "display.", "final bare expression", "imports"} {
 		if !strings.Contains(r.Text("stdout"), want) {
 			t.Errorf("%%help lacks %q", want)
 		}
 	}
+	if strings.Contains(r.Text("stdout"), "mpirun") {
+		t.Errorf("%%help of a kernel without cell magics names one:\n%s", r.Text("stdout"))
+	}
+	// The kernel knows cell magics only by registration, with their docs.
+	k.cfg.CellMagics = map[string]CellMagic{"mpirun": nil, "time": nil}
+	k.cfg.CellMagicDocs = map[string]MagicDoc{"mpirun": {Usage: "%mpirun -n N", Desc: "runs on N ranks", Example: "%mpirun -n 4"}}
+	if r, _ := run("%help"); !strings.Contains(r.Text("stdout"), "%mpirun -n N         runs on N ranks") ||
+		!strings.Contains(r.Text("stdout"), "e.g. %mpirun -n 4") || !strings.Contains(r.Text("stdout"), "also: %time") {
+		t.Errorf("%%help with registered cell magics:\n%s", r.Text("stdout"))
+	}
+	k.cfg.CellMagics, k.cfg.CellMagicDocs = nil, nil
 	for _, bad := range []string{"%nosuch", "%mpirun -n 2", "%%mpirun", "%"} {
 		_, err := run(bad)
 		werr, ok := err.(*cellio.Error)

@@ -152,8 +152,13 @@ func runKernel(connectionFile string, env kernelEnv) error {
 			}
 			return resetEngine{Engine: engine, reset: magic.Reset}, nil
 		},
-		IsComplete:    goeval.IsComplete,
-		CellMagics:    map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
+		IsComplete: goeval.IsComplete,
+		CellMagics: map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
+		CellMagicDocs: map[string]kernel.MagicDoc{"mpirun": {
+			Usage:   "%mpirun -n N [...]",
+			Desc:    "build the cell as an MPI program and run it on N ranks (%%mpirun too; %mpirun --help for every flag)",
+			Example: "%mpirun -n 4",
+		}},
 		Logger:        logger,
 		Version:       version,
 		HandleSignals: true,
