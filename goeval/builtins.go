@@ -501,19 +501,8 @@ var valueHelpers = map[string]string{"MinV": "Min", "MaxV": "Max", "Ordered": "M
 // checkVars reports a package-level var initialized with min or max of
 // non-constant values: yaegi cannot type it (see checkDeclInferred).
 func (b *builtinRewrite) checkVars(f *ast.File) error {
-	for _, d := range f.Decls {
-		g, ok := d.(*ast.GenDecl)
-		if !ok || g.Tok != token.VAR {
-			continue
-		}
-		for _, sp := range g.Specs {
-			vs := sp.(*ast.ValueSpec)
-			for _, v := range vs.Values {
-				if containsInferred(v, helperSig) {
-					return b.errorAt(vs.Pos(), "yaegi cannot initialize a package-level var with min or max of values that are not constant; define it in a statement instead (%s := ...)", vs.Names[0].Name)
-				}
-			}
-		}
+	if vs := varSpecWith(f, func(v ast.Expr) bool { return containsInferred(v, helperSig) }); vs != nil {
+		return b.errorAt(vs.Pos(), "yaegi cannot initialize a package-level var with min or max of values that are not constant; define it in a statement instead (%s := ...)", vs.Names[0].Name)
 	}
 	return nil
 }

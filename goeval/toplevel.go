@@ -559,6 +559,22 @@ func exprList(list []ast.Expr) string {
 // but the variable keeps its zero value.
 func (s *Session) checkDeclInferred(fset *token.FileSet, c *cellCode, f *ast.File) error {
 	sig := s.sigOf(c)
+	vs := varSpecWith(f, func(v ast.Expr) bool { return containsInferred(v, sig) })
+	if vs == nil {
+		return nil
+	}
+	p := fset.Position(vs.Pos())
+	msg := fmt.Sprintf("%s: yaegi cannot initialize a package-level var with a call of a generic function whose result type is inferred; define it in a statement instead (%s := ...)", posString(p), vs.Names[0].Name)
+	e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	if p.Filename == fmt.Sprintf("cell[%d]/%s", c.no, srcName) {
+		e.Line, e.Col = p.Line, p.Column
+	}
+	return e
+}
+
+// varSpecWith returns the first package-level var spec of f with a value
+// for which pred holds, or nil.
+func varSpecWith(f *ast.File, pred func(ast.Expr) bool) *ast.ValueSpec {
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.VAR {
@@ -567,14 +583,8 @@ func (s *Session) checkDeclInferred(fset *token.FileSet, c *cellCode, f *ast.Fil
 		for _, sp := range g.Specs {
 			vs := sp.(*ast.ValueSpec)
 			for _, v := range vs.Values {
-				if containsInferred(v, sig) {
-					p := fset.Position(vs.Pos())
-					msg := fmt.Sprintf("%s: yaegi cannot initialize a package-level var with a call of a generic function whose result type is inferred; define it in a statement instead (%s := ...)", posString(p), vs.Names[0].Name)
-					e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
-					if p.Filename == fmt.Sprintf("cell[%d]/%s", c.no, srcName) {
-						e.Line, e.Col = p.Line, p.Column
-					}
-					return e
+				if pred(v) {
+					return vs
 				}
 			}
 		}

@@ -412,9 +412,6 @@ func isView(e ast.Expr) bool {
 	case *ast.FuncLit:
 		ps := f.Type.Params.List
 		return len(ps) == 1 && len(ps[0].Names) == 1 && strings.HasPrefix(ps[0].Names[0].Name, viewVarPrefix)
-	case *ast.SelectorExpr:
-		x, ok := f.X.(*ast.Ident)
-		return ok && x.Name == rtName && f.Sel.Name == "ViewTypeName"
 	}
 	return false
 }

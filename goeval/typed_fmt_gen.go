@@ -40,7 +40,7 @@ func (g *viewGen) expr(x string, t types.Type, depth int, methods bool) string {
 	}
 	t = types.Unalias(t)
 	if types.IsInterface(t) {
-		return g.dynamic(x, t, depth, methods)
+		return g.dynamic(x, t, depth)
 	}
 	if !g.needs(t, methods) {
 		return x
@@ -288,20 +288,21 @@ func (g *viewGen) pointerView(x string, t types.Type, u *types.Pointer, name str
 		", false, " + top + ", " + ms(v) + ") }(" + x + ")"
 }
 
-// dynamic returns an interface value as it is: a type switch cannot tell
-// the session's types from their underlying types in yaegi (a float64 in
-// an any matches case celsius, and a celsius may not), so an interface
-// value is left to yaegi, and a %T of one that may hold a session type is
-// refused (see typeNameSource).
-func (g *viewGen) dynamic(x string, _ types.Type, depth int, _ bool) string {
-	if depth == 0 {
+// dynamic returns the view of an interface value: the value as it is (a
+// type switch cannot tell the session's types from their underlying types
+// in yaegi, so what it holds is left to yaegi, and a %T of one that may
+// hold a session type is refused: see hiddenTypeName). Inside another
+// value, with %#v, a nil one names its type (error(nil)). The element
+// lists are built by compiled code (ViewAppend, ViewValues): an interface
+// value passed to it becomes the value it holds, as an argument of fmt
+// does, where yaegi would hand fmt its own representation of it.
+func (g *viewGen) dynamic(x string, t types.Type, depth int) string {
+	if depth == 0 || !g.names {
 		return x
 	}
-	// The element lists are built by compiled code (ViewAppend,
-	// ViewValues): an interface value passed to it becomes the value it
-	// holds, as an argument of fmt does, where yaegi would otherwise hand
-	// fmt its own representation of it ({0xc000... {...}}).
-	return x
+	return g.lit(t, func(v string) string {
+		return "func() any { if " + v + " == nil { return " + rtName + ".ViewNil(" + strconv.Quote(reflectTypeString(t)) + ") }; return " + v + " }()"
+	}, x)
 }
 
 // reflectTypeString writes t as package reflect (and so fmt's %T) does:

@@ -107,14 +107,6 @@ func Values(xs ...any) []any { return xs }
 // Append appends x to xs (see Values).
 func Append(xs []any, x ...any) []any { return append(xs, x...) }
 
-// TypeName returns the name of a view's type, or the %T of any other value.
-func TypeName(v any) string {
-	if w, ok := v.(*View); ok {
-		return w.name
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 // Format implements fmt.Formatter.
 func (v *View) Format(f fmt.State, verb rune) {
 	if v.methods.any() && v.handleMethods(f, verb) {

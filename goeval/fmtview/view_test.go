@@ -114,15 +114,6 @@ func TestViewPrintsAsFmt(t *testing.T) {
 	}
 }
 
-func TestTypeName(t *testing.T) {
-	if got := TypeName(viewOf(reflect.ValueOf([]color{1}), 0, true)); got != "[]fmtview.color" {
-		t.Errorf("TypeName of a view = %q", got)
-	}
-	if got := TypeName(3.5); got != "float64" {
-		t.Errorf("TypeName(3.5) = %q", got)
-	}
-}
-
 // viewOf builds the view goeval's rewrite would build for v: canIface is
 // false below an unexported field, where fmt calls no method.
 func viewOf(v reflect.Value, depth int, canIface bool) any {
