@@ -3,6 +3,7 @@ package mpimagic
 import (
 	"bufio"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -99,12 +100,12 @@ type srunPlan struct {
 // checked and srun decides.
 func planSrun(o Options, getenv func(string) string) (srunPlan, error) {
 	var p srunPlan
-	if nodes, err := strconv.Atoi(firstSet(getenv, "SLURM_JOB_NUM_NODES", "SLURM_NNODES")); err == nil &&
+	if nodes, err := strconv.Atoi(slurm.FirstSet(getenv, "SLURM_JOB_NUM_NODES", "SLURM_NNODES")); err == nil &&
 		o.N < nodes && o.Hosts == "" && !hasArg(o.LauncherArgs, "-N", "--nodes", "-w", "--nodelist") {
 		p.nodes = o.N
 	}
 	cpusText := getenv("SLURM_JOB_CPUS_PER_NODE")
-	cpus := slurmCPUs(cpusText)
+	cpus := slurm.CPUs(cpusText)
 	if cpus == 0 || hasArg(o.LauncherArgs, "--overcommit", "-O") {
 		return p, nil
 	}
@@ -123,7 +124,7 @@ func planSrun(o Options, getenv func(string) string) (srunPlan, error) {
 		}
 		return p, nil
 	}
-	per, err := strconv.Atoi(firstSet(getenv, "SLURM_CPUS_PER_TASK", "SRUN_CPUS_PER_TASK"))
+	per, err := strconv.Atoi(slurm.FirstSet(getenv, "SLURM_CPUS_PER_TASK", "SRUN_CPUS_PER_TASK"))
 	if err != nil || per < 1 {
 		per = 1
 	}
@@ -153,16 +154,6 @@ func moreRanksHint(o Options, limit int) string {
 		"or start the notebook in a bigger allocation (salloc -n %d, or more CPUs in JupyterHub's spawner options)", limit, o.N, o.N, o.N)
 }
 
-// firstSet returns the value of the first of keys that is set, or "".
-func firstSet(getenv func(string) string, keys ...string) string {
-	for _, k := range keys {
-		if v := getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // argValue returns the value of the first of names in args, given as
 // "name value", "name=value" or (for a one-letter flag) "-cVALUE".
 func argValue(args []string, names ...string) (string, bool) {
@@ -179,29 +170,6 @@ func argValue(args []string, names ...string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// slurmCPUs adds up SLURM_JOB_CPUS_PER_NODE, e.g. "16(x2),4" is 36; 0 when
-// it is empty or malformed.
-func slurmCPUs(s string) int {
-	total := 0
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			return 0
-		}
-		count, times := part, "1"
-		if i := strings.Index(part, "(x"); i >= 0 && strings.HasSuffix(part, ")") {
-			count, times = part[:i], part[i+2:len(part)-1]
-		}
-		c, err1 := strconv.Atoi(count)
-		t, err2 := strconv.Atoi(times)
-		if err1 != nil || err2 != nil || c < 0 || t < 0 {
-			return 0
-		}
-		total += c * t
-	}
-	return total
 }
 
 // hostSlots adds up the slots of --hosts h1:4,h2:4 (a host alone is 1).

@@ -7,14 +7,6 @@ import (
 	"testing"
 )
 
-func TestSlurmCPUs(t *testing.T) {
-	for in, want := range map[string]int{"": 0, "4": 4, "16(x2)": 32, "16(x2),4": 36, "2,2,2": 6, "x": 0, "4(x": 0} {
-		if got := slurmCPUs(in); got != want {
-			t.Errorf("slurmCPUs(%q) = %d, want %d", in, got, want)
-		}
-	}
-}
-
 func TestHostSlots(t *testing.T) {
 	for in, want := range map[string]int{"a:4,b:4": 8, "a": 1, "a,b:2": 3, " a:2 , b:3 ": 5} {
 		if got, err := hostSlots(in); err != nil || got != want {

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +53,7 @@ func ensurePrivateDir(dir string) error {
 // changed program recompiles only its main package.
 type builder struct {
 	// env is the environment the go command runs with.
-	env      Env
+	env      environ.Env
 	cacheDir string
 	src      *embedded
 }
@@ -170,7 +172,7 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, tc.goBin, bc.argv[1:]...)
 	cmd.Dir = tmp
-	cmd.Env = mergeEnv(launcherEnv(b.env.List()), bc.env)
+	cmd.Env = environ.Merge(b.env.Child(), bc.env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
@@ -213,7 +215,7 @@ func goBuildCmd(dir, name string, tc *toolchain, external bool) buildCmd {
 // goPosition matches a compiler message's position.
 var goPosition = regexp.MustCompile(`^(\S+?\.go|cell\[[^\]]*\]):\d+(:\d+)?: `)
 
-// buildError turns go build's output into a CompileError (the program's
+// buildError turns go build's output into a program.CompileError (the program's
 // own errors), a linkError, or a plain error (MPI not found, ...).
 func buildError(out string, err error) error {
 	var lines, pkgs []string
@@ -239,7 +241,7 @@ func buildError(out string, err error) error {
 	case mpiFailed:
 		return fmt.Errorf("building package mpi failed; are the MPI development files installed (mpi.h; pkg-config ompi-c or mpich, or mpicc)?\n%s", text)
 	case positions:
-		return &CompileError{Lines: lines}
+		return &program.CompileError{Lines: lines}
 	case strings.Contains(text, "link"):
 		return &linkError{out: text}
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"io"
 	"os"
 	"os/exec"
@@ -63,7 +65,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	wrap := m.startWrapper(ctx, tc, o.env)
 	b, err := m.buildTarget(ctx, o.Target, tc, o.env, verbose)
 	if err != nil {
-		var ce *CompileError
+		var ce *program.CompileError
 		if errors.As(err, &ce) {
 			return fail("%s does not compile:\n%s", o.Target, strings.Join(ce.Lines, "\n"))
 		}
@@ -105,7 +107,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 
 // buildTarget builds FILE.go, the package main in DIR, or the module in
 // DIR (when it has a go.mod).
-func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, env Env, verbose func(string)) (*built, error) {
+func (m *Magic) buildTarget(ctx context.Context, target string, tc *toolchain, env environ.Env, verbose func(string)) (*built, error) {
 	fi, err := os.Stat(target)
 	if err != nil {
 		return nil, err
@@ -161,7 +163,7 @@ func binName(target string) string {
 // buildModule builds the module in dir with a go.work that points
 // github.com/mpigo/mpigo at the embedded sources. The module's other
 // dependencies come the usual way (GOPROXY and GOFLAGS are left alone).
-func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, env Env, verbose func(string)) (*built, error) {
+func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, env environ.Env, verbose func(string)) (*built, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -204,7 +206,7 @@ func (m *Magic) buildModule(ctx context.Context, dir string, tc *toolchain, env 
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, tc.goBin, argv...)
 	cmd.Dir = abs
-	cmd.Env = mergeEnv(launcherEnv(env.List()), goEnv)
+	cmd.Env = environ.Merge(env.Child(), goEnv)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	outb, err := cmd.CombinedOutput()

@@ -7,9 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/format"
-	"go/parser"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"go/token"
 	"io/fs"
 	"os"
@@ -55,7 +53,7 @@ type exportFile struct {
 // exportCell is %mpirun --export: o.Export is the directory.
 func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string, out cellio.Output) (cellio.Result, error) {
 	cellName := "cell[" + strconv.Itoa(cell) + "]"
-	rename := func(s string) string { return strings.ReplaceAll(s, CellFile, cellName) }
+	rename := func(s string) string { return strings.ReplaceAll(s, program.CellFile, cellName) }
 	exportErr := func(err error) error {
 		return exportError(err)
 	}
@@ -90,12 +88,12 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	if err != nil {
 		return cellio.Result{}, magicError(err)
 	}
-	gen, err := Generate(body, decls, src.exports)
+	gen, err := program.Generate(body, decls, src.exports)
 	if err != nil {
 		pr.set("does not compile: nothing exported", true)
 		return cellio.Result{}, compileError(err, rename)
 	}
-	plain, tidy, err := exportSources(body, decls, src.exports, cellName)
+	plain, tidy, err := program.ExportSources(body, decls, src.exports, cellName)
 	if err != nil {
 		pr.set("failed", true)
 		return cellio.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
@@ -115,7 +113,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	if buildErr == nil {
 		_, buildErr = m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, verbose)
 	}
-	var ce *CompileError
+	var ce *program.CompileError
 	switch {
 	case ctx.Err() != nil:
 		pr.set("interrupted: nothing exported", true)
@@ -152,158 +150,6 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	pr.set("exported to "+dirArg, true)
 	em.text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
 	return cellio.Result{}, nil
-}
-
-// exportSources makes the program to export: plain is the cell's program
-// with comments instead of //line directives, gofmt'ed; tidy is plain with
-// only the `_ = x` a variable may need and the imports in one block.
-func exportSources(body string, decls []goeval.Decl, exports []string, cellName string) (plain, tidy []byte, err error) {
-	g, err := generate(body, decls, exports, genOptions{export: true, cell: cellName})
-	if err != nil {
-		return nil, nil, err
-	}
-	if plain, err = format.Source([]byte(g.Source)); err != nil {
-		return nil, nil, fmt.Errorf("formatting the program: %w", err)
-	}
-	g, err = generate(body, decls, exports, genOptions{export: true, cell: cellName, tidy: true})
-	if err != nil {
-		return plain, plain, nil
-	}
-	if tidy, err = format.Source([]byte(g.Source)); err != nil {
-		return plain, plain, nil
-	}
-	if tidy, err = tidyImports(tidy); err != nil {
-		return plain, plain, nil
-	}
-	return plain, tidy, nil
-}
-
-// tidyImports gathers the imports of src, a gofmt'ed program, into one
-// block (standard library first), and calls MPI through the name mpi
-// rather than mpiAlias when nothing else in the file goes by that name.
-// A program with comments among its imports is left as it is.
-func tidyImports(src []byte) ([]byte, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "main.go", src, parser.ParseComments)
-	if err != nil {
-		return nil, err
-	}
-	var first, last *ast.GenDecl
-	for _, d := range f.Decls {
-		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
-			if first == nil {
-				first = gd
-			}
-			last = gd
-		}
-	}
-	if first == nil {
-		return src, nil
-	}
-	for _, cg := range f.Comments {
-		if cg.Pos() >= first.Pos() && cg.End() <= last.End() {
-			return src, nil
-		}
-	}
-	type spec struct{ name, path string }
-	var specs []spec
-	seen := map[spec]bool{}
-	mpiTaken := false // the name mpi means something other than package mpi
-	for _, d := range f.Decls {
-		gd, ok := d.(*ast.GenDecl)
-		if !ok {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "mpi" {
-				mpiTaken = true
-			}
-			continue
-		}
-		for _, s := range gd.Specs {
-			switch s := s.(type) {
-			case *ast.ImportSpec:
-				p, _ := strconv.Unquote(s.Path.Value)
-				name := ""
-				if s.Name != nil {
-					name = s.Name.Name
-				}
-				if importName(s) == "mpi" && p != mpiPath {
-					mpiTaken = true
-				}
-				sp := spec{name, p}
-				if name == pathName(p) {
-					sp.name = ""
-				}
-				if !seen[sp] {
-					seen[sp] = true
-					specs = append(specs, sp)
-				}
-			case *ast.TypeSpec:
-				mpiTaken = mpiTaken || s.Name.Name == "mpi"
-			case *ast.ValueSpec:
-				for _, n := range s.Names {
-					mpiTaken = mpiTaken || n.Name == "mpi"
-				}
-			}
-		}
-	}
-	type textEdit struct {
-		from, to int
-		text     string
-	}
-	var eds []textEdit
-	if !mpiTaken {
-		kept := specs[:0]
-		hasMPI := false
-		for _, sp := range specs {
-			if sp.path == mpiPath && sp.name == mpiAlias {
-				continue
-			}
-			hasMPI = hasMPI || (sp.path == mpiPath && sp.name == "")
-			kept = append(kept, sp)
-		}
-		specs = kept
-		if !hasMPI {
-			specs = append(specs, spec{"", mpiPath})
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if se, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := se.X.(*ast.Ident); ok && id.Name == mpiAlias && id.Obj == nil {
-					off := fset.Position(id.Pos()).Offset
-					eds = append(eds, textEdit{off, off + len(mpiAlias), "mpi"})
-				}
-			}
-			return true
-		})
-	}
-	std := func(p string) bool { return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") }
-	sort.SliceStable(specs, func(i, j int) bool {
-		if std(specs[i].path) != std(specs[j].path) {
-			return std(specs[i].path)
-		}
-		if specs[i].path != specs[j].path {
-			return specs[i].path < specs[j].path
-		}
-		return specs[i].name < specs[j].name
-	})
-	var b strings.Builder
-	b.WriteString("import (\n")
-	for i, sp := range specs {
-		if i > 0 && std(specs[i-1].path) && !std(sp.path) {
-			b.WriteString("\n")
-		}
-		b.WriteString("\t")
-		if sp.name != "" {
-			b.WriteString(sp.name + " ")
-		}
-		b.WriteString(strconv.Quote(sp.path) + "\n")
-	}
-	b.WriteString(")")
-	eds = append(eds, textEdit{fset.Position(first.Pos()).Offset, fset.Position(last.End()).Offset, b.String()})
-	sort.Slice(eds, func(i, j int) bool { return eds[i].from > eds[j].from })
-	out := append([]byte(nil), src...)
-	for _, e := range eds {
-		out = append(out[:e.from], append([]byte(e.text), out[e.to:]...)...)
-	}
-	return format.Source(out)
 }
 
 // goMod is the go.mod of an export: the program's module, with mpigo's

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"io"
 	"os"
 	"os/exec"
@@ -91,7 +92,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		j.verbose("launch: " + shellJoin(shown) + " " + shellJoin(argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = mergeEnv(launcherEnv(j.opts.env.List()), env)
+	cmd.Env = environ.Merge(j.opts.env.Child(), env)
 	cmd.SysProcAttr = launcherProcAttr()
 	outR, outW, err := os.Pipe()
 	if err != nil {

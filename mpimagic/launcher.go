@@ -3,12 +3,13 @@ package mpimagic
 import (
 	"context"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 
 // MPI flavours, as launchers identify themselves.
@@ -42,7 +43,7 @@ func (l *launcher) name() string { return filepath.Base(l.path) }
 // findLauncher resolves --launcher. auto is srun inside a SLURM allocation
 // ($SLURM_JOB_ID) and mpirun otherwise; mpirun is $MPIGO_MPIRUN if set,
 // else the mpirun on PATH.
-func findLauncher(ctx context.Context, choice string, env Env) (*launcher, error) {
+func findLauncher(ctx context.Context, choice string, env environ.Env) (*launcher, error) {
 	getenv := env.Get
 	kind := choice
 	if choice == "auto" {
@@ -58,15 +59,15 @@ func findLauncher(ctx context.Context, choice string, env Env) (*launcher, error
 	if kind != "srun" && kind != "mpirun" { // a specific mpirun
 		mpirunName, kind = choice, "mpirun"
 	}
-	l := &launcher{kind: kind, inStep: inJobStep(getenv)}
-	if p, err := env.lookPath(mpirunName); err == nil {
+	l := &launcher{kind: kind, inStep: slurm.InJobStep(getenv)}
+	if p, err := env.LookPath(mpirunName); err == nil {
 		l.mpirun = p
 		l.flavour, l.version = mpiFlavour(ctx, p, env)
 	} else if kind == "mpirun" {
 		return nil, fmt.Errorf("no %s found on PATH (%v): install an MPI (e.g. apt-get install openmpi-bin libopenmpi-dev) or load its module (module load openmpi)", mpirunName, err)
 	}
 	if kind == "srun" {
-		p, err := env.lookPath("srun")
+		p, err := env.LookPath("srun")
 		if err != nil {
 			return nil, fmt.Errorf("--launcher srun: no srun on PATH: %v", err)
 		}
@@ -77,16 +78,6 @@ func findLauncher(ctx context.Context, choice string, env Env) (*launcher, error
 		l.path = l.mpirun
 	}
 	return l, nil
-}
-
-// inJobStep reports whether this process runs inside a SLURM job step
-// (started by srun), not directly in the allocation (salloc's shell, or a
-// batch script).
-func inJobStep(getenv func(string) string) bool {
-	step := firstSet(getenv, "SLURM_STEP_ID", "SLURM_STEPID")
-	// a batch script is the "batch" step on some Slurm versions; its srun
-	// needs no --overlap
-	return step != "" && step != "batch" && step != "4294967294"
 }
 
 // chooseMPIPlugin picks srun's --mpi plugin for programs built with the
@@ -126,11 +117,11 @@ func chooseMPIPlugin(flavour string, inStep bool, mpiType, siteDefault string, p
 
 // slurmMPIDefault returns the cluster's MpiDefault, "" when scontrol
 // cannot tell.
-func slurmMPIDefault(ctx context.Context, srun string, env Env) string {
+func slurmMPIDefault(ctx context.Context, srun string, env environ.Env) string {
 	scontrol := filepath.Join(filepath.Dir(srun), "scontrol")
-	if !isExecutable(scontrol) {
+	if !environ.IsExecutable(scontrol) {
 		var err error
-		if scontrol, err = env.lookPath("scontrol"); err != nil {
+		if scontrol, err = env.LookPath("scontrol"); err != nil {
 			return ""
 		}
 	}
@@ -146,7 +137,7 @@ func slurmMPIDefault(ctx context.Context, srun string, env Env) string {
 
 // srunMPIPlugins lists the plugins of srun --mpi=list ("pmix", "pmi2",
 // "pmix_v4", ...).
-func srunMPIPlugins(ctx context.Context, srun string, env Env) []string {
+func srunMPIPlugins(ctx context.Context, srun string, env environ.Env) []string {
 	return parseMPIList(slurmQuery(ctx, env, srun, "--mpi=list"))
 }
 
@@ -176,11 +167,11 @@ func parseMPIList(out string) []string {
 
 // slurmQuery runs a SLURM command (at most 10 s) and returns its output,
 // stdout and stderr together ("" when it fails).
-func slurmQuery(ctx context.Context, env Env, name string, args ...string) string {
+func slurmQuery(ctx context.Context, env environ.Env, name string, args ...string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = launcherEnv(env.List())
+	cmd.Env = env.Child()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return ""
@@ -189,11 +180,11 @@ func slurmQuery(ctx context.Context, env Env, name string, args ...string) strin
 }
 
 // mpiFlavour runs `mpirun --version` and tells the MPI it belongs to.
-func mpiFlavour(ctx context.Context, mpirun string, env Env) (flavour, version string) {
+func mpiFlavour(ctx context.Context, mpirun string, env environ.Env) (flavour, version string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mpirun, "--version")
-	cmd.Env = launcherEnv(env.List())
+	cmd.Env = env.Child()
 	out, _ := cmd.CombinedOutput()
 	text := string(out)
 	first, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
@@ -311,81 +302,6 @@ func hostNames(hosts string) string {
 		}
 	}
 	return strings.Join(names, ",")
-}
-
-// launcherEnv is env without the variables that would make a launcher
-// believe it runs inside another MPI job: those an MPI launcher or srun's
-// PMI gives its processes (OMPI_*, PMIX_*, PMI_*). Open MPI settings a user
-// made (OMPI_MCA_*) are kept unless this process itself is an MPI rank.
-// Inside a SLURM job step (the kernel started by srun) the step's own
-// variables go too (stepVar): srun reads several of them as its options
-// (SLURM_NTASKS, SLURM_NNODES, SLURM_MPI_TYPE, SLURM_DISTRIBUTION,
-// SLURM_CPU_BIND), which would shape the ranks' step like the kernel's;
-// the allocation's (SLURM_JOB_*) stay.
-func launcherEnv(env []string) []string {
-	inJob, inStep := false, false
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "OMPI_COMM_WORLD_") || strings.HasPrefix(kv, "PMIX_RANK=") || strings.HasPrefix(kv, "PMI_RANK=") {
-			inJob = true
-		}
-		if k, v, _ := strings.Cut(kv, "="); k == "SLURM_STEP_ID" || k == "SLURM_STEPID" {
-			inStep = inJobStep(func(string) string { return v })
-		}
-	}
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "OMPI_MCA_") && !inJob:
-		case strings.HasPrefix(k, "OMPI_"), strings.HasPrefix(k, "PMIX_"), strings.HasPrefix(k, "PMI_"), k == rankio.EnvVar:
-			continue
-		case inStep && stepVar(k):
-			continue
-		case k == "SLURM_EXPORT_ENV":
-			// sbatch --export=LIST (batchspawner submits so) hands LIST on
-			// to every srun in the job through this variable; the ranks'
-			// srun would then pass them only LIST, without the variables
-			// that connect each rank back to the kernel. Without it srun
-			// exports the whole environment (its default, --export=ALL).
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-// stepVar reports whether k is one of the variables srun sets for the
-// tasks of a job step (and not for the allocation as a whole).
-func stepVar(k string) bool {
-	switch k {
-	case "SLURM_STEPID", "SLURM_NTASKS", "SLURM_NPROCS", "SLURM_NNODES", "SLURM_MPI_TYPE", "SLURM_DISTRIBUTION",
-		"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_GTIDS", "SLURM_TASK_PID", "SLURM_PRIO_PROCESS",
-		"SLURM_LAUNCH_NODE_IPADDR", "SLURM_CPUS_ON_NODE", "SLURM_UMASK", "SRUN_DEBUG":
-		return true
-	}
-	for _, prefix := range []string{"SLURM_STEP_", "SLURM_SRUN_COMM_", "SLURM_CPU_BIND", "SLURM_MEM_BIND", "SLURM_PMIX", "SLURM_PMI_", "SLURM_TOPOLOGY_ADDR"} {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// mergeEnv returns env with the K=V of add set (replacing earlier values).
-func mergeEnv(env, add []string) []string {
-	keys := map[string]bool{}
-	for _, kv := range add {
-		k, _, _ := strings.Cut(kv, "=")
-		keys[k] = true
-	}
-	out := make([]string, 0, len(env)+len(add))
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if !keys[k] {
-			out = append(out, kv)
-		}
-	}
-	return append(out, add...)
 }
 
 // explainLauncher turns a launcher's messages into a plain explanation, or

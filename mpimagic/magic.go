@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -49,7 +51,7 @@ type Magic struct {
 	tools     map[string]*toolchain
 	external  map[string]bool // toolchains whose programs need external linking
 	runs      map[*struct{}]context.CancelFunc
-	own       cellDecls // declarations of earlier %mpirun cells
+	own       program.Store // declarations of earlier %mpirun cells
 	wg        sync.WaitGroup
 	closed    bool
 }
@@ -139,7 +141,7 @@ func (m *Magic) embedded() (*embedded, error) {
 // setup finds the launcher and the toolchain for o, remembered as long as
 // the variables they depend on stay the same.
 func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, error) {
-	lkey := o.Launcher + o.env.key(launcherEnvKeys...)
+	lkey := o.Launcher + o.env.Key(launcherEnvKeys...)
 	m.mu.Lock()
 	l := m.launchers[lkey]
 	m.mu.Unlock()
@@ -170,7 +172,7 @@ func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, er
 
 // build builds files with tc into a binary called name, remembering whether
 // tc needs external linking.
-func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, env Env, verbose func(string)) (*built, error) {
+func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, env environ.Env, verbose func(string)) (*built, error) {
 	src, err := m.embedded()
 	if err != nil {
 		return nil, err
@@ -200,9 +202,9 @@ func (m *Magic) decls() []goeval.Decl {
 		plain = m.cfg.Decls()
 	}
 	m.mu.Lock()
-	own := m.own.snapshot()
+	own := m.own.Snapshot()
 	m.mu.Unlock()
-	return mergeDecls(plain, own)
+	return program.MergeDecls(plain, own)
 }
 
 // remember keeps the declarations of %mpirun cell number cell, which
@@ -210,7 +212,7 @@ func (m *Magic) decls() []goeval.Decl {
 func (m *Magic) remember(cell int, body string, hasMain bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.own.remember(cell, body, hasMain)
+	m.own.Remember(cell, body, hasMain)
 }
 
 // Reset forgets the declarations of earlier %mpirun cells, as %reset makes
@@ -218,7 +220,7 @@ func (m *Magic) remember(cell int, body string, hasMain bool) {
 func (m *Magic) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.own.reset()
+	m.own.Reset()
 }
 
 // exe is the mpigo binary to run as the rank wrapper.
@@ -247,7 +249,7 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 		return cellio.Result{}, nil
 	}
 	if strings.TrimSpace(body) == "" {
-		return cellio.Result{}, usageError(&UsageError{Reason: ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
+		return cellio.Result{}, usageError(&UsageError{Reason: program.ErrEmpty.Error() + ": write the program on the lines below it", Usage: MagicUsage})
 	}
 	if o.Export != "" {
 		return m.exportCell(ctx, cell, o, body, out)
@@ -300,14 +302,14 @@ type cellRun struct {
 
 // rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
 func (c *cellRun) rewriteLine(s string) string {
-	if strings.HasPrefix(s, "\t"+CellFile+":") {
-		return "\t" + c.cellName + s[len(CellFile)+1:]
+	if strings.HasPrefix(s, "\t"+program.CellFile+":") {
+		return "\t" + c.cellName + s[len(program.CellFile)+1:]
 	}
 	return s
 }
 
 // rename names the cell as the user sees it in a message.
-func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, CellFile, c.cellName) }
+func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, program.CellFile, c.cellName) }
 
 // prepare finds the launcher, generates and builds the program and gets
 // the rank wrapper ready.
@@ -330,7 +332,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	if err != nil {
 		return magicError(err)
 	}
-	gen, err := Generate(body, decls, src.exports)
+	gen, err := program.Generate(body, decls, src.exports)
 	if err != nil {
 		c.pr.set("does not compile", true)
 		return compileError(err, c.rename)
@@ -425,8 +427,8 @@ func usageError(err error) *cellio.Error {
 
 // compileError is the cell error of a program that does not build.
 func compileError(err error, rename func(string) string) *cellio.Error {
-	var ce *CompileError
-	if errors.Is(err, ErrEmpty) {
+	var ce *program.CompileError
+	if errors.Is(err, program.ErrEmpty) {
 		return usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if !errors.As(err, &ce) {
@@ -449,4 +451,13 @@ func compileError(err error, rename func(string) string) *cellio.Error {
 		tb = append(tb, "", "(%mpirun programs see the declarations of earlier cells (import, func, type, const, var) but not variables made with :=; declare those in this cell)")
 	}
 	return &cellio.Error{Name: "CompileError", Value: lines[0], Traceback: tb}
+}
+
+// environ returns the environment of a cell starting now: Config.Environ's,
+// or the process's.
+func (m *Magic) environ() environ.Env {
+	if m.cfg.Environ != nil {
+		return environ.New(m.cfg.Environ()...)
+	}
+	return environ.New(os.Environ()...)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"io"
 	"regexp"
 	"strconv"
@@ -40,8 +42,8 @@ type Options struct {
 	// Batch holds the SLURM settings given with --export or --sbatch (-p,
 	// -t, -N, --account).
 	Batch Batch
-	// env is the environment the run works with, read once (see Env).
-	env Env
+	// env is the environment the run works with, read once (see package environ).
+	env environ.Env
 }
 
 // Batch holds the SLURM settings of --sbatch's sub-flags; empty fields are
@@ -167,7 +169,7 @@ Flags:
 
 // Parse parses a command line of the given mode. For --help it returns
 // Options with Help set and no error. A bad command line is a *UsageError.
-func Parse(args []string, mode Mode, env Env) (Options, error) {
+func Parse(args []string, mode Mode, env environ.Env) (Options, error) {
 	usage := MagicUsage
 	if mode == ModeRun {
 		usage = RunUsage
@@ -238,11 +240,11 @@ func Parse(args []string, mode Mode, env Env) (Options, error) {
 	switch {
 	case set["n"] || set["np"]:
 		o.N = *n
-	case inJobStep(env.Get) && slurmCPUs(env.Get("SLURM_JOB_CPUS_PER_NODE")) > 0:
+	case slurm.InJobStep(env.Get) && slurm.CPUs(env.Get("SLURM_JOB_CPUS_PER_NODE")) > 0:
 		// Inside a job step (a notebook server under batchspawner's srun),
 		// $SLURM_NTASKS is the step's, usually 1: the allocation's CPUs are
 		// what %mpirun can use.
-		o.N = slurmCPUs(env.Get("SLURM_JOB_CPUS_PER_NODE"))
+		o.N = slurm.CPUs(env.Get("SLURM_JOB_CPUS_PER_NODE"))
 	case env.Get("SLURM_NTASKS") != "":
 		v, err := strconv.Atoi(env.Get("SLURM_NTASKS"))
 		if err != nil || v < 1 {

@@ -2,6 +2,7 @@ package mpimagic
 
 import (
 	"errors"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: Batch{Time: "30"}}},
 	}
 	for _, tt := range tests {
-		got, err := Parse(tt.args, ModeMagic, Env{}) // outside any allocation, whatever the shell
+		got, err := Parse(tt.args, ModeMagic, environ.Env{}) // outside any allocation, whatever the shell
 		if tt.err != "" {
 			var ue *UsageError
 			if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.As(err, &ue) || ue.Usage != MagicUsage {
@@ -98,7 +99,7 @@ func TestParseDefaultsToSlurmTasks(t *testing.T) {
 			for k, v := range tt.env {
 				env = append(env, k+"="+v)
 			}
-			o, err := Parse(nil, ModeMagic, NewEnv(env...))
+			o, err := Parse(nil, ModeMagic, environ.New(env...))
 			switch {
 			case tt.want == 0 && err == nil:
 				t.Fatalf("Parse = %+v, want an error", o)
@@ -110,7 +111,7 @@ func TestParseDefaultsToSlurmTasks(t *testing.T) {
 }
 
 func TestParseRun(t *testing.T) {
-	o, err := Parse([]string{"-n", "4", "--launcher-arg", "--bind-to", "--launcher-arg", "core", "prog.go", "-v", "x"}, ModeRun, Env{})
+	o, err := Parse([]string{"-n", "4", "--launcher-arg", "--bind-to", "--launcher-arg", "core", "prog.go", "-v", "x"}, ModeRun, environ.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestParseRun(t *testing.T) {
 		t.Errorf("got %+v, want %+v", o, want)
 	}
 	for _, args := range [][]string{{"-n", "2"}, {"-n", "2", "--sbatch", "x.go"}, {"-n", "2", "--export", "d", "x.go"}} {
-		if _, err := Parse(args, ModeRun, Env{}); err == nil {
+		if _, err := Parse(args, ModeRun, environ.Env{}); err == nil {
 			t.Errorf("Parse(%q, ModeRun) accepted", args)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"io"
 	"os"
 	"os/exec"
@@ -293,7 +294,7 @@ func batchScript(s batchSpec) string {
 // ranks believe they belong to another MPI job.
 func slurmEnv(env []string) []string {
 	out := make([]string, 0, len(env))
-	for _, kv := range launcherEnv(env) {
+	for _, kv := range environ.New(env...).Child() {
 		if strings.HasPrefix(kv, "SLURM_") && !strings.HasPrefix(kv, "SLURM_CONF=") {
 			continue
 		}
@@ -328,7 +329,7 @@ func slurmCmd(ctx context.Context, env []string, name string, args ...string) (s
 // there is no scontrol); for a job SLURM no longer knows, sacct.
 func queryJob(ctx context.Context, env []string, id string) (jobState, error) {
 	var s jobState
-	if _, err := NewEnv(env...).lookPath("scontrol"); err == nil {
+	if _, err := environ.New(env...).LookPath("scontrol"); err == nil {
 		out, err := slurmCmd(ctx, env, "scontrol", "-o", "show", "job", id)
 		switch {
 		case err == nil:
@@ -469,7 +470,7 @@ func tailFile(path string, offset int64) []byte {
 
 // sbatchCell is %mpirun --sbatch: build, submit, follow the job.
 func (m *Magic) sbatchCell(ctx context.Context, cell int, o Options, body string, out cellio.Output) (cellio.Result, error) {
-	if _, err := o.env.lookPath("sbatch"); err != nil {
+	if _, err := o.env.LookPath("sbatch"); err != nil {
 		reason := "--sbatch submits the cell as a SLURM batch job, but there is no sbatch command on PATH here. " +
 			"Run the kernel on a cluster's login node (or load the SLURM module: module load slurm), " +
 			"or use --export DIR to write the cell out with a job file to submit elsewhere"

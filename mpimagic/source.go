@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"io/fs"
 	"os"
 	"path"
@@ -77,7 +75,7 @@ func loadEmbedded(fsys fs.FS) (*embedded, error) {
 		h.Write(e.files[p])
 	}
 	e.hash = hex.EncodeToString(h.Sum(nil))[:20]
-	e.exports = exportedNames(e.files, "mpi")
+	e.exports = program.ExportedNames(e.files, "mpi")
 	return e, nil
 }
 
@@ -101,32 +99,6 @@ func goDirective(mod string) string {
 		return m[1]
 	}
 	return "1.22"
-}
-
-// exportedNames lists the exported top-level names of the package in dir.
-func exportedNames(files map[string][]byte, dir string) []string {
-	set := map[string]bool{}
-	fset := token.NewFileSet()
-	for p, b := range files {
-		if path.Dir(p) != dir || path.Ext(p) != ".go" {
-			continue
-		}
-		f, err := parser.ParseFile(fset, p, b, parser.SkipObjectResolution)
-		if err != nil {
-			continue
-		}
-		for name := range declaredNames(f) {
-			if !strings.Contains(name, ".") && ast.IsExported(name) {
-				set[name] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // modFile is the go.mod written next to the embedded packages.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,14 +39,14 @@ var toolEnvKeys = []string{"PATH", "GOROOT", "PKG_CONFIG_PATH", "CC", "CGO_CFLAG
 
 // toolKey is the cache key of a toolchain detection for launcher l in
 // env.
-func toolKey(l *launcher, env Env) string {
-	return l.mpirun + "\x00" + l.flavour + env.key(toolEnvKeys...)
+func toolKey(l *launcher, env environ.Env) string {
+	return l.mpirun + "\x00" + l.flavour + env.Key(toolEnvKeys...)
 }
 
 // findGo locates the go command: on PATH, else in $GOROOT or the GOROOT
 // mpigo was built with, else /usr/local/go.
-func findGo(env Env) (string, error) {
-	if p, err := env.lookPath("go"); err == nil {
+func findGo(env environ.Env) (string, error) {
+	if p, err := env.LookPath("go"); err == nil {
 		return p, nil
 	}
 	for _, root := range []string{env.Get("GOROOT"), runtime.GOROOT(), "/usr/local/go"} {
@@ -61,7 +62,7 @@ func findGo(env Env) (string, error) {
 }
 
 // detectToolchain finds go and decides how to build for the MPI of l.
-func detectToolchain(ctx context.Context, l *launcher, env Env) (*toolchain, error) {
+func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolchain, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	goBin, err := findGo(env)
@@ -70,7 +71,7 @@ func detectToolchain(ctx context.Context, l *launcher, env Env) (*toolchain, err
 	}
 	run := func(name string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = launcherEnv(env.List())
+		cmd.Env = env.Child()
 		out, err := cmd.Output()
 		return strings.TrimSpace(string(out)), err
 	}
@@ -94,12 +95,12 @@ func detectToolchain(ctx context.Context, l *launcher, env Env) (*toolchain, err
 				suffix = base[i:]
 			}
 			for _, name := range []string{"mpicc" + suffix, "mpicc"} {
-				if p := filepath.Join(dir, name); isExecutable(p) {
+				if p := filepath.Join(dir, name); environ.IsExecutable(p) {
 					return p
 				}
 			}
 		}
-		p, _ := env.lookPath("mpicc")
+		p, _ := env.LookPath("mpicc")
 		return p
 	}
 	var cflags string
@@ -135,10 +136,4 @@ func detectToolchain(ctx context.Context, l *launcher, env Env) (*toolchain, err
 	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", goEnv, t.tags, t.cc, cflags, env.Get("PKG_CONFIG_PATH"), l.version)
 	t.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return t, nil
-}
-
-// isExecutable reports whether p is an executable file.
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }

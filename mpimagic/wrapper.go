@@ -2,6 +2,7 @@ package mpimagic
 
 import (
 	"context"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"sync"
 )
 
@@ -30,7 +31,7 @@ type pendingWrapper struct {
 // startWrapper gets the rank wrapper ready: the small binary built from
 // package rankio (built once, then cached like any program), or `mpigo
 // rankio` should that build fail.
-func (m *Magic) startWrapper(ctx context.Context, tc *toolchain, env Env) *pendingWrapper {
+func (m *Magic) startWrapper(ctx context.Context, tc *toolchain, env environ.Env) *pendingWrapper {
 	p := &pendingWrapper{}
 	p.wg.Add(1)
 	go func() {

@@ -1,4 +1,4 @@
-package mpimagic
+package program
 
 import (
 	"go/scanner"

@@ -1,4 +1,4 @@
-package mpimagic
+package program
 
 import (
 	"flag"
@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/ge
 // becomes. Each archive holds the declarations of earlier cells ("decl
 // KIND NAME CELL LINE" sections, the source as the session stored it),
 // the cell below its %mpirun line ("cell") and the program Generate makes
-// ("main.go"). go test ./mpimagic -run GenerateGolden -args -update
+// ("main.go"). go test ./mpimagic/program -run GenerateGolden -args -update
 // rewrites main.go.
 func TestGenerateGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/generate/*.txtar")

@@ -1,4 +1,4 @@
-package mpimagic
+package program
 
 import (
 	"fmt"
@@ -36,37 +36,37 @@ func TestMergeDecls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := summarize(mergeDecls(tt.plain, tt.own)); got != tt.want {
-				t.Errorf("mergeDecls = %s, want %s", got, tt.want)
+			if got := summarize(MergeDecls(tt.plain, tt.own)); got != tt.want {
+				t.Errorf("MergeDecls = %s, want %s", got, tt.want)
 			}
 		})
 	}
 }
 
 func TestCellDeclsRemember(t *testing.T) {
-	var s cellDecls
-	s.remember(3, "import \"strings\"\nrank := mpi.World.Rank()\nvar local = 1\nfunc shout(s string) string { return strings.ToUpper(s) }\nfmt.Println(shout(\"x\"), rank, local)\n", false)
-	if got, want := summarize(s.snapshot()), "import strings@3:2, func shout@3:5"; got != want {
+	var s Store
+	s.Remember(3, "import \"strings\"\nrank := mpi.World.Rank()\nvar local = 1\nfunc shout(s string) string { return strings.ToUpper(s) }\nfmt.Println(shout(\"x\"), rank, local)\n", false)
+	if got, want := summarize(s.Snapshot()), "import strings@3:2, func shout@3:5"; got != want {
 		t.Fatalf("after cell 3: %s, want %s (var local is main's, lines count the %%mpirun line)", got, want)
 	}
-	s.remember(4, "import \"github.com/mpigo/mpigo/mpi\"\nvar tag = 7\nfunc shout(s string) string { return s + \"!\" }\nfunc main() { mpi.Init(); defer mpi.Finalize() }\n", true)
-	if got, want := summarize(s.snapshot()), "import strings@3:2, var tag@4:3, func shout@4:4"; got != want {
+	s.Remember(4, "import \"github.com/mpigo/mpigo/mpi\"\nvar tag = 7\nfunc shout(s string) string { return s + \"!\" }\nfunc main() { mpi.Init(); defer mpi.Finalize() }\n", true)
+	if got, want := summarize(s.Snapshot()), "import strings@3:2, var tag@4:3, func shout@4:4"; got != want {
 		t.Fatalf("after cell 4: %s, want %s (its own main and the mpi import are not kept)", got, want)
 	}
-	s.remember(5, "func (", false)
-	if got := len(s.snapshot()); got != 3 {
+	s.Remember(5, "func (", false)
+	if got := len(s.Snapshot()); got != 3 {
 		t.Errorf("a cell that does not parse changed the store: %d declarations", got)
 	}
-	s.reset()
-	if got := s.snapshot(); len(got) != 0 {
+	s.Reset()
+	if got := s.Snapshot(); len(got) != 0 {
 		t.Errorf("after reset: %v", got)
 	}
 }
 
 func TestGenerateUsesEarlierMpirunCell(t *testing.T) {
-	var s cellDecls
-	s.remember(2, "func where() string { return mpi.ProcessorName() }\nfmt.Println(where())\n", false)
-	g, err := Generate("fmt.Println(\"on\", where())\n", mergeDecls(nil, s.snapshot()), nil)
+	var s Store
+	s.Remember(2, "func where() string { return mpi.ProcessorName() }\nfmt.Println(where())\n", false)
+	g, err := Generate("fmt.Println(\"on\", where())\n", MergeDecls(nil, s.Snapshot()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package mpimagic
+package program
 
 import (
 	"sort"
@@ -6,20 +6,20 @@ import (
 	"github.com/mpigo/mpigo/goeval"
 )
 
-// cellDecls is what the magic keeps of the %mpirun cells that compiled:
+// Store is what the magic keeps of the %mpirun cells that compiled:
 // their functions, types, constants and imports (and package-level vars of
 // a cell with its own func main), so that a later %mpirun cell can call a
 // helper declared by an earlier one. Plain cells cannot declare such
 // helpers when they use package mpi, which the interpreter cannot load.
-// Guarded by Magic.mu.
-type cellDecls struct {
+// A Store is not safe for concurrent use: its owner guards it.
+type Store struct {
 	decls []goeval.Decl // by cell, latest last; no two declare the same name
 }
 
-// remember records the declarations of %mpirun cell number cell, whose
+// Remember records the declarations of %mpirun cell number cell, whose
 // body (the cell from its second line) compiled. A body that does not parse
 // is left out: it did not compile either.
-func (s *cellDecls) remember(cell int, body string, hasMain bool) {
+func (s *Store) Remember(cell int, body string, hasMain bool) {
 	ds, err := goeval.CellDecls(cell, body)
 	if err != nil {
 		return
@@ -37,23 +37,23 @@ func (s *cellDecls) remember(cell int, body string, hasMain bool) {
 		d.Line++ // the %mpirun line is the cell's line 1
 		keep = append(keep, d)
 	}
-	s.decls = mergeDecls(s.decls, keep)
+	s.decls = MergeDecls(s.decls, keep)
 }
 
-// reset forgets every declaration (%reset).
-func (s *cellDecls) reset() { s.decls = nil }
+// Reset forgets every declaration (%reset).
+func (s *Store) Reset() { s.decls = nil }
 
-// snapshot returns a copy of the declarations.
-func (s *cellDecls) snapshot() []goeval.Decl {
+// Snapshot returns a copy of the declarations.
+func (s *Store) Snapshot() []goeval.Decl {
 	return append([]goeval.Decl(nil), s.decls...)
 }
 
-// mergeDecls merges two lists of declarations by cell, the latest winning:
+// MergeDecls merges two lists of declarations by cell, the latest winning:
 // a declaration is dropped when a later one (by cell, or later in the list
 // for the same cell) declares one of its names again, as a session's store
 // replaces it. Imports and declarations are separate name spaces here, as
 // an import "strings" and a func strings cannot both be picked by a cell.
-func mergeDecls(a, b []goeval.Decl) []goeval.Decl {
+func MergeDecls(a, b []goeval.Decl) []goeval.Decl {
 	all := make([]goeval.Decl, 0, len(a)+len(b))
 	all = append(append(all, a...), b...)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Cell < all[j].Cell })
