@@ -47,12 +47,69 @@ type Result struct {
 // Error is a cell that failed: compile error, panic, os.Exit, interrupt or a
 // crash of the interpreter process. Its fields map to Jupyter's error message.
 type Error struct {
-	Name      string   `json:"ename"`
+	Name      Kind     `json:"ename"`
 	Value     string   `json:"evalue"`
 	Traceback []string `json:"traceback"`
 }
 
-func (e *Error) Error() string { return e.Name + ": " + e.Value }
+// Error implements error: "Name: Value".
+func (e *Error) Error() string { return string(e.Name) + ": " + e.Value }
+
+// Kind is the ename Jupyter shows for a failed cell, one per way a cell
+// fails. Its value is what the notebook shows and front ends and tests
+// match on: it never changes. Code tells kinds apart by these constants,
+// never by the string.
+type Kind string
+
+// The kinds of plain cells, run by the Go interpreter (packages goeval and
+// worker).
+const (
+	// SyntaxError is a cell that does not parse.
+	SyntaxError Kind = "SyntaxError"
+	// CompileError is a cell that parses but does not compile, in the
+	// interpreter or, for %mpirun, with the Go toolchain.
+	CompileError Kind = "CompileError"
+	// Panic is a cell that panicked; the ename is Go's own word, in lower
+	// case.
+	Panic Kind = "panic"
+	// Exit is a cell that called os.Exit (or log.Fatal...).
+	Exit Kind = "Exit"
+	// Interrupted is a cell the user interrupted.
+	Interrupted Kind = "Interrupted"
+	// InterpreterCrashed is a cell whose interpreter process died; the
+	// interpreter was restarted.
+	InterpreterCrashed Kind = "InterpreterCrashed"
+	// GenericError is a cell that failed with an error of no kind of its
+	// own: its ename is plain "Error".
+	GenericError Kind = "Error"
+)
+
+// The kinds of line magics (package kernel) and of %mpirun cells (package
+// mpimagic).
+const (
+	// UsageError is a magic used wrongly: unknown magic, bad options.
+	UsageError Kind = "UsageError"
+	// MagicError is a magic that failed for another reason than its use.
+	MagicError Kind = "MagicError"
+	// MPIError is an MPI that cannot be used: no launcher, no toolchain.
+	MPIError Kind = "MPIError"
+	// BuildError is a %mpirun program whose build failed for another
+	// reason than its code.
+	BuildError Kind = "BuildError"
+	// ExportError is an --export that could not write its files.
+	ExportError Kind = "ExportError"
+	// SubmitError is a batch job that sbatch refused.
+	SubmitError Kind = "SubmitError"
+	// LaunchError is an MPI launcher that failed before the ranks ran.
+	LaunchError Kind = "LaunchError"
+	// RankError is a run where ranks failed.
+	RankError Kind = "RankError"
+	// Timeout is a run stopped by --timeout or by the batch system's time
+	// limit.
+	Timeout Kind = "Timeout"
+	// Cancelled is a batch job cancelled outside the notebook.
+	Cancelled Kind = "Cancelled"
+)
 
 // Completion answers complete_request; Start and End are code point offsets.
 type Completion struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // eval runs a cell and fails the test on error.
@@ -209,23 +211,24 @@ func TestStateSurvivesFailures(t *testing.T) {
 	ts := newTestSession(t)
 	ts.eval(t, 1, "x := 42\nfunc loop() { for {} }")
 	failures := []struct {
-		name, src string
-		ctx       func() (context.Context, context.CancelFunc)
+		name cellio.Kind
+		src  string
+		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"SyntaxError", "x :=:= 1", nil},
-		{"CompileError", "undefinedthing", nil},
-		{"panic", "panic(\"boom\")", nil},
-		{"Exit", "os.Exit(2)", nil},
-		{"Interrupted", "loop()", func() (context.Context, context.CancelFunc) {
+		{cellio.SyntaxError, "x :=:= 1", nil},
+		{cellio.CompileError, "undefinedthing", nil},
+		{cellio.Panic, "panic(\"boom\")", nil},
+		{cellio.Exit, "os.Exit(2)", nil},
+		{cellio.Interrupted, "loop()", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 100*time.Millisecond)
 		}},
-		{"Interrupted", "for {}", func() (context.Context, context.CancelFunc) {
+		{cellio.Interrupted, "for {}", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 100*time.Millisecond)
 		}},
-		{"Interrupted", "ch := make(chan int)\n<-ch", func() (context.Context, context.CancelFunc) {
+		{cellio.Interrupted, "ch := make(chan int)\n<-ch", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 100*time.Millisecond)
 		}},
-		{"Interrupted", "time.Sleep(time.Hour)", func() (context.Context, context.CancelFunc) {
+		{cellio.Interrupted, "time.Sleep(time.Hour)", func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return ctx, cancel
@@ -233,7 +236,7 @@ func TestStateSurvivesFailures(t *testing.T) {
 	}
 	for i, f := range failures {
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})
-		if f.name == "Interrupted" && raceEnabled {
+		if f.name == cellio.Interrupted && raceEnabled {
 			continue
 		}
 		if f.ctx != nil {
@@ -269,7 +272,7 @@ func TestInterruptSleepingCell(t *testing.T) {
 	start := time.Now()
 	_, err := ts.Eval(ctx, 2, "for {\n\tn++\n\ttime.Sleep(10 * time.Millisecond)\n}")
 	cancel()
-	if e, ok := err.(*Error); !ok || e.Name != "Interrupted" || time.Since(start) > time.Second {
+	if e, ok := err.(*Error); !ok || e.Name != cellio.Interrupted || time.Since(start) > time.Second {
 		t.Errorf("got %v after %v", err, time.Since(start))
 	}
 	if _, stderr := ts.output(t); stderr != "" {
@@ -280,7 +283,7 @@ func TestInterruptSleepingCell(t *testing.T) {
 	start = time.Now()
 	_, err = ts.Eval(ctx, 3, "time.Sleep(2 * time.Second)")
 	cancel()
-	if e, ok := err.(*Error); !ok || e.Name != "Interrupted" || time.Since(start) > time.Second {
+	if e, ok := err.(*Error); !ok || e.Name != cellio.Interrupted || time.Since(start) > time.Second {
 		t.Errorf("got %v after %v", err, time.Since(start))
 	}
 	if _, stderr := ts.output(t); !strings.Contains(stderr, "still in a call that cannot be interrupted") {

@@ -185,7 +185,7 @@ func constDecls(root ast.Node) (map[*ast.CallExpr]bool, map[*ast.ValueSpec]*ast.
 func (b *builtinRewrite) errorAt(pos token.Pos, format string, args ...any) error {
 	p := b.fset.Position(pos)
 	msg := posString(p) + ": " + fmt.Sprintf(format, args...)
-	e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	e := newCompileError(msg, 0, 0)
 	if b.c != nil && p.Filename == fmt.Sprintf("cell[%d]/%s", b.c.no, srcName) {
 		e.Line, e.Col = p.Line, p.Column
 	}

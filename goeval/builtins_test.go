@@ -8,6 +8,8 @@ import (
 	"go/token"
 	"go/types"
 	"testing"
+
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // TestConstLiteral checks that the literal written for a constant is the
@@ -107,7 +109,7 @@ func TestBuiltinErrors(t *testing.T) {
 	} {
 		_, err := ts.Eval(t.Context(), i+2, tt.cell)
 		e, ok := err.(*Error)
-		if !ok || e.Name != "CompileError" || e.Value != tt.want {
+		if !ok || e.Name != cellio.CompileError || e.Value != tt.want {
 			t.Errorf("%q: error %v, want CompileError: %s", tt.cell, err, tt.want)
 			continue
 		}

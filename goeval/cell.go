@@ -145,7 +145,7 @@ type declInfo struct {
 func analyzeCell(fset *token.FileSet, cellNo int, src string, isVar func(string) bool) (*cellCode, error) {
 	if _, errs := scanTokens(src); len(errs) > 0 {
 		e := errs[0]
-		return nil, &Error{Name: "SyntaxError", Value: fmt.Sprintf("cell[%d]:%d:%d: %s", cellNo, e.Pos.Line, e.Pos.Column, e.Msg), Line: e.Pos.Line, Col: e.Pos.Column}
+		return nil, newSyntaxError(fmt.Sprintf("cell[%d]:%d:%d: %s", cellNo, e.Pos.Line, e.Pos.Column, e.Msg), e.Pos.Line, e.Pos.Column)
 	}
 	c := &cellCode{no: cellNo, src: src, chunks: splitCell(src), declared: map[string]string{}, generics: map[string]*ast.FuncType{}}
 	varChunks(c.chunks, src, isVar)
@@ -411,13 +411,13 @@ func syntaxError(cellNo int, err error) *Error {
 	if list, ok := err.(scanner.ErrorList); ok && len(list) > 0 {
 		e := list[0]
 		msg := fmt.Sprintf("%s:%d:%d: %s", cleanFile(e.Pos.Filename, cellNo), e.Pos.Line, e.Pos.Column, e.Msg)
-		out := &Error{Name: "SyntaxError", Value: msg}
+		out := newSyntaxError(msg, 0, 0)
 		if cleanFile(e.Pos.Filename, cellNo) == fmt.Sprintf("cell[%d]", cellNo) {
 			out.Line, out.Col = e.Pos.Line, e.Pos.Column
 		}
 		return out
 	}
-	return &Error{Name: "SyntaxError", Value: cleanPositions(err.Error())}
+	return newSyntaxError(cleanPositions(err.Error()), 0, 0)
 }
 
 // cleanFile turns an interpreter file name into a cell name.

@@ -115,7 +115,7 @@ func runCorpus(t *testing.T, ar *txtar.Archive) {
 			if e, ok = err.(*Error); !ok {
 				t.Fatalf("cell[%d]: error %T is not *Error: %v", n, err, err)
 			}
-			gotErr = e.Name + ": " + e.Value
+			gotErr = string(e.Name) + ": " + e.Value
 		}
 		check("error", gotErr)
 		gotValue := ""

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/traefik/yaegi/interp"
 )
 
@@ -33,7 +34,7 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 	}
 	s.exit.beginCell()
 	v, err := s.eval(ctx, cellNo, strings.ReplaceAll(src, "\r\n", "\n"))
-	if e, ok := err.(*Error); (!ok || e.Name != "Interrupted") && !s.exit.exited() {
+	if e, ok := err.(*Error); (!ok || e.Name != cellio.Interrupted) && !s.exit.exited() {
 		if derr := s.runDefers(); err == nil && derr != nil {
 			v, err = Value{}, derr
 		}
@@ -46,7 +47,7 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 	}
 	frames := s.pipe.sync()
 	var e *Error
-	if errors.As(err, &e) && e.Name == "panic" {
+	if errors.As(err, &e) && e.Name == cellio.Panic {
 		e.Traceback = append(e.Traceback, frames...)
 	}
 	return v, err
@@ -146,7 +147,7 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 		storeDecls(s.store, c.no, stmtDecls, c.generics)
 		seq := s.finished.begin()
 		r, err := s.execute(ctx, cellNo, prog)
-		if e, ok := err.(*Error); ok && e.Name == "Interrupted" && !s.finished.wait(seq, InterruptGrace) {
+		if e, ok := err.(*Error); ok && e.Name == cellio.Interrupted && !s.finished.wait(seq, InterruptGrace) {
 			fmt.Fprintf(s.pipe.w, "mpigo: the interrupted cell is still in a call that cannot be interrupted (time.Sleep, I/O...); it stops when the call returns\n")
 		}
 		if err == errStopped {
@@ -307,7 +308,7 @@ func (s *Session) evalDecls(ctx context.Context, c *cellCode, st step, redefined
 	before := s.store.clone()
 	storeDecls(s.store, c.no, decls, c.generics)
 	if _, err = s.execute(ctx, c.no, prog); err != nil {
-		if e, ok := err.(*Error); ok && e.Name == "CompileError" {
+		if e, ok := err.(*Error); ok && e.Name == cellio.CompileError {
 			s.store = before // nothing was evaluated
 		}
 		return err
@@ -361,7 +362,7 @@ func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program)
 // panicError converts a panic value into a cell error.
 func panicError(v any) *Error {
 	text := panicText(v)
-	return &Error{Name: "panic", Value: text, Traceback: []string{"panic: " + text}}
+	return &Error{Name: cellio.Panic, Value: text, Traceback: []string{string(cellio.Panic) + ": " + text}}
 }
 
 // errStopped is returned by execute for a cell that ran a top-level return.
@@ -443,7 +444,8 @@ var errorPos = regexp.MustCompile(`^cell\[(\d+)\]:(\d+):(\d+): `)
 
 // interrupted is the error of a cancelled cell.
 func interrupted() *Error {
-	return &Error{Name: "Interrupted", Value: "cell interrupted", Traceback: []string{"Interrupted: cell interrupted"}}
+	const msg = "cell interrupted"
+	return &Error{Name: cellio.Interrupted, Value: msg, Traceback: []string{string(cellio.Interrupted) + ": " + msg}}
 }
 
 // compileError converts an interpreter error into a cell error.
@@ -453,7 +455,7 @@ func (s *Session) compileError(cellNo int, err error) *Error {
 		return e
 	}
 	msg := cleanPositions(err.Error())
-	e = &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	e = newCompileError(msg, 0, 0)
 	if m := errorPos.FindStringSubmatch(msg); m != nil && m[1] == strconv.Itoa(cellNo) {
 		e.Line, _ = strconv.Atoi(m[2])
 		e.Col, _ = strconv.Atoi(m[3])
@@ -484,9 +486,7 @@ func (s *Session) planImports(c *cellCode) (eval []importSpec, rebuild []string,
 			return nil, nil, mpiError(c.no, spec.line, spec.col)
 		}
 		if packages().byPath[spec.path] == nil {
-			e := &Error{Name: "CompileError", Value: fmt.Sprintf("cell[%d]:%d:%d: package %s is not available in mpigo cells: only the standard library and %s can be imported", c.no, spec.line, spec.col, spec.path, displayPath), Line: spec.line, Col: spec.col}
-			e.Traceback = []string{"CompileError: " + e.Value}
-			return nil, nil, e
+			return nil, nil, newCompileError(fmt.Sprintf("cell[%d]:%d:%d: package %s is not available in mpigo cells: only the standard library and %s can be imported", c.no, spec.line, spec.col, spec.path, displayPath), spec.line, spec.col)
 		}
 		old, ok := s.imports[spec.name]
 		switch {
@@ -846,9 +846,7 @@ func mpiOutsideMagic(fset *token.FileSet, c *cellCode, files []*ast.File, kind f
 
 // mpiError is the error of package mpi used in a plain cell.
 func mpiError(cell, line, col int) *Error {
-	e := &Error{Name: "CompileError", Line: line, Col: col, Value: fmt.Sprintf(
+	return newCompileError(fmt.Sprintf(
 		"cell[%d]:%d:%d: package mpi works only in %%mpirun cells: plain cells run in the Go interpreter, which cannot call MPI's C library. "+
-			"Start the cell with %%mpirun -n N to run it on N ranks (functions, types and constants of plain cells are compiled into it)", cell, line, col)}
-	e.Traceback = []string{"CompileError: " + e.Value}
-	return e
+			"Start the cell with %%mpirun -n N to run it on N ranks (functions, types and constants of plain cells are compiled into it)", cell, line, col), line, col)
 }

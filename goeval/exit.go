@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/traefik/yaegi/interp"
 )
 
@@ -164,7 +165,7 @@ func (s *Session) osExit(code int) {
 // exitError is the error of a cell that called os.Exit(code).
 func exitError(code int) *Error {
 	v := "exit status " + strconv.Itoa(code)
-	return &Error{Name: "Exit", Value: v, Traceback: []string{"Exit: " + v}}
+	return &Error{Name: cellio.Exit, Value: v, Traceback: []string{string(cellio.Exit) + ": " + v}}
 }
 
 // logLogger is log.Logger for cells: its Fatal methods call the session's

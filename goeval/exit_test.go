@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // TestExit checks that os.Exit and log.Fatal end a cell at once, as they
@@ -128,7 +130,7 @@ func TestExit(t *testing.T) {
 				t.Errorf("error %q, want %q", got, tt.err)
 			}
 			var e *Error
-			if tt.err != "" && (!errors.As(err, &e) || e.Name != "Exit" || len(e.Traceback) != 1 || e.Traceback[0] != tt.err) {
+			if tt.err != "" && (!errors.As(err, &e) || e.Name != cellio.Exit || len(e.Traceback) != 1 || e.Traceback[0] != tt.err) {
 				t.Errorf("error %#v", err)
 			}
 			stdout, stderr := ts.output(t)
@@ -191,7 +193,7 @@ func TestExitThenInterrupt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := ts.Eval(ctx, 2, "for {}")
-	if e, ok := err.(*Error); !ok || e.Name != "Interrupted" {
+	if e, ok := err.(*Error); !ok || e.Name != cellio.Interrupted {
 		t.Errorf("for {}: %v", err)
 	}
 	if v := ts.eval(t, 3, "1 + 1"); v.Text != "2" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/mpigo/mpigo/cellio"
 )
 
 // TestInitOrder runs sessions whose package-level variables Go
@@ -126,7 +128,7 @@ fmt.Println(a, b, c, d)`},
 					t.Fatalf("error %v, want one with %q", err, tt.wantErr)
 				}
 				e := err.(*Error)
-				if e.Name != "CompileError" || e.Line == 0 {
+				if e.Name != cellio.CompileError || e.Line == 0 {
 					t.Errorf("error %#v: want a CompileError at a line of the cell", e)
 				}
 				return

@@ -213,7 +213,7 @@ func loopGotoError(fset *token.FileSet, loop ast.Node, g *ast.BranchStmt, c *cel
 	msg := fmt.Sprintf("%s: mpigo: cannot give this loop one copy of its variables per iteration (Go 1.22), which its closures, go, defer or & can observe: "+
 		"at the top level of a cell that needs the statement holding the loop to run in a function, but the goto at %s jumps across it; "+
 		"move the code into a function, or do without the goto", posString(p), posString(fset.Position(g.Pos())))
-	e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	e := newCompileError(msg, 0, 0)
 	if c != nil && p.Filename == fmt.Sprintf("cell[%d]/%s", c.no, srcName) {
 		e.Line, e.Col = p.Line, p.Column
 	}

@@ -78,6 +78,7 @@ import (
 	"sync"
 	"testing/fstest"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval/fmtview"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
@@ -166,11 +167,12 @@ type Value struct {
 	Ok bool
 }
 
-// Error is a cell that failed.
+// Error is a cell that failed. Each kind has one constructor:
+// newSyntaxError, newCompileError, panicError, exitError and interrupted.
 type Error struct {
-	// Name is "SyntaxError", "CompileError", "panic", "Exit" or
-	// "Interrupted".
-	Name string
+	// Name is the kind: cellio.SyntaxError, CompileError, Panic, Exit or
+	// Interrupted.
+	Name cellio.Kind
 	// Value is the message: "cell[3]:2:5: undefined: foo", the panic value,
 	// "exit status 2", "cell interrupted".
 	Value string
@@ -184,7 +186,20 @@ type Error struct {
 }
 
 // Error implements error.
-func (e *Error) Error() string { return e.Name + ": " + e.Value }
+func (e *Error) Error() string { return string(e.Name) + ": " + e.Value }
+
+// newSyntaxError is the error of a cell that does not parse: msg, at line
+// and col of the cell (0 when elsewhere). It has no traceback: front ends
+// show "SyntaxError: msg".
+func newSyntaxError(msg string, line, col int) *Error {
+	return &Error{Name: cellio.SyntaxError, Value: msg, Line: line, Col: col}
+}
+
+// newCompileError is the error of a cell that does not compile: msg, at
+// line and col of the cell (0 when elsewhere).
+func newCompileError(msg string, line, col int) *Error {
+	return &Error{Name: cellio.CompileError, Value: msg, Line: line, Col: col, Traceback: []string{string(cellio.CompileError) + ": " + msg}}
+}
 
 // New starts a session.
 func New(opts Options) (*Session, error) {

@@ -292,7 +292,7 @@ func (s *Session) fixDefine(fset *token.FileSet, c *cellCode, d *ast.AssignStmt,
 	fail := func(why string) error {
 		p := fset.Position(pos)
 		msg := fmt.Sprintf("%s: yaegi cannot define %s at the top level of a cell: %s; declare the variable first (var x T) and assign it, or move this code into a function", posString(p), exprList(d.Lhs), why)
-		e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+		e := newCompileError(msg, 0, 0)
 		if p.Filename == fmt.Sprintf("cell[%d]/%s", c.no, srcName) {
 			e.Line, e.Col = p.Line, p.Column
 		}
@@ -565,7 +565,7 @@ func (s *Session) checkDeclInferred(fset *token.FileSet, c *cellCode, f *ast.Fil
 	}
 	p := fset.Position(vs.Pos())
 	msg := fmt.Sprintf("%s: yaegi cannot initialize a package-level var with a call of a generic function whose result type is inferred; define it in a statement instead (%s := ...)", posString(p), vs.Names[0].Name)
-	e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	e := newCompileError(msg, 0, 0)
 	if p.Filename == fmt.Sprintf("cell[%d]/%s", c.no, srcName) {
 		e.Line, e.Col = p.Line, p.Column
 	}

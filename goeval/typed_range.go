@@ -248,7 +248,7 @@ func (l *lowering) fail(pos token.Pos, format string, args ...any) {
 	}
 	p := l.fset.Position(pos)
 	msg := posString(p) + ": " + fmt.Sprintf(format, args...)
-	e := &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	e := newCompileError(msg, 0, 0)
 	if p.Filename == fmt.Sprintf("cell[%d]/%s", l.cellNo, srcName) {
 		e.Line, e.Col = p.Line, p.Column
 	}

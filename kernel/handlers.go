@@ -175,7 +175,7 @@ func (k *kernel) handleExecute(m *message) {
 		werr := toWorkerError(err, interrupted)
 		if !req.Silent {
 			k.publish(m, "error", map[string]any{
-				"ename": werr.Name, "evalue": werr.Value, "traceback": werr.Traceback,
+				"ename": string(werr.Name), "evalue": werr.Value, "traceback": werr.Traceback,
 			})
 		}
 		k.reply(k.socks.shell, m, "execute_reply", errorContent(count, werr))
@@ -245,20 +245,28 @@ func toWorkerError(err error, interrupted bool) *cellio.Error {
 	} else if interrupted && errors.Is(err, context.Canceled) {
 		werr = interruptedError()
 	} else {
-		werr = &cellio.Error{Name: "Error", Value: err.Error()}
+		werr = genericError(err)
 	}
 	if werr.Name == "" {
-		werr.Name = "Error"
+		werr.Name = cellio.GenericError
 	}
 	if len(werr.Traceback) == 0 {
 		// Front ends show the traceback, not ename/evalue, when there is one.
-		werr.Traceback = []string{werr.Name + ": " + werr.Value}
+		werr.Traceback = []string{string(werr.Name) + ": " + werr.Value}
 	}
 	return werr
 }
 
+// interruptedError is the error of a cell interrupted while the engine had
+// not reported an error of its own.
 func interruptedError() *cellio.Error {
-	return &cellio.Error{Name: "Interrupted", Value: "the cell was interrupted"}
+	return &cellio.Error{Name: cellio.Interrupted, Value: "the cell was interrupted"}
+}
+
+// genericError is the error of a cell that failed with an error that has no
+// kind of its own.
+func genericError(err error) *cellio.Error {
+	return &cellio.Error{Name: cellio.GenericError, Value: err.Error()}
 }
 
 func errorContent(count int, e *cellio.Error) map[string]any {
@@ -269,7 +277,7 @@ func errorContent(count int, e *cellio.Error) map[string]any {
 	return map[string]any{
 		"status":          "error",
 		"execution_count": count,
-		"ename":           e.Name,
+		"ename":           string(e.Name),
 		"evalue":          e.Value,
 		"traceback":       tb,
 	}

@@ -75,7 +75,7 @@ func (e *fakeEngine) Execute(ctx context.Context, req cellio.Request, out cellio
 		case "block":
 			out.Stream("stdout", "blocking\n")
 			<-ctx.Done()
-			return cellio.Result{}, &cellio.Error{Name: "Interrupted", Value: "interrupted"}
+			return cellio.Result{}, &cellio.Error{Name: cellio.Interrupted, Value: "interrupted"}
 		case "panic":
 			panic("fake engine: " + arg)
 		case "gate":

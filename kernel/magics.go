@@ -151,12 +151,12 @@ func magicName(line string) (name, rest string, percents int) {
 
 // usageError is a cell error for a magic used wrongly.
 func usageError(format string, args ...any) *cellio.Error {
-	return &cellio.Error{Name: "UsageError", Value: fmt.Sprintf(format, args...)}
+	return &cellio.Error{Name: cellio.UsageError, Value: fmt.Sprintf(format, args...)}
 }
 
 // magicError is a cell error for a magic that failed.
 func magicError(format string, args ...any) *cellio.Error {
-	return &cellio.Error{Name: "MagicError", Value: fmt.Sprintf(format, args...)}
+	return &cellio.Error{Name: cellio.MagicError, Value: fmt.Sprintf(format, args...)}
 }
 
 // MagicDoc is what %help shows of a cell magic.

@@ -282,7 +282,7 @@ func TestLineMagics(t *testing.T) {
 	for _, bad := range []string{"%nosuch", "%mpirun -n 2", "%%mpirun", "%"} {
 		_, err := run(bad)
 		werr, ok := err.(*cellio.Error)
-		if !ok || werr.Name != "UsageError" || !strings.Contains(werr.Value, "help") && !strings.Contains(werr.Value, "README") {
+		if !ok || werr.Name != cellio.UsageError || !strings.Contains(werr.Value, "help") && !strings.Contains(werr.Value, "README") {
 			t.Errorf("%s: error %v, want a UsageError pointing at %%help", bad, err)
 		}
 	}
@@ -323,7 +323,7 @@ func TestShellCommandInterrupt(t *testing.T) {
 	cancel()
 	err := <-done // TERM is trapped: this needs the SIGKILL
 	werr, ok := err.(*cellio.Error)
-	if !ok || werr.Name != "Interrupted" {
+	if !ok || werr.Name != cellio.Interrupted {
 		t.Fatalf("err = %v, want Interrupted", err)
 	}
 }

@@ -9,43 +9,43 @@ import "github.com/mpigo/mpigo/cellio"
 // magicError is a failure of the magic itself: its cache, its sources,
 // the rank wrapper.
 func magicError(err error) *cellio.Error {
-	return &cellio.Error{Name: "MagicError", Value: err.Error()}
+	return &cellio.Error{Name: cellio.MagicError, Value: err.Error()}
 }
 
 // mpiError is an MPI that cannot be used: no launcher, no toolchain, a
 // launch that did not start.
 func mpiError(err error) *cellio.Error {
-	return &cellio.Error{Name: "MPIError", Value: err.Error()}
+	return &cellio.Error{Name: cellio.MPIError, Value: err.Error()}
 }
 
 // interruptedError is a cell interrupted before its ranks ran: what was
 // under way.
 func interruptedError(what string) *cellio.Error {
-	return &cellio.Error{Name: "Interrupted", Value: "the cell was interrupted " + what}
+	return &cellio.Error{Name: cellio.Interrupted, Value: "the cell was interrupted " + what}
 }
 
 // withTraceback is an error of the kind name whose traceback starts with
 // "name: value", then tb.
-func withTraceback(name, value string, tb ...string) *cellio.Error {
-	return &cellio.Error{Name: name, Value: value, Traceback: append([]string{name + ": " + value}, tb...)}
+func withTraceback(name cellio.Kind, value string, tb ...string) *cellio.Error {
+	return &cellio.Error{Name: name, Value: value, Traceback: append([]string{string(name) + ": " + value}, tb...)}
 }
 
 // exportError is an --export that could not write its files.
-func exportError(err error) *cellio.Error { return withTraceback("ExportError", err.Error()) }
+func exportError(err error) *cellio.Error { return withTraceback(cellio.ExportError, err.Error()) }
 
 // buildFailed is a build that failed for another reason than the code.
-func buildFailed(value string) *cellio.Error { return withTraceback("BuildError", value) }
+func buildFailed(value string) *cellio.Error { return withTraceback(cellio.BuildError, value) }
 
 // refusedJob is an sbatch that refused the job, with its traceback (see
 // submitError).
 func refusedJob(value string, tb []string) *cellio.Error {
-	return &cellio.Error{Name: "SubmitError", Value: value, Traceback: tb}
+	return &cellio.Error{Name: cellio.SubmitError, Value: value, Traceback: tb}
 }
 
 // launchError is a launcher that failed before the ranks ran, with its
 // traceback.
 func launchError(value string, tb []string) *cellio.Error {
-	return &cellio.Error{Name: "LaunchError", Value: value, Traceback: tb}
+	return &cellio.Error{Name: cellio.LaunchError, Value: value, Traceback: tb}
 }
 
 // failedRanks is a run where ranks failed, with its traceback (nil: the
@@ -54,5 +54,5 @@ func failedRanks(value string, tb []string) *cellio.Error {
 	if tb == nil {
 		tb = []string{"RankError: " + value}
 	}
-	return &cellio.Error{Name: "RankError", Value: value, Traceback: tb}
+	return &cellio.Error{Name: cellio.RankError, Value: value, Traceback: tb}
 }

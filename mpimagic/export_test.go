@@ -407,7 +407,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	bad := filepath.Join(root, "bad")
 	_, err = m.Cell(ctx, 9, []string{"-n", "2", "--export", bad}, "x := 1\ny := undefinedThing + x", newRecorder())
 	var werr *cellio.Error
-	if !errors.As(err, &werr) || werr.Name != "CompileError" || !strings.Contains(werr.Value, "cell[9]:3") {
+	if !errors.As(err, &werr) || werr.Name != cellio.CompileError || !strings.Contains(werr.Value, "cell[9]:3") {
 		t.Errorf("bad cell: %#v", err)
 	}
 	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
@@ -417,7 +417,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	// An edited export is not overwritten.
 	os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/bash\n# mine\n"), 0o755)
 	_, err = m.Cell(ctx, 10, []string{"-n", "2", "--export", dir}, body, newRecorder())
-	if !errors.As(err, &werr) || werr.Name != "ExportError" || !strings.Contains(werr.Value, "job.sh (changed since the last export)") {
+	if !errors.As(err, &werr) || werr.Name != cellio.ExportError || !strings.Contains(werr.Value, "job.sh (changed since the last export)") {
 		t.Errorf("edited job.sh: %#v", err)
 	}
 }

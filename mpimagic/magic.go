@@ -416,13 +416,13 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 func usageError(err error) *cellio.Error {
 	var ue *UsageError
 	if !errors.As(err, &ue) {
-		return &cellio.Error{Name: "UsageError", Value: err.Error()}
+		return &cellio.Error{Name: cellio.UsageError, Value: err.Error()}
 	}
 	tb := []string{"UsageError: " + ue.Reason}
 	if ue.Usage != "" {
 		tb = append(tb, "", "usage: "+strings.TrimRight(ue.Usage, "\n"))
 	}
-	return &cellio.Error{Name: "UsageError", Value: ue.Reason, Traceback: tb}
+	return &cellio.Error{Name: cellio.UsageError, Value: ue.Reason, Traceback: tb}
 }
 
 // compileError is the cell error of a program that does not build.
@@ -450,7 +450,7 @@ func compileError(err error, rename func(string) string) *cellio.Error {
 	if undefined {
 		tb = append(tb, "", "(%mpirun programs see the declarations of earlier cells (import, func, type, const, var) but not variables made with :=; declare those in this cell)")
 	}
-	return &cellio.Error{Name: "CompileError", Value: lines[0], Traceback: tb}
+	return &cellio.Error{Name: cellio.CompileError, Value: lines[0], Traceback: tb}
 }
 
 // environ returns the environment of a cell starting now: Config.Environ's,

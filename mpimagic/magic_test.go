@@ -105,7 +105,7 @@ func TestMagicWithMPI(t *testing.T) {
 		rec := newRecorder()
 		_, err := m.Cell(ctx, 4, []string{"-n", "2"}, "if mpi.World.Rank() == 1 {\n\tpanic(\"boom\")\n}\nmpi.World.Barrier()", rec)
 		werr, ok := err.(*cellio.Error)
-		if !ok || werr.Name != "RankError" || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
+		if !ok || werr.Name != cellio.RankError || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
 			t.Fatalf("error %#v", err)
 		}
 		if tb := strings.Join(werr.Traceback, "\n"); !strings.Contains(tb, "panic: boom") || !strings.Contains(tb, "\tcell[4]:3") {
@@ -129,7 +129,7 @@ func TestMagicWithMPI(t *testing.T) {
 		start := time.Now()
 		_, err := m.Cell(ctx, 5, []string{"-n", "2"}, "fmt.Println(\"waiting\")\nmpi.World.Recv(make([]int, 1), mpi.AnySource, 0)", rec)
 		werr, ok := err.(*cellio.Error)
-		if !ok || werr.Name != "Interrupted" || !strings.Contains(werr.Value, "ranks 0-1 were still running") {
+		if !ok || werr.Name != cellio.Interrupted || !strings.Contains(werr.Value, "ranks 0-1 were still running") {
 			t.Fatalf("error %#v", err)
 		}
 		if d := time.Since(start); d > 60*time.Second {

@@ -878,18 +878,18 @@ func waited(d time.Duration) string {
 func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *cellio.Error {
 	o := b.c.o
 	job := "job " + b.id
-	name, value := "Interrupted", "the cell was interrupted: "+job+" was cancelled (scancel)"
+	name, value := cellio.Interrupted, "the cell was interrupted: "+job+" was cancelled (scancel)"
 	switch {
 	case oc.reason == stopTimeout && b.state.State == "TIMEOUT":
 		limit := "-t " + batchTime(o)
 		if o.Batch.Time == "" {
 			limit = batchTime(o) + ", from --timeout"
 		}
-		name, value = "Timeout", job+" reached its time limit ("+limit+") and SLURM stopped it"
+		name, value = cellio.Timeout, job+" reached its time limit ("+limit+") and SLURM stopped it"
 	case oc.reason == stopTimeout:
-		name, value = "Timeout", fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
+		name, value = cellio.Timeout, fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
 	case oc.reason == stopCancelled:
-		name, value = "Cancelled", job+" was cancelled outside this notebook (scancel, or by an administrator)"
+		name, value = cellio.Cancelled, job+" was cancelled outside this notebook (scancel, or by an administrator)"
 	}
 	if ranAt.IsZero() {
 		value += " while it was still waiting in the queue; no rank had started"
@@ -900,7 +900,7 @@ func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *cellio.Error {
 		value = strings.Replace(value, " was cancelled (scancel)", " could not be cancelled", 1)
 		value += fmt.Sprintf(". scancel failed (%v): the job may still be in the queue; check with squeue -j %s and cancel it with scancel %s", b.cancelErr, b.id, b.id)
 	}
-	tb := append([]string{name + ": " + value}, where(oc)...)
+	tb := append([]string{string(name) + ": " + value}, where(oc)...)
 	state := b.state.final()
 	if b.state.Nodes != "" {
 		state += " on " + b.state.Nodes

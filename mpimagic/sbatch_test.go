@@ -237,7 +237,7 @@ func TestSubmitError(t *testing.T) {
 	for _, tt := range tests {
 		werr := submitError(errors.New("sbatch: "+tt.stderr), []string{"--parsable", "--bogus"})
 		tb := strings.Join(werr.Traceback, "\n")
-		if werr.Name != "SubmitError" || !strings.Contains(werr.Value, tt.value) || !strings.Contains(tb, tt.hint) {
+		if werr.Name != cellio.SubmitError || !strings.Contains(werr.Value, tt.value) || !strings.Contains(tb, tt.hint) {
 			t.Errorf("%q: %s: %s\n%s", tt.stderr, werr.Name, werr.Value, tb)
 		}
 		for _, line := range strings.Split(tt.stderr, "\n") { // everything sbatch said, as it said it
@@ -257,7 +257,7 @@ func TestSbatchWithoutSlurm(t *testing.T) {
 	rec := newRecorder()
 	_, err := m.Cell(context.Background(), 2, []string{"-n", "2", "--sbatch"}, `fmt.Println("hi")`, rec)
 	var werr *cellio.Error
-	if !errors.As(err, &werr) || werr.Name != "UsageError" || !strings.Contains(werr.Value, "no sbatch command on PATH") ||
+	if !errors.As(err, &werr) || werr.Name != cellio.UsageError || !strings.Contains(werr.Value, "no sbatch command on PATH") ||
 		!strings.Contains(werr.Value, "--export") {
 		t.Fatalf("error %#v", err)
 	}

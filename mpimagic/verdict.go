@@ -16,12 +16,12 @@ const maxRanksDetailed = 4
 // exited 0 (and the launcher too).
 func judge(oc *outcome, o Options, l *launcher) *cellio.Error {
 	if oc.reason == stopInterrupt || oc.reason == stopTimeout {
-		name, head := "Interrupted", "the cell was interrupted"
+		name, head := cellio.Interrupted, "the cell was interrupted"
 		if oc.reason == stopTimeout {
-			name, head = "Timeout", fmt.Sprintf("--timeout %s expired", o.Timeout)
+			name, head = cellio.Timeout, fmt.Sprintf("--timeout %s expired", o.Timeout)
 		}
 		value := head + ": " + stillRunning(oc) + "; every rank and the launcher were stopped"
-		return &cellio.Error{Name: name, Value: value, Traceback: append([]string{name + ": " + value}, where(oc)...)}
+		return &cellio.Error{Name: name, Value: value, Traceback: append([]string{string(name) + ": " + value}, where(oc)...)}
 	}
 	if fails := failures(oc.results); len(fails) > 0 {
 		return rankError(oc, fails, l, o)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
 )
 
@@ -247,7 +248,7 @@ func (c *child) execute(req request) reply {
 	case *goeval.Error:
 		r.CellError = &Error{Name: e.Name, Value: e.Value, Traceback: e.Traceback}
 	default:
-		r.CellError = &Error{Name: "Error", Value: err.Error()}
+		r.CellError = genericError(err)
 	}
 	if after := c.sess.Decls(); !reflect.DeepEqual(before, after) {
 		r.Decls, r.DeclsSet = after, true
@@ -256,6 +257,12 @@ func (c *child) execute(req request) reply {
 	// stderr): the parent forwards what is left of it when it gets this
 	// reply, before it answers the front end.
 	return r
+}
+
+// genericError is the error of a cell that failed with an error that has
+// no kind of its own.
+func genericError(err error) *Error {
+	return &Error{Name: cellio.GenericError, Value: err.Error()}
 }
 
 // completion turns goeval's candidates into a Completion.

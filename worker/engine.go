@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/goeval"
 )
@@ -122,7 +123,7 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			why := p.crashReport()
 			e.restart()
-			return Result{}, &Error{Name: "InterpreterCrashed", Value: why + "; the Go interpreter was restarted: declarations were restored, variables are lost"}
+			return Result{}, crashedError(why)
 		case deadline.IsZero() && ctx.Err() != nil:
 			p.interrupt()
 			deadline = time.Now().Add(interruptGrace)
@@ -132,9 +133,21 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 			e.log.Info("cell did not stop; restarting the interpreter")
 			p.kill()
 			e.restart()
-			return Result{}, &Error{Name: "Interrupted", Value: "the cell did not stop, so the Go interpreter was restarted: declarations were restored, variables are lost"}
+			return Result{}, killedError()
 		}
 	}
+}
+
+// crashedError is the error of a cell whose interpreter process died (why:
+// its crash report); the interpreter was restarted.
+func crashedError(why string) *Error {
+	return &Error{Name: cellio.InterpreterCrashed, Value: why + "; the Go interpreter was restarted: declarations were restored, variables are lost"}
+}
+
+// killedError is the error of an interrupted cell that did not stop, so
+// that its interpreter process was killed and restarted.
+func killedError() *Error {
+	return &Error{Name: cellio.Interrupted, Value: "the cell did not stop, so the Go interpreter was restarted: declarations were restored, variables are lost"}
 }
 
 // answerInput relays one input_request to the front end and its answer back.

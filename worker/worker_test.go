@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/cellio/celliotest"
 	"os"
 	"path/filepath"
@@ -156,7 +157,7 @@ func TestInterruptKeepsState(t *testing.T) {
 		time.AfterFunc(300*time.Millisecond, cancel)
 		_, err := e.Execute(ctx, Request{Code: code, Cell: 2}, celliotest.New())
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Name != "Interrupted" {
+		if !errors.As(err, &ce) || ce.Name != cellio.Interrupted {
 			t.Fatalf("%s: got %v, want an Interrupted error", code, err)
 		}
 	}
@@ -175,7 +176,7 @@ func TestCrashRestartsWithDeclarations(t *testing.T) {
 	_, err := run(t, e, 2, `func r(n int) int { return r(n+1) + 1 }
 r(0)`, out, false)
 	var ce *Error
-	if !errors.As(err, &ce) || ce.Name != "InterpreterCrashed" || !strings.Contains(ce.Value, "stack") {
+	if !errors.As(err, &ce) || ce.Name != cellio.InterpreterCrashed || !strings.Contains(ce.Value, "stack") {
 		t.Fatalf("got %v, want an InterpreterCrashed error about the stack; stderr: %q", err, out.Text("stderr"))
 	}
 	res, err := run(t, e, 3, `double(21)`, celliotest.New(), false)

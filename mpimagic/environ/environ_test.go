@@ -43,4 +43,3 @@ func TestChild(t *testing.T) {
 		t.Errorf("mergeEnv = %q", got)
 	}
 }
-

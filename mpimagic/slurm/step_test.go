@@ -9,4 +9,3 @@ func TestCPUs(t *testing.T) {
 		}
 	}
 }
-
