@@ -3,13 +3,14 @@ package mpimagic
 import (
 	"bufio"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // localRankLimit is the most ranks a local run may have: oversubscribing a

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
 )
 
 func TestHostSlots(t *testing.T) {
@@ -43,7 +45,7 @@ func TestHostfileSlots(t *testing.T) {
 func TestCheckAllocation(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	srun := &launcher{kind: "srun", path: "/usr/bin/srun"}
-	mpirun := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI}
+	mpirun := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
 	slurm := env(map[string]string{"SLURM_JOB_ID": "7", "SLURM_JOB_CPUS_PER_NODE": "4(x2)"})
 	tests := []struct {
 		o    Options

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/program"
 	"go/token"
 	"io/fs"
 	"os"
@@ -16,6 +15,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/program"
+	"github.com/mpigo/mpigo/mpimagic/shell"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
@@ -84,16 +87,16 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	}
 
 	decls := m.decls()
-	src, err := m.embedded()
+	src, err := m.sources()
 	if err != nil {
 		return cellio.Result{}, magicError(err)
 	}
-	gen, err := program.Generate(body, decls, src.exports)
+	gen, err := program.Generate(body, decls, src.Exports())
 	if err != nil {
 		pr.set("does not compile: nothing exported", true)
 		return cellio.Result{}, compileError(err, rename)
 	}
-	plain, tidy, err := program.ExportSources(body, decls, src.exports, cellName)
+	plain, tidy, err := program.ExportSources(body, decls, src.Exports(), cellName)
 	if err != nil {
 		pr.set("failed", true)
 		return cellio.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
@@ -111,7 +114,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	}
 	_, tc, buildErr := m.setup(ctx, local)
 	if buildErr == nil {
-		_, buildErr = m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, verbose)
+		_, buildErr = m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, verbose)
 	}
 	var ce *program.CompileError
 	switch {
@@ -124,10 +127,10 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	case buildErr != nil:
 		verbose("not compiled here: " + buildErr.Error())
 	default:
-		compiled = tc.mpi
+		compiled = tc.Describe()
 		m.remember(cell, body, gen.HasMain)
 		if !bytes.Equal(tidy, plain) {
-			_, err := m.build(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, o.env, verbose)
+			_, err := m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, o.env, verbose)
 			switch {
 			case ctx.Err() != nil:
 				pr.set("interrupted: nothing exported", true)
@@ -164,7 +167,7 @@ go %s
 require %s v0.0.0
 
 replace %s => ./mpigo
-`, module, goVersion, modulePath, modulePath)
+`, module, goVersion, build.ModulePath, build.ModulePath)
 }
 
 // moduleName makes a module path of a job name.
@@ -177,30 +180,30 @@ func moduleName(job string) string {
 }
 
 // exportFiles lists the files of an export.
-func exportFiles(s jobSpec, mainGo []byte, src *embedded) []exportFile {
+func exportFiles(s jobSpec, mainGo []byte, src *build.Sources) []exportFile {
 	files := []exportFile{
 		{rel: "main.go", data: mainGo, mode: 0o644},
-		{rel: "go.mod", data: []byte(goMod(moduleName(s.name), src.goVersion)), mode: 0o644},
+		{rel: "go.mod", data: []byte(goMod(moduleName(s.name), src.GoVersion())), mode: 0o644},
 		{rel: "job.sh", data: []byte(jobScript(s)), mode: 0o755},
 		{rel: "README.md", data: []byte(exportReadme(s)), mode: 0o644},
-		{rel: "mpigo/go.mod", data: []byte(src.modFile()), mode: 0o644},
+		{rel: "mpigo/go.mod", data: []byte(src.ModFile()), mode: 0o644},
 	}
 	var names []string
-	for p := range src.files {
+	for p := range src.Files() {
 		if strings.HasPrefix(p, "mpi/") || strings.HasPrefix(p, "display/") {
 			names = append(names, p)
 		}
 	}
 	sort.Strings(names)
 	for _, p := range names {
-		files = append(files, exportFile{rel: "mpigo/" + p, data: src.files[p], mode: 0o644})
+		files = append(files, exportFile{rel: "mpigo/" + p, data: src.Files()[p], mode: 0o644})
 	}
 	return files
 }
 
 // exportReadme is DIR/README.md.
 func exportReadme(s jobSpec) string {
-	dir := shellQuote(s.dirArg)
+	dir := shell.Quote(s.dirArg)
 	return fmt.Sprintf("# %s\n\n"+
 		"Cell %s of a notebook, an `%%mpirun` cell, exported by mpigo with the declarations\n"+
 		"of earlier cells that it uses:\n\n"+
@@ -457,7 +460,7 @@ func exportReport(s jobSpec, abs string, inherited []goeval.Decl, res *exportRes
 		msg, _, _ := strings.Cut(buildErr.Error(), "\n")
 		fmt.Fprintf(&b, "Not compiled here (%s): job.sh builds it where it runs.\n", msg)
 	}
-	q := shellQuote(dir)
+	q := shell.Quote(dir)
 	fmt.Fprintf(&b, "\nSubmit it:    cd %s && sbatch job.sh\nRun it here:  bash %s/job.sh\n", q, strings.TrimSuffix(q, "/"))
 	return b.String()
 }

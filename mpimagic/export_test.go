@@ -3,8 +3,6 @@ package mpimagic
 import (
 	"context"
 	"errors"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/program"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"

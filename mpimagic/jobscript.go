@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/shell"
 )
 
 // The job file of --export: a bash script with #SBATCH lines, so that one
@@ -87,7 +89,7 @@ func sbatchDirectives(name string, ntasks int, limit, output string, b Batch) []
 func writeExports(b *strings.Builder, env []string) {
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(b, "export %s=%s\n", k, shellQuote(v))
+		fmt.Fprintf(b, "export %s=%s\n", k, shell.Quote(v))
 	}
 }
 
@@ -134,7 +136,7 @@ func magicLine(s jobSpec) string {
 		w = append(w, "--")
 		w = append(w, o.LauncherArgs...)
 	}
-	return shellJoin(w)
+	return shell.Join(w)
 }
 
 // jobScript writes job.sh.
@@ -145,7 +147,7 @@ func jobScript(s jobSpec) string {
 	for _, l := range sbatchLines(s) {
 		b.WriteString(l + "\n")
 	}
-	dir := shellQuote(s.dirArg)
+	dir := shell.Quote(s.dirArg)
 	fmt.Fprintf(&b, `
 # The %%mpirun cell %s of a notebook as a batch job, exported by mpigo from
 #   %s
@@ -178,10 +180,10 @@ set -euo pipefail
 	fmt.Fprintf(&b, "# ranks (%%mpirun -n)\nNTASKS=%d\n", o.N)
 	fmt.Fprintf(&b, "# seconds the program may run (%%mpirun --timeout); 0: no limit\nTIMEOUT=%d\n", timeout)
 	b.WriteString("# auto: srun inside a SLURM job, else $MPIEXEC; srun; mpirun: $MPIEXEC (%mpirun --launcher)\n")
-	fmt.Fprintf(&b, "LAUNCHER=%s\nMPIEXEC=${MPIEXEC:-%s}\n", launcher, shellQuote(mpiexec))
-	fmt.Fprintf(&b, "# %%mpirun --hosts, --hostfile\nHOSTS=%s\nHOSTFILE=%s\n", shellQuote(o.Hosts), shellQuote(o.Hostfile))
+	fmt.Fprintf(&b, "LAUNCHER=%s\nMPIEXEC=${MPIEXEC:-%s}\n", launcher, shell.Quote(mpiexec))
+	fmt.Fprintf(&b, "# %%mpirun --hosts, --hostfile\nHOSTS=%s\nHOSTFILE=%s\n", shell.Quote(o.Hosts), shell.Quote(o.Hostfile))
 	b.WriteString("# the words after -- of the %mpirun line: they go to the launcher (srun or\n# mpiexec), before the program\n")
-	fmt.Fprintf(&b, "LAUNCHER_ARGS=(%s)\n", shellJoin(o.LauncherArgs))
+	fmt.Fprintf(&b, "LAUNCHER_ARGS=(%s)\n", shell.Join(o.LauncherArgs))
 	b.WriteString("# %mpirun --env: set for every rank\nPROGRAM_ENV=(")
 	var keys []string
 	for _, kv := range o.Env {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/shell"
 
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
@@ -89,7 +91,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 			}
 			shown = append(shown, kv)
 		}
-		j.verbose("launch: " + shellJoin(shown) + " " + shellJoin(argv))
+		j.verbose("launch: " + shell.Join(shown) + " " + shell.Join(argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ.Merge(j.opts.env.Child(), env)

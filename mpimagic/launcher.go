@@ -3,21 +3,19 @@ package mpimagic
 import (
 	"context"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
-// MPI flavours, as launchers identify themselves.
-const (
-	flavourOpenMPI = "Open MPI"
-	flavourMPICH   = "MPICH"
-	flavourIntel   = "Intel MPI"
-	flavourOther   = "unknown MPI"
-)
+// launcherEnvKeys are the variables the choice of the launcher depends on
+// (findLauncher, slurm.InJobStep, chooseMPIPlugin).
+var launcherEnvKeys = []string{"PATH", "MPIGO_MPIRUN", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_MPI_TYPE"}
 
 // launcher is the program that starts the ranks.
 type launcher struct {
@@ -34,6 +32,11 @@ type launcher struct {
 	// mpiWhy says why it.
 	mpiPlugin string
 	mpiWhy    string
+}
+
+// mpi is the MPI the programs this launcher runs are built for.
+func (l *launcher) mpi() build.MPI {
+	return build.MPI{Mpirun: l.mpirun, Flavour: l.flavour, Version: l.version}
 }
 
 // name is how messages call the launcher.
@@ -98,7 +101,7 @@ func chooseMPIPlugin(flavour string, inStep bool, mpiType, siteDefault string, p
 		return siteDefault, "the cluster's MpiDefault"
 	}
 	prefs := []string{"pmix", "pmi2"}
-	if flavour == flavourMPICH || flavour == flavourIntel {
+	if flavour == build.MPICH || flavour == build.IntelMPI {
 		prefs = []string{"pmi2", "pmix"}
 	}
 	if len(plugins) == 0 { // srun --mpi=list said nothing readable
@@ -189,17 +192,17 @@ func mpiFlavour(ctx context.Context, mpirun string, env environ.Env) (flavour, v
 	first, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
 	switch {
 	case strings.Contains(text, "Open MPI") || strings.Contains(text, "OpenRTE"):
-		return flavourOpenMPI, first
+		return build.OpenMPI, first
 	case strings.Contains(text, "Intel(R) MPI"):
-		return flavourIntel, first
+		return build.IntelMPI, first
 	case strings.Contains(text, "HYDRA") || strings.Contains(text, "MPICH"):
 		if i := strings.Index(text, "Version:"); i >= 0 {
 			v, _, _ := strings.Cut(strings.TrimSpace(text[i+len("Version:"):]), "\n")
 			first = "MPICH (Hydra) " + strings.TrimSpace(v)
 		}
-		return flavourMPICH, first
+		return build.MPICH, first
 	}
-	return flavourOther, first
+	return build.UnknownMPI, first
 }
 
 // launchSpec is what a launch needs to know beyond the options.
@@ -248,7 +251,7 @@ func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
 		if o.Hosts != "" {
 			argv = append(argv, "--nodelist="+hostNames(o.Hosts))
 		}
-	case l.flavour == flavourOpenMPI:
+	case l.flavour == build.OpenMPI:
 		argv = append(argv, "-n", n)
 		switch {
 		case o.Hosts != "":

@@ -2,18 +2,20 @@ package mpimagic
 
 import (
 	"context"
-	"github.com/mpigo/mpigo/mpimagic/environ"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 )
 
 func TestLauncherCommand(t *testing.T) {
 	spec := launchSpec{wrapper: []string{"/bin/mpigo", "rankio"}, program: []string{"/c/prog", "arg"}, env: []string{"MPIGO_RANKIO=x", "K=V"}, cores: 2}
-	ompi := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI}
-	mpich := &launcher{kind: "mpirun", path: "/usr/bin/mpirun.mpich", flavour: flavourMPICH}
+	ompi := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
+	mpich := &launcher{kind: "mpirun", path: "/usr/bin/mpirun.mpich", flavour: build.MPICH}
 	srun := &launcher{kind: "srun", path: "/usr/bin/srun"}
 	pmix := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix"}
 	stepped := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix", inStep: true}
@@ -43,7 +45,7 @@ func TestLauncherCommand(t *testing.T) {
 			append([]string{"/usr/bin/srun", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
 		{"srun, the user's --mpi wins", pmix, Options{N: 4, LauncherArgs: []string{"--mpi=pmi2"}}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--mpi=pmi2"}, tail...), spec.env},
-		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI, inStep: true}, Options{N: 2}, 1000,
+		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI, inStep: true}, Options{N: 2}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), append([]string{"SLURM_OVERLAP=1"}, spec.env...)},
 		{"Open MPI in an allocation: slots are not CPUs", ompi, Options{N: 2, LauncherArgs: []string{"--bind-to", "none"}}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "--oversubscribe", "-x", "MPIGO_RANKIO", "-x", "K", "--bind-to", "none"}, tail...), spec.env},
@@ -84,7 +86,7 @@ func TestLauncherCommand(t *testing.T) {
 
 func TestRemote(t *testing.T) {
 	srun := &launcher{kind: "srun"}
-	mpirun := &launcher{kind: "mpirun", flavour: flavourOpenMPI}
+	mpirun := &launcher{kind: "mpirun", flavour: build.OpenMPI}
 	none := func(string) string { return "" }
 	inJob := func(k string) string { return map[string]string{"SLURM_JOB_ID": "9"}[k] }
 	for _, tt := range []struct {
@@ -115,15 +117,15 @@ func TestChooseMPIPlugin(t *testing.T) {
 		plugins         []string
 		want, whySubstr string
 	}{
-		{"the user's SLURM_MPI_TYPE", flavourOpenMPI, false, "pmi2", "pmix", all, "pmi2", "SLURM_MPI_TYPE"},
-		{"a step's SLURM_MPI_TYPE is not the user's", flavourOpenMPI, true, "none", "pmix", all, "pmix", "MpiDefault"},
-		{"the site's default", flavourMPICH, false, "", "pmix_v4", all, "pmix_v4", "MpiDefault"},
-		{"default none: Open MPI gets PMIx", flavourOpenMPI, false, "", "none", all, "pmix", "srun --mpi=list"},
-		{"default none: MPICH gets PMI-2", flavourMPICH, false, "", "none", all, "pmi2", "srun --mpi=list"},
-		{"only a versioned pmix", flavourOpenMPI, true, "none", "none", []string{"none", "pmix_v3"}, "pmix", ""},
-		{"only pmi2 for Open MPI", flavourOpenMPI, false, "", "", []string{"none", "pmi2"}, "pmi2", ""},
-		{"nothing usable", flavourOpenMPI, false, "", "none", []string{"none"}, "", "neither pmix nor pmi2"},
-		{"no list", flavourMPICH, false, "", "", nil, "pmi2", "gave no list"},
+		{"the user's SLURM_MPI_TYPE", build.OpenMPI, false, "pmi2", "pmix", all, "pmi2", "SLURM_MPI_TYPE"},
+		{"a step's SLURM_MPI_TYPE is not the user's", build.OpenMPI, true, "none", "pmix", all, "pmix", "MpiDefault"},
+		{"the site's default", build.MPICH, false, "", "pmix_v4", all, "pmix_v4", "MpiDefault"},
+		{"default none: Open MPI gets PMIx", build.OpenMPI, false, "", "none", all, "pmix", "srun --mpi=list"},
+		{"default none: MPICH gets PMI-2", build.MPICH, false, "", "none", all, "pmi2", "srun --mpi=list"},
+		{"only a versioned pmix", build.OpenMPI, true, "none", "none", []string{"none", "pmix_v3"}, "pmix", ""},
+		{"only pmi2 for Open MPI", build.OpenMPI, false, "", "", []string{"none", "pmi2"}, "pmi2", ""},
+		{"nothing usable", build.OpenMPI, false, "", "none", []string{"none"}, "", "neither pmix nor pmi2"},
+		{"no list", build.MPICH, false, "", "", nil, "pmi2", "gave no list"},
 	}
 	for _, tt := range tests {
 		got, why := chooseMPIPlugin(tt.flavour, tt.inStep, tt.mpiType, tt.deflt, tt.plugins)
@@ -148,7 +150,7 @@ func TestParseMPIList(t *testing.T) {
 
 func TestExplainLauncher(t *testing.T) {
 	o := Options{N: 8}
-	l := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: flavourOpenMPI}
+	l := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
 	for text, want := range map[string]string{
 		"There are not enough slots available in the system to satisfy the 8\nslots": "fewer slots",
 		"ssh: Could not resolve hostname nodeX":                                      "ssh",
@@ -197,11 +199,11 @@ func TestFindLauncher(t *testing.T) {
 		path    string
 		flavour string
 	}{
-		{"auto", nil, "mpirun", "mpirun", flavourOpenMPI},
-		{"auto", map[string]string{"SLURM_JOB_ID": "42"}, "srun", "srun", flavourOpenMPI},
-		{"mpirun", map[string]string{"SLURM_JOB_ID": "42"}, "mpirun", "mpirun", flavourOpenMPI},
-		{"mpirun.mpich", nil, "mpirun", "mpirun.mpich", flavourMPICH},
-		{"auto", map[string]string{"MPIGO_MPIRUN": "mpirun.mpich"}, "mpirun", "mpirun.mpich", flavourMPICH},
+		{"auto", nil, "mpirun", "mpirun", build.OpenMPI},
+		{"auto", map[string]string{"SLURM_JOB_ID": "42"}, "srun", "srun", build.OpenMPI},
+		{"mpirun", map[string]string{"SLURM_JOB_ID": "42"}, "mpirun", "mpirun", build.OpenMPI},
+		{"mpirun.mpich", nil, "mpirun", "mpirun.mpich", build.MPICH},
+		{"auto", map[string]string{"MPIGO_MPIRUN": "mpirun.mpich"}, "mpirun", "mpirun.mpich", build.MPICH},
 	}
 	for _, tt := range tests {
 		l, err := findLauncher(ctx, tt.choice, get(tt.env))
@@ -241,12 +243,5 @@ func TestFindLauncher(t *testing.T) {
 		if err != nil || l.kind != "srun" || l.mpiPlugin != tt.want || l.inStep != tt.step {
 			t.Errorf("findLauncher with MpiDefault %s, %v = %+v, %v; want --mpi=%s, in a step: %v", tt.deflt, tt.env, l, err, tt.want, tt.step)
 		}
-	}
-}
-
-func TestShellJoin(t *testing.T) {
-	got := shellJoin([]string{"go", "build", "-ldflags=-s -w", "it's", "", "a=b,c:d/e"})
-	if want := `go build '-ldflags=-s -w' 'it'\''s' '' a=b,c:d/e`; got != want {
-		t.Errorf("shellJoin = %s, want %s", got, want)
 	}
 }

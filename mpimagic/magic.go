@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/program"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -15,6 +13,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
@@ -30,7 +32,7 @@ type Config struct {
 	// Sources holds the module's go.mod and the mpi and display packages
 	// (mpigo.Sources).
 	Sources fs.FS
-	// CacheDir holds sources and builds; empty means DefaultCacheDir.
+	// CacheDir holds sources and builds; empty means build.DefaultCacheDir.
 	CacheDir string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
@@ -46,10 +48,10 @@ type Magic struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	src       *embedded
+	src       *build.Sources // once a cell needed them (sources)
+	builds    *build.Cache   // once a cell needed it (cache)
 	launchers map[string]*launcher
-	tools     map[string]*toolchain
-	external  map[string]bool // toolchains whose programs need external linking
+	tools     map[string]*build.Toolchain
 	runs      map[*struct{}]context.CancelFunc
 	own       program.Store // declarations of earlier %mpirun cells
 	wg        sync.WaitGroup
@@ -64,7 +66,7 @@ func New(cfg Config) *Magic {
 	}
 	return &Magic{
 		cfg: cfg, log: log,
-		launchers: map[string]*launcher{}, tools: map[string]*toolchain{}, external: map[string]bool{},
+		launchers: map[string]*launcher{}, tools: map[string]*build.Toolchain{},
 		runs: map[*struct{}]context.CancelFunc{},
 	}
 }
@@ -109,38 +111,33 @@ func (m *Magic) track(ctx context.Context) (context.Context, func(), error) {
 	}, nil
 }
 
-// cacheDir returns the (private) cache directory.
-func (m *Magic) cacheDir() (string, error) {
-	dir := m.cfg.CacheDir
-	if dir == "" {
-		var err error
-		if dir, err = DefaultCacheDir(); err != nil {
-			return "", err
-		}
-	}
-	return dir, ensurePrivateDir(dir)
-}
-
-// embedded returns the embedded sources, loaded once.
-func (m *Magic) embedded() (*embedded, error) {
+// cache returns the build cache: the (private) cache directory, with the
+// embedded sources loaded, set up by the first cell that needs it.
+func (m *Magic) cache() (*build.Cache, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.src == nil {
-		if m.cfg.Sources == nil {
-			return nil, errors.New("mpirun: this mpigo was built without the mpi sources")
-		}
-		src, err := loadEmbedded(m.cfg.Sources)
-		if err != nil {
+	if m.builds != nil {
+		return m.builds, nil
+	}
+	src, err := m.sourcesLocked()
+	if err != nil {
+		return nil, err
+	}
+	dir := m.cfg.CacheDir
+	if dir == "" {
+		if dir, err = build.DefaultCacheDir(); err != nil {
 			return nil, err
 		}
-		m.src = src
 	}
-	return m.src, nil
+	if m.builds, err = build.NewCache(dir, src); err != nil {
+		return nil, err
+	}
+	return m.builds, nil
 }
 
 // setup finds the launcher and the toolchain for o, remembered as long as
 // the variables they depend on stay the same.
-func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, error) {
+func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *build.Toolchain, error) {
 	lkey := o.Launcher + o.env.Key(launcherEnvKeys...)
 	m.mu.Lock()
 	l := m.launchers[lkey]
@@ -154,13 +151,13 @@ func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, er
 		m.launchers[lkey] = l
 		m.mu.Unlock()
 	}
-	tkey := toolKey(l, o.env)
+	tkey := build.ToolKey(l.mpi(), o.env)
 	m.mu.Lock()
 	tc := m.tools[tkey]
 	m.mu.Unlock()
 	if tc == nil {
 		var err error
-		if tc, err = detectToolchain(ctx, l, o.env); err != nil {
+		if tc, err = build.DetectToolchain(ctx, l.mpi(), o.env); err != nil {
 			return nil, nil, err
 		}
 		m.mu.Lock()
@@ -170,28 +167,35 @@ func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *toolchain, er
 	return l, tc, nil
 }
 
-// build builds files with tc into a binary called name, remembering whether
-// tc needs external linking.
-func (m *Magic) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, env environ.Env, verbose func(string)) (*built, error) {
-	src, err := m.embedded()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := m.cacheDir()
-	if err != nil {
-		return nil, err
-	}
+// sources returns the embedded sources, loaded once.
+func (m *Magic) sources() (*build.Sources, error) {
 	m.mu.Lock()
-	external := m.external[tc.fingerprint]
-	m.mu.Unlock()
-	b := &builder{cacheDir: dir, src: src, env: env}
-	res, usedExternal, err := b.build(ctx, name, files, tc, external, verbose)
-	if usedExternal && !external {
-		m.mu.Lock()
-		m.external[tc.fingerprint] = true
-		m.mu.Unlock()
+	defer m.mu.Unlock()
+	return m.sourcesLocked()
+}
+
+// sourcesLocked is sources with m.mu held.
+func (m *Magic) sourcesLocked() (*build.Sources, error) {
+	if m.src == nil {
+		if m.cfg.Sources == nil {
+			return nil, errors.New("mpirun: this mpigo was built without the mpi sources")
+		}
+		src, err := build.LoadSources(m.cfg.Sources)
+		if err != nil {
+			return nil, err
+		}
+		m.src = src
 	}
-	return res, err
+	return m.src, nil
+}
+
+// compile builds files with tc into a binary called name, in the cache.
+func (m *Magic) compile(ctx context.Context, name string, files map[string][]byte, tc *build.Toolchain, env environ.Env, verbose func(string)) (*build.Program, error) {
+	bc, err := m.cache()
+	if err != nil {
+		return nil, err
+	}
+	return bc.Build(ctx, name, files, tc, env, verbose)
 }
 
 // decls returns the declarations of earlier cells, plain and %mpirun, the
@@ -328,11 +332,11 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		}
 	}
 	decls := m.decls()
-	src, err := m.embedded()
+	src, err := m.sources()
 	if err != nil {
 		return magicError(err)
 	}
-	gen, err := program.Generate(body, decls, src.exports)
+	gen, err := program.Generate(body, decls, src.Exports())
 	if err != nil {
 		c.pr.set("does not compile", true)
 		return compileError(err, c.rename)
@@ -346,7 +350,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	}
 	c.pr.set("building…", false)
 	wrap := m.startWrapper(ctx, tc, o.env)
-	b, err := m.build(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, c.verbose)
+	b, err := m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, c.verbose)
 	if err != nil {
 		if ctx.Err() != nil {
 			c.pr.set("interrupted while building", true)
@@ -355,12 +359,12 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		c.pr.set("does not compile", true)
 		return compileError(err, c.rename)
 	}
-	c.bin = b.bin
+	c.bin = b.Bin
 	m.remember(c.cell, body, gen.HasMain)
-	c.verbose("program: " + b.bin + " (source: " + filepath.Join(filepath.Dir(b.bin), "main.go") + ")")
+	c.verbose("program: " + b.Bin + " (source: " + filepath.Join(filepath.Dir(b.Bin), "main.go") + ")")
 	c.note = "build cached"
-	if !b.cached {
-		c.note = "built in " + seconds(b.took)
+	if !b.Cached {
+		c.note = "built in " + seconds(b.Took)
 	}
 	if c.wrapper = wrap.wait(); c.wrapper == nil {
 		return magicError(errors.New("mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"))
@@ -377,7 +381,7 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 		defer cancel()
 	}
 	what := plural(o.N, "rank") + " with " + l.name()
-	if l.flavour != "" && l.flavour != flavourOther {
+	if l.flavour != "" && l.flavour != build.UnknownMPI {
 		what += " (" + l.flavour + ")"
 	}
 	placement := l.placementNote(o, o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
@@ -460,4 +464,43 @@ func (m *Magic) environ() environ.Env {
 		return environ.New(m.cfg.Environ()...)
 	}
 	return environ.New(os.Environ()...)
+}
+
+// pendingWrapper is the rank wrapper being made ready, in parallel with the
+// program's build.
+type pendingWrapper struct {
+	wg   sync.WaitGroup
+	argv []string
+}
+
+// startWrapper gets the rank wrapper ready: the small binary built from
+// package rankio (built once, then cached like any program), or `mpigo
+// rankio` should that build fail.
+func (m *Magic) startWrapper(ctx context.Context, tc *build.Toolchain, env environ.Env) *pendingWrapper {
+	p := &pendingWrapper{}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		bc, err := m.cache()
+		if err == nil {
+			var b *build.Program
+			if b, err = bc.Wrapper(ctx, tc, env); err == nil {
+				p.argv = []string{b.Bin}
+				return
+			}
+		}
+		exe, xerr := m.exe()
+		if xerr != nil || ctx.Err() != nil {
+			return
+		}
+		m.log.Warn("mpirun: building the rank wrapper failed; using mpigo rankio", "err", err)
+		p.argv = []string{exe, "rankio"}
+	}()
+	return p
+}
+
+// wait returns the wrapper's argv, or nil if there is none.
+func (p *pendingWrapper) wait() []string {
+	p.wg.Wait()
+	return p.argv
 }

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // Options are the flags of %mpirun and of `mpigo run`.

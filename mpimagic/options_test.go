@@ -2,11 +2,12 @@ package mpimagic
 
 import (
 	"errors"
-	"github.com/mpigo/mpigo/mpimagic/environ"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
 )
 
 func TestParseMagic(t *testing.T) {

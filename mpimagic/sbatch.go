@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/shell"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
@@ -284,7 +287,7 @@ func batchScript(s batchSpec) string {
 	argv = append(argv, s.wrapper...)
 	argv = append(argv, "--")
 	argv = append(argv, s.program...)
-	b.WriteString("exec " + shellJoin(argv) + "\n")
+	b.WriteString("exec " + shell.Join(argv) + "\n")
 	return b.String()
 }
 
@@ -436,7 +439,7 @@ func (p *poller) stop() { close(p.quit) }
 // CACHE/sbatch and removes those old ones left by kernels that died.
 func batchJobDir(cache string) (string, error) {
 	base := filepath.Join(cache, "sbatch")
-	if err := ensurePrivateDir(base); err != nil {
+	if err := build.EnsurePrivateDir(base); err != nil {
 		return "", err
 	}
 	if old, err := os.ReadDir(base); err == nil {
@@ -499,10 +502,11 @@ type batchRun struct {
 // end, then shows the summary and judges the run.
 func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	o, m := c.o, c.m
-	cache, err := m.cacheDir()
+	bc, err := m.cache()
 	if err != nil {
 		return magicError(err)
 	}
+	cache := bc.Dir()
 	if nodeLocal(cache) {
 		c.em.text("stderr", []byte("mpigo: warning: the cache directory "+cache+" (the program, the job script) is under a directory "+
 			"that compute nodes usually do not share with this host; if the job cannot start, set $XDG_CACHE_HOME to a shared directory (in your home)\n"))
@@ -541,7 +545,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	args := append([]string{"--parsable"}, o.LauncherArgs...)
 	args = append(args, script)
 	c.verbose("job script: " + script + " (kept after the cell, as --verbose is on)")
-	c.verbose("submit: " + shellJoin(append([]string{"sbatch"}, args...)))
+	c.verbose("submit: " + shell.Join(append([]string{"sbatch"}, args...)))
 	c.pr.set("submitting the job (sbatch)…", false)
 	submitted := time.Now()
 	// Not bound to ctx: once sbatch runs, the cell must learn the job id
@@ -579,7 +583,7 @@ func submitError(err error, args []string) *cellio.Error {
 	reason := strings.TrimPrefix(firstLine(msg), "sbatch: ")
 	reason = strings.TrimPrefix(reason, "error: ")
 	value := "sbatch refused the job: " + reason
-	tb := []string{"SubmitError: " + value, "", "sbatch " + shellJoin(args) + " JOBSCRIPT said:"}
+	tb := []string{"SubmitError: " + value, "", "sbatch " + shell.Join(args) + " JOBSCRIPT said:"}
 	for _, line := range strings.Split(msg, "\n") {
 		tb = append(tb, "    "+line)
 	}
@@ -826,7 +830,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error
 		}
 	}
 	what := plural(o.N, "rank") + " with srun"
-	if l.flavour != "" && l.flavour != flavourOther {
+	if l.flavour != "" && l.flavour != build.UnknownMPI {
 		what += " (" + l.flavour + ")"
 	}
 	if werr == nil {

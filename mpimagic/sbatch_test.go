@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/build"
+
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
 )
@@ -316,7 +318,7 @@ func TestPollInterval(t *testing.T) {
 }
 
 func TestBatchTitle(t *testing.T) {
-	l := &launcher{kind: "srun", path: "/usr/bin/srun", flavour: flavourOpenMPI}
+	l := &launcher{kind: "srun", path: "/usr/bin/srun", flavour: build.OpenMPI}
 	stopped := []rankResult{{Rank: 0, Started: true}, {Rank: 1, Started: true, Exited: true}}
 	for _, tt := range []struct {
 		reason stopReason

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/mpigo/mpigo/mpimagic/build"
+
 	"github.com/mpigo/mpigo/cellio"
 )
 
@@ -180,7 +182,7 @@ func where(oc *outcome) []string {
 // summaryTitle is the first line of the summary.
 func summaryTitle(oc *outcome, o Options, l *launcher) string {
 	head := fmt.Sprintf("%s -n %d", l.name(), o.N)
-	if l.flavour != "" && l.flavour != flavourOther {
+	if l.flavour != "" && l.flavour != build.UnknownMPI {
 		head += ", " + l.flavour
 	}
 	ok := 0

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mpigo/mpigo/goeval"
 	"golang.org/x/tools/txtar"
+
+	"github.com/mpigo/mpigo/goeval"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/generate from the generator's output")

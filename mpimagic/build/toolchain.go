@@ -1,21 +1,22 @@
-package mpimagic
+package build
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
 )
 
-// toolchain is the Go and MPI set-up programs are built with.
-type toolchain struct {
+// Toolchain is the Go and MPI set-up programs are built with.
+type Toolchain struct {
 	goBin     string
 	goVersion string // e.g. go1.26.8
 	// tags select how package mpi finds MPI: "ompi" or "mpich" (their
@@ -30,18 +31,34 @@ type toolchain struct {
 	fingerprint string
 }
 
-// launcherEnvKeys are the variables the choice of the launcher depends on
-// (findLauncher, inJobStep, chooseMPIPlugin).
-var launcherEnvKeys = []string{"PATH", "MPIGO_MPIRUN", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_MPI_TYPE"}
-
 // toolEnvKeys are the variables a toolchain detection depends on.
 var toolEnvKeys = []string{"PATH", "GOROOT", "PKG_CONFIG_PATH", "CC", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_LDFLAGS", "GOEXPERIMENT", "GOAMD64", "MPIGO_MPIRUN"}
 
-// toolKey is the cache key of a toolchain detection for launcher l in
-// env.
-func toolKey(l *launcher, env environ.Env) string {
-	return l.mpirun + "\x00" + l.flavour + env.Key(toolEnvKeys...)
+// MPI flavours, as launchers identify themselves (mpirun --version).
+const (
+	OpenMPI    = "Open MPI"
+	MPICH      = "MPICH"
+	IntelMPI   = "Intel MPI"
+	UnknownMPI = "unknown MPI"
+)
+
+// MPI is the MPI installation programs are built for: the one whose
+// launcher runs them.
+type MPI struct {
+	Mpirun  string // its mpirun ("" if none was found: srun alone)
+	Flavour string // OpenMPI, MPICH, IntelMPI, UnknownMPI or ""
+	Version string // the first line of mpirun --version
 }
+
+// ToolKey is the cache key of a DetectToolchain for mpi in env: the same
+// key, the same toolchain.
+func ToolKey(mpi MPI, env environ.Env) string {
+	return mpi.Mpirun + "\x00" + mpi.Flavour + env.Key(toolEnvKeys...)
+}
+
+// Describe says which MPI the programs link with, for messages, e.g.
+// "Open MPI (pkg-config ompi-c)".
+func (t *Toolchain) Describe() string { return t.mpi }
 
 // findGo locates the go command: on PATH, else in $GOROOT or the GOROOT
 // mpigo was built with, else /usr/local/go.
@@ -61,8 +78,8 @@ func findGo(env environ.Env) (string, error) {
 	return "", fmt.Errorf("the go command is not on PATH (nor in $GOROOT or /usr/local/go): install Go or load its module (module load go)")
 }
 
-// detectToolchain finds go and decides how to build for the MPI of l.
-func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolchain, error) {
+// DetectToolchain finds go and decides how to build for l.
+func DetectToolchain(ctx context.Context, l MPI, env environ.Env) (*Toolchain, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	goBin, err := findGo(env)
@@ -79,7 +96,7 @@ func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolch
 	if err != nil {
 		return nil, fmt.Errorf("running %s env: %w", goBin, err)
 	}
-	t := &toolchain{goBin: goBin}
+	t := &Toolchain{goBin: goBin}
 	t.goVersion, _, _ = strings.Cut(goEnv, "\n")
 
 	pkgConfig := func(module string) (string, bool) {
@@ -88,8 +105,8 @@ func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolch
 	}
 	// mpicc next to the mpirun (mpirun.mpich → mpicc.mpich), else on PATH.
 	mpicc := func() string {
-		if l.mpirun != "" {
-			dir, base := filepath.Split(l.mpirun)
+		if l.Mpirun != "" {
+			dir, base := filepath.Split(l.Mpirun)
 			suffix := ""
 			if i := strings.IndexByte(base, '.'); i >= 0 {
 				suffix = base[i:]
@@ -105,11 +122,11 @@ func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolch
 	}
 	var cflags string
 	module := ""
-	switch l.flavour {
-	case flavourOpenMPI:
+	switch l.Flavour {
+	case OpenMPI:
 		module = "ompi-c"
 		t.tags = "ompi"
-	case flavourMPICH:
+	case MPICH:
 		module = "mpich"
 		t.tags = "mpich"
 	default:
@@ -117,23 +134,23 @@ func detectToolchain(ctx context.Context, l *launcher, env environ.Env) (*toolch
 	}
 	if out, ok := pkgConfig(module); ok {
 		cflags = out
-		t.mpi = l.flavour + " (pkg-config " + module + ")"
+		t.mpi = l.Flavour + " (pkg-config " + module + ")"
 	} else if cc := mpicc(); cc != "" {
 		t.tags, t.cc = "mpicc", cc
 		showArg := "-show"
-		if l.flavour == flavourOpenMPI {
+		if l.Flavour == OpenMPI {
 			showArg = "--showme"
 		}
 		cflags, _ = run(cc, showArg)
-		t.mpi = l.flavour + " (" + cc + ")"
+		t.mpi = l.Flavour + " (" + cc + ")"
 	} else {
-		return nil, fmt.Errorf("cannot build for %s: neither pkg-config module %q nor an mpicc was found; install the MPI development files (e.g. apt-get install libopenmpi-dev) or load the MPI module", l.flavour, module)
+		return nil, fmt.Errorf("cannot build for %s: neither pkg-config module %q nor an mpicc was found; install the MPI development files (e.g. apt-get install libopenmpi-dev) or load the MPI module", l.Flavour, module)
 	}
-	if l.flavour == "" || l.flavour == flavourOther {
-		t.mpi = strings.TrimPrefix(t.mpi, l.flavour+" ")
+	if l.Flavour == "" || l.Flavour == UnknownMPI {
+		t.mpi = strings.TrimPrefix(t.mpi, l.Flavour+" ")
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", goEnv, t.tags, t.cc, cflags, env.Get("PKG_CONFIG_PATH"), l.version)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", goEnv, t.tags, t.cc, cflags, env.Get("PKG_CONFIG_PATH"), l.Version)
 	t.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }

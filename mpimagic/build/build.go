@@ -1,4 +1,4 @@
-package mpimagic
+package build
 
 import (
 	"bytes"
@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/program"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
+	"github.com/mpigo/mpigo/mpimagic/shell"
 )
 
 // DefaultCacheDir is where builds go: mpigo in the user's cache directory
@@ -29,9 +31,9 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(dir, "mpigo"), nil
 }
 
-// ensurePrivateDir creates dir (and parents) and makes it readable by its
+// EnsurePrivateDir creates dir (and parents) and makes it readable by its
 // owner only: programs and sources of one user are not the others' business.
-func ensurePrivateDir(dir string) error {
+func EnsurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating the cache directory: %w", err)
 	}
@@ -55,14 +57,14 @@ type builder struct {
 	// env is the environment the go command runs with.
 	env      environ.Env
 	cacheDir string
-	src      *embedded
+	src      *Sources
 }
 
-// built is a program ready to run.
-type built struct {
-	bin    string
-	cached bool          // it was built before
-	took   time.Duration // building it (0 when cached)
+// Program is a program ready to run.
+type Program struct {
+	Bin    string        // the binary
+	Cached bool          // it was built before
+	Took   time.Duration // building it (0 when cached)
 }
 
 // buildCmd describes the go build a program needs, for --verbose.
@@ -74,38 +76,20 @@ type buildCmd struct {
 
 // String shows the command as one would type it in a shell.
 func (c buildCmd) String() string {
-	return "cd " + shellQuote(c.dir) + " && " + shellJoin(c.env) + " " + shellJoin(c.argv)
-}
-
-// shellJoin writes words as a shell would need them (for showing commands
-// only: no shell ever runs them).
-func shellJoin(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = shellQuote(w)
-	}
-	return strings.Join(q, " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+./:,@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "cd " + shell.Quote(c.dir) + " && " + shell.Join(c.env) + " " + shell.Join(c.argv)
 }
 
 // build makes sure the main package made of files (file name → content) is
 // built with tc into a binary called name, and returns it. External linking is used when
 // external is set, or when internal linking (faster, tried first) fails;
 // usedExternal says which one the build used.
-func (b *builder) build(ctx context.Context, name string, files map[string][]byte, tc *toolchain, external bool, verbose func(string)) (res *built, usedExternal bool, err error) {
-	srcDir, err := b.src.writeTo(b.cacheDir)
+func (b *builder) build(ctx context.Context, name string, files map[string][]byte, tc *Toolchain, external bool, verbose func(string)) (res *Program, usedExternal bool, err error) {
+	srcDir, err := b.src.WriteTo(b.cacheDir)
 	if err != nil {
 		return nil, external, err
 	}
 	gomod := fmt.Sprintf("module mpigo.local/program\n\ngo %s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n",
-		b.src.goVersion, modulePath, modulePath, srcDir)
+		b.src.goVersion, ModulePath, ModulePath, srcDir)
 	for {
 		key := buildKey(name, files, gomod, tc, external)
 		res, err := b.buildKey(ctx, key, name, files, gomod, tc, external, verbose)
@@ -119,7 +103,7 @@ func (b *builder) build(ctx context.Context, name string, files map[string][]byt
 }
 
 // buildKey hashes what a build depends on.
-func buildKey(name string, files map[string][]byte, gomod string, tc *toolchain, external bool) string {
+func buildKey(name string, files map[string][]byte, gomod string, tc *Toolchain, external bool) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "mpigo build v1\n%s\n%s\n%s\nexternal=%v\n", name, gomod, tc.fingerprint, external)
 	names := make([]string, 0, len(files))
@@ -140,14 +124,14 @@ type linkError struct{ out string }
 // Error says that linking failed, with the linker's output.
 func (e *linkError) Error() string { return "link failed: " + e.out }
 
-func (b *builder) buildKey(ctx context.Context, key, name string, files map[string][]byte, gomod string, tc *toolchain, external bool, verbose func(string)) (*built, error) {
+func (b *builder) buildKey(ctx context.Context, key, name string, files map[string][]byte, gomod string, tc *Toolchain, external bool, verbose func(string)) (*Program, error) {
 	buildDir := filepath.Join(b.cacheDir, "build")
 	dir := filepath.Join(buildDir, key)
 	bin := filepath.Join(dir, name)
 	if _, err := os.Stat(bin); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(dir, now, now) // recently used: kept by prune
-		return &built{bin: bin, cached: true}, nil
+		return &Program{Bin: bin, Cached: true}, nil
 	}
 	if err := os.MkdirAll(buildDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
@@ -191,11 +175,11 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 		// another kernel built the same program at the same time: use its
 	}
 	b.prune(buildDir, key)
-	return &built{bin: bin, took: took}, nil
+	return &Program{Bin: bin, Took: took}, nil
 }
 
 // goBuildCmd is the go build of the program in dir into dir/name.
-func goBuildCmd(dir, name string, tc *toolchain, external bool) buildCmd {
+func goBuildCmd(dir, name string, tc *Toolchain, external bool) buildCmd {
 	ldflags := "-s -w"
 	if !external {
 		ldflags += " -linkmode=internal"
@@ -233,7 +217,7 @@ func buildError(out string, err error) error {
 	text := strings.Join(lines, "\n")
 	mpiFailed := false
 	for _, p := range pkgs {
-		if strings.HasPrefix(p, modulePath+"/mpi") || strings.HasPrefix(p, modulePath+"/display") {
+		if strings.HasPrefix(p, ModulePath+"/mpi") || strings.HasPrefix(p, ModulePath+"/display") {
 			mpiFailed = true
 		}
 	}

@@ -1,10 +1,9 @@
-package mpimagic
+package build
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/mpigo/mpigo/mpimagic/program"
 	"io/fs"
 	"os"
 	"path"
@@ -12,27 +11,29 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/mpigo/mpigo/mpimagic/program"
 )
 
-// modulePath is the module the embedded sources belong to.
-const modulePath = "github.com/mpigo/mpigo"
+// ModulePath is the module the embedded sources belong to.
+const ModulePath = "github.com/mpigo/mpigo"
 
-// embedded is the part of mpigo's own source that programs build against:
+// Sources is the part of mpigo's own source that programs build against:
 // the files of packages mpi, display and mpimagic/rankio, and the module's
 // go version.
-type embedded struct {
+type Sources struct {
 	files     map[string][]byte // slash path → content
 	goVersion string            // "1.26", from go.mod's go directive
 	hash      string            // of the file names and contents
 	exports   []string          // exported names of package mpi
 }
 
-// loadEmbedded picks the files a build needs from fsys (mpigo.Sources, or a
+// LoadSources picks the files a build needs from fsys (mpigo.Sources, or a
 // stand-in in tests): the non-test Go, C and assembly files of mpi, display
 // and mpimagic/rankio, their subpackages included but not testdata or
 // internal test programs.
-func loadEmbedded(fsys fs.FS) (*embedded, error) {
-	e := &embedded{files: map[string][]byte{}}
+func LoadSources(fsys fs.FS) (*Sources, error) {
+	e := &Sources{files: map[string][]byte{}}
 	mod, err := fs.ReadFile(fsys, "go.mod")
 	if err != nil {
 		return nil, fmt.Errorf("embedded sources: %w", err)
@@ -49,7 +50,7 @@ func loadEmbedded(fsys fs.FS) (*embedded, error) {
 				}
 				return nil
 			}
-			if !buildFile(d.Name()) {
+			if !BuildFile(d.Name()) {
 				return nil
 			}
 			b, err := fs.ReadFile(fsys, p)
@@ -79,9 +80,9 @@ func loadEmbedded(fsys fs.FS) (*embedded, error) {
 	return e, nil
 }
 
-// buildFile reports whether a file of a package directory is part of a
+// BuildFile reports whether a file of a package directory is part of a
 // build: Go (not tests), C, headers and assembly.
-func buildFile(name string) bool {
+func BuildFile(name string) bool {
 	switch path.Ext(name) {
 	case ".go":
 		return !strings.HasSuffix(name, "_test.go")
@@ -101,15 +102,24 @@ func goDirective(mod string) string {
 	return "1.22"
 }
 
-// modFile is the go.mod written next to the embedded packages.
-func (e *embedded) modFile() string {
-	return fmt.Sprintf("module %s\n\ngo %s\n", modulePath, e.goVersion)
+// Files returns the sources by slash path (not a copy: do not change it).
+func (e *Sources) Files() map[string][]byte { return e.files }
+
+// GoVersion is the language version of mpigo's go.mod, e.g. "1.26".
+func (e *Sources) GoVersion() string { return e.goVersion }
+
+// Exports lists the exported names of package mpi, sorted.
+func (e *Sources) Exports() []string { return e.exports }
+
+// ModFile is the go.mod written next to the embedded packages.
+func (e *Sources) ModFile() string {
+	return fmt.Sprintf("module %s\n\ngo %s\n", ModulePath, e.goVersion)
 }
 
-// writeTo makes sure dir/src/HASH holds the embedded module and returns
+// WriteTo makes sure dir/src/HASH holds the embedded module and returns
 // that directory. It is written under a temporary name and renamed, so that
 // concurrent writers (two kernels) never see it half written.
-func (e *embedded) writeTo(cacheDir string) (string, error) {
+func (e *Sources) WriteTo(cacheDir string) (string, error) {
 	dst := filepath.Join(cacheDir, "src", e.hash)
 	if _, err := os.Stat(filepath.Join(dst, "go.mod")); err == nil {
 		return dst, nil
@@ -134,7 +144,7 @@ func (e *embedded) writeTo(cacheDir string) (string, error) {
 			return "", fmt.Errorf("writing the mpi sources: %w", err)
 		}
 	}
-	if err := write("go.mod", []byte(e.modFile())); err != nil {
+	if err := write("go.mod", []byte(e.ModFile())); err != nil {
 		return "", fmt.Errorf("writing the mpi sources: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
