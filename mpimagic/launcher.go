@@ -75,7 +75,7 @@ func findLauncher(ctx context.Context, choice string, env environ.Env) (*launche
 		}
 		l.path = p
 		l.mpiPlugin, l.mpiWhy = chooseMPIPlugin(l.flavour, l.inStep, getenv("SLURM_MPI_TYPE"),
-			slurmMPIDefault(ctx, p, env), srunMPIPlugins(ctx, p, env))
+			slurmMPIDefault(ctx, p, env), slurm.MPIPlugins(ctx, p, env.Child()))
 	} else {
 		l.path = l.mpirun
 	}
@@ -118,7 +118,7 @@ func chooseMPIPlugin(flavour string, inStep bool, mpiType, siteDefault string, p
 }
 
 // slurmMPIDefault returns the cluster's MpiDefault, "" when scontrol
-// cannot tell.
+// cannot tell; scontrol is the one next to srun, else the one on PATH.
 func slurmMPIDefault(ctx context.Context, srun string, env environ.Env) string {
 	scontrol := filepath.Join(filepath.Dir(srun), "scontrol")
 	if !environ.IsExecutable(scontrol) {
@@ -127,58 +127,7 @@ func slurmMPIDefault(ctx context.Context, srun string, env environ.Env) string {
 			return ""
 		}
 	}
-	out := slurmQuery(ctx, env, scontrol, "show", "config")
-	for _, line := range strings.Split(out, "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if ok && strings.TrimSpace(k) == "MpiDefault" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// srunMPIPlugins lists the plugins of srun --mpi=list ("pmix", "pmi2",
-// "pmix_v4", ...).
-func srunMPIPlugins(ctx context.Context, srun string, env environ.Env) []string {
-	return parseMPIList(slurmQuery(ctx, env, srun, "--mpi=list"))
-}
-
-// parseMPIList reads srun --mpi=list: the plugin names, one a line after
-// "MPI plugin types are...", then "specific pmix plugin versions
-// available: pmix_v4,pmix_v5" (the format of Slurm 22 to 24).
-func parseMPIList(out string) []string {
-	var names []string
-	started := false
-	for _, line := range strings.Split(out, "\n") {
-		t := strings.TrimSpace(strings.TrimPrefix(line, "srun: "))
-		switch {
-		case strings.HasPrefix(t, "MPI plugin types are"):
-			started = true
-		case strings.HasPrefix(t, "specific pmix plugin versions available:"):
-			for _, v := range strings.Split(strings.TrimPrefix(t, "specific pmix plugin versions available:"), ",") {
-				if v = strings.TrimSpace(v); v != "" {
-					names = append(names, v)
-				}
-			}
-		case started && t != "" && !strings.ContainsAny(t, " :"):
-			names = append(names, t)
-		}
-	}
-	return names
-}
-
-// slurmQuery runs a SLURM command (at most 10 s) and returns its output,
-// stdout and stderr together ("" when it fails).
-func slurmQuery(ctx context.Context, env environ.Env, name string, args ...string) string {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env.Child()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return ""
-	}
-	return string(out)
+	return slurm.MPIDefault(ctx, scontrol, env.Child())
 }
 
 // mpiFlavour runs `mpirun --version` and tells the MPI it belongs to.
