@@ -19,6 +19,7 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/program"
 	"github.com/mpigo/mpigo/mpimagic/shell"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
@@ -65,7 +66,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	if err != nil {
 		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
-	if err := checkJobEnv(o.Env); err != nil {
+	if err := slurm.CheckEnv(o.Env); err != nil {
 		return cellio.Result{}, usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if o.Hostfile != "" {

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/program"
@@ -19,22 +18,6 @@ import (
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
 )
-
-func TestSlurmDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		time.Second:                 "00:01:00",
-		time.Minute:                 "00:01:00",
-		61 * time.Second:            "00:02:00",
-		90 * time.Minute:            "01:30:00",
-		24 * time.Hour:              "1-00:00:00",
-		49*time.Hour + time.Second:  "2-01:01:00",
-		23*time.Hour + 59*time.Hour: "3-10:00:00",
-	} {
-		if got := slurmDuration(d); got != want {
-			t.Errorf("slurmDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
 
 func TestSbatchLines(t *testing.T) {
 	t.Setenv("SLURM_NTASKS", "")
@@ -102,15 +85,6 @@ func TestJobScript(t *testing.T) {
 				t.Errorf("%q: shellcheck job.sh: %v\n%s", tt.args, err, out)
 			}
 		}
-	}
-}
-
-func TestCheckJobEnv(t *testing.T) {
-	if err := checkJobEnv([]string{"A=1", "_b2=x=y"}); err != nil {
-		t.Error(err)
-	}
-	if err := checkJobEnv([]string{"A-B=1"}); err == nil || !strings.Contains(err.Error(), "not a name a shell can export") {
-		t.Errorf("A-B=1: %v", err)
 	}
 }
 

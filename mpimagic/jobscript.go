@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/mpigo/mpigo/mpimagic/shell"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // The job file of --export: a bash script with #SBATCH lines, so that one
@@ -37,20 +37,6 @@ type jobSpec struct {
 	dirArg   string  // the directory as the user gave it, for the comments
 }
 
-// slurmDuration formats d, rounded up to the minute, as SLURM's
-// [D-]HH:MM:SS.
-func slurmDuration(d time.Duration) string {
-	mins := int64(math.Ceil(d.Minutes()))
-	if mins < 1 {
-		mins = 1
-	}
-	days, h, m := mins/(24*60), mins/60%24, mins%60
-	if days > 0 {
-		return fmt.Sprintf("%d-%02d:%02d:00", days, h, m)
-	}
-	return fmt.Sprintf("%02d:%02d:00", h, m)
-}
-
 // jobTime is the job's time limit: -t, else --timeout plus the time to
 // build, else defaultJobTime.
 func jobTime(o Options) string {
@@ -58,53 +44,14 @@ func jobTime(o Options) string {
 	case o.Batch.Time != "":
 		return o.Batch.Time
 	case o.Timeout > 0:
-		return slurmDuration(o.Timeout + buildAllowance)
+		return slurm.Duration(o.Timeout + buildAllowance)
 	}
 	return defaultJobTime
 }
 
 // sbatchLines are the #SBATCH lines of an exported job.
 func sbatchLines(s jobSpec) []string {
-	return sbatchDirectives(s.name, s.opts.N, jobTime(s.opts), "%x-%j.out", s.opts.Batch)
-}
-
-// sbatchDirectives are the #SBATCH lines of a job of --export or --sbatch:
-// name, tasks, time limit (none when limit is ""), output file, then the
-// partition, nodes and account the cell asked for.
-func sbatchDirectives(name string, ntasks int, limit, output string, b Batch) []string {
-	lines := []string{"#SBATCH --job-name=" + name, fmt.Sprintf("#SBATCH --ntasks=%d", ntasks)}
-	if limit != "" {
-		lines = append(lines, "#SBATCH --time="+limit)
-	}
-	lines = append(lines, "#SBATCH --output="+output)
-	for _, f := range []struct{ flag, value string }{{"partition", b.Partition}, {"nodes", b.Nodes}, {"account", b.Account}} {
-		if f.value != "" {
-			lines = append(lines, "#SBATCH --"+f.flag+"="+f.value)
-		}
-	}
-	return lines
-}
-
-// writeExports writes an export line for each K=V of env.
-func writeExports(b *strings.Builder, env []string) {
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(b, "export %s=%s\n", k, shell.Quote(v))
-	}
-}
-
-// shellName matches the names a shell can export.
-var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// checkJobEnv rejects --env names that job.sh could not export.
-func checkJobEnv(env []string) error {
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if !shellName.MatchString(k) {
-			return fmt.Errorf("--env %s: %q is not a name a shell can export (letters, digits and _), so job.sh could not set it", kv, k)
-		}
-	}
-	return nil
+	return slurm.Directives(s.name, s.opts.N, jobTime(s.opts), "%x-%j.out", s.opts.Batch)
 }
 
 // magicLine rebuilds the %mpirun line of the cell, for the comments.
@@ -191,7 +138,7 @@ set -euo pipefail
 		keys = append(keys, k)
 	}
 	b.WriteString(strings.Join(keys, " ") + ")\n")
-	writeExports(&b, o.Env)
+	slurm.WriteExports(&b, o.Env)
 	b.WriteString(jobScriptBody)
 	return b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -42,18 +41,9 @@ type Options struct {
 	Sbatch bool
 	// Batch holds the SLURM settings given with --export or --sbatch (-p,
 	// -t, -N, --account).
-	Batch Batch
+	Batch slurm.Batch
 	// env is the environment the run works with, read once (see package environ).
 	env environ.Env
-}
-
-// Batch holds the SLURM settings of --sbatch's sub-flags; empty fields are
-// left to SLURM's defaults.
-type Batch struct {
-	Partition string // -p
-	Time      string // -t, in SLURM's format (minutes, HH:MM:SS, D-HH:MM, ...)
-	Nodes     string // -N, a number or MIN-MAX
-	Account   string // --account
 }
 
 // Mode selects the flavour of the command line Parse reads.
@@ -291,7 +281,7 @@ func Parse(args []string, mode Mode, env environ.Env) (Options, error) {
 				return bad("%v", err)
 			}
 		}
-		if err := o.Batch.check(); err != nil {
+		if err := o.Batch.Check(); err != nil {
 			return bad("%v", err)
 		}
 	}
@@ -302,34 +292,8 @@ func Parse(args []string, mode Mode, env environ.Env) (Options, error) {
 type batchFlag struct{ flag, value string }
 
 // batchFlags lists the sub-flags of b in a fixed order.
-func batchFlags(b Batch) []batchFlag {
+func batchFlags(b slurm.Batch) []batchFlag {
 	return []batchFlag{{"-p", b.Partition}, {"-t", b.Time}, {"-N", b.Nodes}, {"--account", b.Account}}
-}
-
-var (
-	// slurmTime matches SLURM's time formats: MM, MM:SS, HH:MM:SS, D-HH,
-	// D-HH:MM, D-HH:MM:SS.
-	slurmTime = regexp.MustCompile(`^(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|unlimited|infinite)$`)
-	// slurmNodes matches a node count: N or MIN-MAX.
-	slurmNodes = regexp.MustCompile(`^[1-9]\d*(-[1-9]\d*)?$`)
-	// slurmName matches a partition list or an account.
-	slurmName = regexp.MustCompile(`^[A-Za-z0-9_.,+@:-]+$`)
-)
-
-// check rejects values that SLURM would not read, or that would not stay
-// on their #SBATCH line.
-func (b Batch) check() error {
-	switch {
-	case b.Time != "" && !slurmTime.MatchString(b.Time):
-		return fmt.Errorf("-t %q: want a SLURM time limit: minutes, HH:MM:SS or D-HH:MM:SS", b.Time)
-	case b.Nodes != "" && !slurmNodes.MatchString(b.Nodes):
-		return fmt.Errorf("-N %q: want a number of nodes, or MIN-MAX", b.Nodes)
-	case b.Partition != "" && !slurmName.MatchString(b.Partition):
-		return fmt.Errorf("-p %q: want a partition name (letters, digits, _ . - ; several separated by commas)", b.Partition)
-	case b.Account != "" && !slurmName.MatchString(b.Account):
-		return fmt.Errorf("--account %q: want an account name (letters, digits, _ . -)", b.Account)
-	}
-	return nil
 }
 
 // parseTimeout reads a Go duration or a number of seconds.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 func TestParseMagic(t *testing.T) {
@@ -40,7 +41,7 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "2", "--hosts", "a", "--hostfile", "f"}, err: "do not go together"},
 		{args: []string{"-n", "2", "--launcher", "slurm"}, err: "--launcher"},
 		{args: []string{"-n", "2", "--sbatch", "-p", "debug", "-t", "10", "-N", "2", "--account", "x", "--", "--mem=1G"},
-			want: Options{N: 2, Launcher: "auto", Sbatch: true, Batch: Batch{Partition: "debug", Time: "10", Nodes: "2", Account: "x"}, LauncherArgs: []string{"--mem=1G"}}},
+			want: Options{N: 2, Launcher: "auto", Sbatch: true, Batch: slurm.Batch{Partition: "debug", Time: "10", Nodes: "2", Account: "x"}, LauncherArgs: []string{"--mem=1G"}}},
 		{args: []string{"-n", "2", "--sbatch", "--launcher", "srun", "--timeout", "30s"}, want: Options{N: 2, Launcher: "srun", Sbatch: true, Timeout: 30 * time.Second}},
 		{args: []string{"-n", "2", "--sbatch", "--export", "out"}, err: "--sbatch and --export do not go together"},
 		{args: []string{"-n", "2", "--sbatch", "--hosts", "a:2"}, err: "with --sbatch SLURM chooses the nodes: use -N"},
@@ -58,8 +59,8 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "2", "--export", "out", "--account", "x\n#SBATCH --mem=1T"}, err: "--account"},
 		{args: []string{"-n", "4", "--export", "out"}, want: Options{N: 4, Launcher: "auto", Export: "out"}},
 		{args: []string{"-n", "4", "--export", "out", "-p", "debug,long", "-t", "1-02:00:00", "-N", "2-4", "--account", "proj_1", "--", "-x", "A"},
-			want: Options{N: 4, Launcher: "auto", Export: "out", Batch: Batch{Partition: "debug,long", Time: "1-02:00:00", Nodes: "2-4", Account: "proj_1"}, LauncherArgs: []string{"-x", "A"}}},
-		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: Batch{Time: "30"}}},
+			want: Options{N: 4, Launcher: "auto", Export: "out", Batch: slurm.Batch{Partition: "debug,long", Time: "1-02:00:00", Nodes: "2-4", Account: "proj_1"}, LauncherArgs: []string{"-x", "A"}}},
+		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: slurm.Batch{Time: "30"}}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.args, ModeMagic, environ.Env{}) // outside any allocation, whatever the shell

@@ -17,6 +17,7 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/shell"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
@@ -77,7 +78,7 @@ func checkSbatch(o Options) error {
 	case o.Launcher != "auto" && o.Launcher != "srun":
 		return fmt.Errorf("--launcher %s does not go with --sbatch: the batch job starts its ranks with srun", o.Launcher)
 	}
-	return checkJobEnv(o.Env)
+	return slurm.CheckEnv(o.Env)
 }
 
 // jobState is what SLURM says about a job.
@@ -257,7 +258,7 @@ func batchTime(o Options) string {
 	case o.Batch.Time != "":
 		return o.Batch.Time
 	case o.Timeout > 0:
-		return slurmDuration(o.Timeout)
+		return slurm.Duration(o.Timeout)
 	}
 	return ""
 }
@@ -267,7 +268,7 @@ func batchScript(s batchSpec) string {
 	o := s.opts
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n")
-	for _, line := range sbatchDirectives(s.name, o.N, batchTime(o), s.output, o.Batch) {
+	for _, line := range slurm.Directives(s.name, o.N, batchTime(o), s.output, o.Batch) {
 		b.WriteString(line + "\n")
 	}
 	fmt.Fprintf(&b, `
@@ -278,7 +279,7 @@ func batchScript(s batchSpec) string {
 # kernel cancels it (scancel) when the cell is interrupted.
 
 `, s.cellName, plural(o.N, "rank"))
-	writeExports(&b, s.env)
+	slurm.WriteExports(&b, s.env)
 	argv := []string{"srun"}
 	if s.mpi != "" {
 		argv = append(argv, "--mpi="+s.mpi)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
@@ -147,7 +148,7 @@ func TestSbatchJobID(t *testing.T) {
 
 func TestBatchScript(t *testing.T) {
 	spec := batchSpec{
-		opts:     Options{N: 4, Launcher: "auto", Sbatch: true, Timeout: 90 * time.Second, Batch: Batch{Partition: "debug", Nodes: "2", Account: "proj_1"}},
+		opts:     Options{N: 4, Launcher: "auto", Sbatch: true, Timeout: 90 * time.Second, Batch: slurm.Batch{Partition: "debug", Nodes: "2", Account: "proj_1"}},
 		name:     "mpigo-cell7",
 		cellName: "cell[7]",
 		output:   "/home/u/.cache/mpigo/sbatch/job-1/slurm-%j.out",
@@ -191,8 +192,8 @@ func TestBatchScript(t *testing.T) {
 		want string // the --time line, "" for none
 	}{
 		{Options{N: 1}, ""},
-		{Options{N: 1, Batch: Batch{Time: "1-00:00:00"}}, "#SBATCH --time=1-00:00:00\n"},
-		{Options{N: 1, Timeout: 5 * time.Second, Batch: Batch{Time: "30"}}, "#SBATCH --time=30\n"},
+		{Options{N: 1, Batch: slurm.Batch{Time: "1-00:00:00"}}, "#SBATCH --time=1-00:00:00\n"},
+		{Options{N: 1, Timeout: 5 * time.Second, Batch: slurm.Batch{Time: "30"}}, "#SBATCH --time=30\n"},
 		{Options{N: 1, Timeout: 5 * time.Second}, "#SBATCH --time=00:01:00\n"},
 		{Options{N: 1, Timeout: 25 * time.Hour}, "#SBATCH --time=1-01:00:00\n"},
 	} {
