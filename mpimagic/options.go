@@ -165,16 +165,46 @@ func Parse(args []string, mode Mode, env environ.Env) (Options, error) {
 	if mode == ModeRun {
 		usage = RunUsage
 	}
-	bad := func(format string, a ...any) (Options, error) {
-		return Options{}, &UsageError{Reason: fmt.Sprintf(format, a...), Usage: usage}
+	bad := func(err error) (Options, error) {
+		return Options{}, &UsageError{Reason: err.Error(), Usage: usage}
 	}
 	o := Options{Launcher: "auto", env: env}
-	fs := flag.NewFlagSet("mpirun", flag.ContinueOnError)
+	fs, n, timeout := o.flagSet(mode)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Options{Help: true, env: env}, nil
+		}
+		return bad(err)
+	}
+	if err := o.positional(mode, args, fs.Args()); err != nil {
+		return bad(err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	if o.N, err = ranks(*n, set["n"] || set["np"], env); err != nil {
+		return bad(err)
+	}
+	if *timeout != "" {
+		if o.Timeout, err = parseTimeout(*timeout); err != nil {
+			return bad(fmt.Errorf("--timeout %q: %v", *timeout, err))
+		}
+	}
+	if err := o.check(mode, set["export"]); err != nil {
+		return bad(err)
+	}
+	return o, nil
+}
+
+// flagSet is the flags of mode, parsed into o; -n and --timeout go to the
+// returned values, checked after parsing.
+func (o *Options) flagSet(mode Mode) (fs *flag.FlagSet, n *int, timeout *string) {
+	fs = flag.NewFlagSet("mpirun", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	n := fs.Int("n", 0, "")
+	n = fs.Int("n", 0, "")
 	fs.IntVar(n, "np", 0, "")
-	timeout := fs.String("timeout", "", "")
+	timeout = fs.String("timeout", "", "")
 	fs.StringVar(&o.Hosts, "hosts", "", "")
 	fs.StringVar(&o.Hostfile, "hostfile", "", "")
 	fs.StringVar(&o.Launcher, "launcher", "auto", "")
@@ -200,92 +230,91 @@ func Parse(args []string, mode Mode, env environ.Env) (Options, error) {
 			return nil
 		})
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Options{Help: true, env: env}, nil
-		}
-		return bad("%v", err)
-	}
-	rest := fs.Args()
+	return fs, n, timeout
+}
+
+// positional reads the words after the flags (rest, of args): the
+// launcher's arguments after -- for the magic, the program and its
+// arguments for mpigo run.
+func (o *Options) positional(mode Mode, args, rest []string) error {
 	dashdash := len(rest) < len(args) && args[len(args)-len(rest)-1] == "--"
 	switch mode {
 	case ModeMagic:
 		if len(rest) > 0 && !dashdash {
-			return bad("unexpected argument %q: arguments for the launcher go after --", rest[0])
+			return fmt.Errorf("unexpected argument %q: arguments for the launcher go after --", rest[0])
 		}
 		if len(rest) > 0 {
 			o.LauncherArgs = rest
 		}
 	case ModeRun:
 		if len(rest) == 0 {
-			return bad("missing the program: a FILE.go or a DIR")
+			return errors.New("missing the program: a FILE.go or a DIR")
 		}
 		o.Target = rest[0]
 		if len(rest) > 1 {
 			o.ProgramArgs = rest[1:]
 		}
 	}
+	return nil
+}
 
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+// ranks is the number of ranks: -n when given (given), else the SLURM
+// allocation's.
+func ranks(n int, given bool, env environ.Env) (int, error) {
 	switch {
-	case set["n"] || set["np"]:
-		o.N = *n
+	case given:
 	case slurm.InJobStep(env.Get) && slurm.CPUs(env.Get("SLURM_JOB_CPUS_PER_NODE")) > 0:
 		// Inside a job step (a notebook server under batchspawner's srun),
 		// $SLURM_NTASKS is the step's, usually 1: the allocation's CPUs are
 		// what %mpirun can use.
-		o.N = slurm.CPUs(env.Get("SLURM_JOB_CPUS_PER_NODE"))
+		n = slurm.CPUs(env.Get("SLURM_JOB_CPUS_PER_NODE"))
 	case env.Get("SLURM_NTASKS") != "":
 		v, err := strconv.Atoi(env.Get("SLURM_NTASKS"))
 		if err != nil || v < 1 {
-			return bad("-n is missing and $SLURM_NTASKS (%q) is not a number of ranks", env.Get("SLURM_NTASKS"))
+			return 0, fmt.Errorf("-n is missing and $SLURM_NTASKS (%q) is not a number of ranks", env.Get("SLURM_NTASKS"))
 		}
-		o.N = v
+		n = v
 	default:
-		return bad("missing -n: say how many ranks to run, e.g. -n 4")
+		return 0, errors.New("missing -n: say how many ranks to run, e.g. -n 4")
 	}
-	if o.N < 1 {
-		return bad("-n %d: the number of ranks must be at least 1", o.N)
+	if n < 1 {
+		return 0, fmt.Errorf("-n %d: the number of ranks must be at least 1", n)
 	}
-	if *timeout != "" {
-		d, err := parseTimeout(*timeout)
-		if err != nil {
-			return bad("--timeout %q: %v", *timeout, err)
-		}
-		o.Timeout = d
-	}
+	return n, nil
+}
+
+// check rejects flags that do not go together, or values that are not
+// understood; exportSet says --export was given.
+func (o *Options) check(mode Mode, exportSet bool) error {
 	if o.Hosts != "" && o.Hostfile != "" {
-		return bad("--hosts and --hostfile do not go together: choose one")
+		return errors.New("--hosts and --hostfile do not go together: choose one")
 	}
 	switch o.Launcher {
 	case "auto", "srun", "mpirun":
 	default:
 		if !isMpirunName(o.Launcher) {
-			return bad("--launcher %q: want auto, srun, mpirun, or the name or path of an mpirun or mpiexec", o.Launcher)
+			return fmt.Errorf("--launcher %q: want auto, srun, mpirun, or the name or path of an mpirun or mpiexec", o.Launcher)
 		}
 	}
-	if mode == ModeMagic {
-		if set["export"] && strings.TrimSpace(o.Export) == "" {
-			return bad("--export needs a directory to write the program and its job file to, e.g. --export myjob")
-		}
-		if !o.Sbatch && o.Export == "" {
-			for _, f := range batchFlags(o.Batch) {
-				if f.value != "" {
-					return bad("%s goes with --export (or --sbatch) only", f.flag)
-				}
+	if mode != ModeMagic {
+		return nil
+	}
+	if exportSet && strings.TrimSpace(o.Export) == "" {
+		return errors.New("--export needs a directory to write the program and its job file to, e.g. --export myjob")
+	}
+	if !o.Sbatch && o.Export == "" {
+		for _, f := range batchFlags(o.Batch) {
+			if f.value != "" {
+				return fmt.Errorf("%s goes with --export (or --sbatch) only", f.flag)
 			}
-		}
-		if o.Sbatch {
-			if err := checkSbatch(o); err != nil {
-				return bad("%v", err)
-			}
-		}
-		if err := o.Batch.Check(); err != nil {
-			return bad("%v", err)
 		}
 	}
-	return o, nil
+	if o.Sbatch {
+		if err := checkSbatch(*o); err != nil {
+			return err
+		}
+	}
+	return o.Batch.Check()
 }
 
 // batchFlag is one of --sbatch's sub-flags and its value.

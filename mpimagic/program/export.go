@@ -47,15 +47,7 @@ func tidyImports(src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var first, last *ast.GenDecl
-	for _, d := range f.Decls {
-		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
-			if first == nil {
-				first = gd
-			}
-			last = gd
-		}
-	}
+	first, last := importRange(f)
 	if first == nil {
 		return src, nil
 	}
@@ -64,10 +56,50 @@ func tidyImports(src []byte) ([]byte, error) {
 			return src, nil
 		}
 	}
-	type spec struct{ name, path string }
-	var specs []spec
-	seen := map[spec]bool{}
-	mpiTaken := false // the name mpi means something other than package mpi
+	specs, mpiTaken := importSpecs(f)
+	var eds []textEdit
+	if !mpiTaken {
+		specs = withPlainMPI(specs)
+		eds = aliasEdits(fset, f)
+	}
+	sortImports(specs)
+	eds = append(eds, textEdit{fset.Position(first.Pos()).Offset, fset.Position(last.End()).Offset, importBlock(specs)})
+	sort.Slice(eds, func(i, j int) bool { return eds[i].from > eds[j].from })
+	out := append([]byte(nil), src...)
+	for _, e := range eds {
+		out = append(out[:e.from], append([]byte(e.text), out[e.to:]...)...)
+	}
+	return format.Source(out)
+}
+
+// textEdit replaces src[from:to] with text.
+type textEdit struct {
+	from, to int
+	text     string
+}
+
+// importSpec is one import: its name ("" for the package's own) and path.
+type importSpec struct{ name, path string }
+
+// importRange returns the first and last import declarations of f (nil
+// when it has none).
+func importRange(f *ast.File) (first, last *ast.GenDecl) {
+	for _, d := range f.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			if first == nil {
+				first = gd
+			}
+			last = gd
+		}
+	}
+	return first, last
+}
+
+// importSpecs lists the imports of f once each, and reports whether the
+// name mpi means something other than package mpi there (a function, a
+// type, a variable, another import).
+func importSpecs(f *ast.File) (specs []importSpec, mpiTaken bool) {
+	seen := map[importSpec]bool{}
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok {
@@ -80,17 +112,11 @@ func tidyImports(src []byte) ([]byte, error) {
 			switch s := s.(type) {
 			case *ast.ImportSpec:
 				p, _ := strconv.Unquote(s.Path.Value)
-				name := ""
-				if s.Name != nil {
-					name = s.Name.Name
+				sp := importSpec{path: p}
+				if s.Name != nil && s.Name.Name != pathName(p) {
+					sp.name = s.Name.Name
 				}
-				if importName(s) == "mpi" && p != mpiPath {
-					mpiTaken = true
-				}
-				sp := spec{name, p}
-				if name == pathName(p) {
-					sp.name = ""
-				}
+				mpiTaken = mpiTaken || importName(s) == "mpi" && p != mpiPath
 				if !seen[sp] {
 					seen[sp] = true
 					specs = append(specs, sp)
@@ -104,49 +130,67 @@ func tidyImports(src []byte) ([]byte, error) {
 			}
 		}
 	}
-	type textEdit struct {
-		from, to int
-		text     string
+	return specs, mpiTaken
+}
+
+// withPlainMPI replaces the import of package mpi as MPIAlias by a plain
+// one.
+func withPlainMPI(specs []importSpec) []importSpec {
+	kept := specs[:0]
+	hasMPI := false
+	for _, sp := range specs {
+		if sp.path == mpiPath && sp.name == MPIAlias {
+			continue
+		}
+		hasMPI = hasMPI || (sp.path == mpiPath && sp.name == "")
+		kept = append(kept, sp)
 	}
+	if !hasMPI {
+		kept = append(kept, importSpec{"", mpiPath})
+	}
+	return kept
+}
+
+// aliasEdits rename every MPIAlias.X of f to mpi.X.
+func aliasEdits(fset *token.FileSet, f *ast.File) []textEdit {
 	var eds []textEdit
-	if !mpiTaken {
-		kept := specs[:0]
-		hasMPI := false
-		for _, sp := range specs {
-			if sp.path == mpiPath && sp.name == MPIAlias {
-				continue
+	ast.Inspect(f, func(n ast.Node) bool {
+		if se, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := se.X.(*ast.Ident); ok && id.Name == MPIAlias && id.Obj == nil {
+				off := fset.Position(id.Pos()).Offset
+				eds = append(eds, textEdit{off, off + len(MPIAlias), "mpi"})
 			}
-			hasMPI = hasMPI || (sp.path == mpiPath && sp.name == "")
-			kept = append(kept, sp)
 		}
-		specs = kept
-		if !hasMPI {
-			specs = append(specs, spec{"", mpiPath})
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if se, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := se.X.(*ast.Ident); ok && id.Name == MPIAlias && id.Obj == nil {
-					off := fset.Position(id.Pos()).Offset
-					eds = append(eds, textEdit{off, off + len(MPIAlias), "mpi"})
-				}
-			}
-			return true
-		})
-	}
-	std := func(p string) bool { return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") }
+		return true
+	})
+	return eds
+}
+
+// stdPath reports whether p is a package of the standard library (its
+// first element has no dot).
+func stdPath(p string) bool { return !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") }
+
+// sortImports orders specs as goimports does: the standard library first,
+// then by path and name.
+func sortImports(specs []importSpec) {
 	sort.SliceStable(specs, func(i, j int) bool {
-		if std(specs[i].path) != std(specs[j].path) {
-			return std(specs[i].path)
+		if stdPath(specs[i].path) != stdPath(specs[j].path) {
+			return stdPath(specs[i].path)
 		}
 		if specs[i].path != specs[j].path {
 			return specs[i].path < specs[j].path
 		}
 		return specs[i].name < specs[j].name
 	})
+}
+
+// importBlock writes sorted specs as one import declaration, a blank line
+// between the standard library and the rest.
+func importBlock(specs []importSpec) string {
 	var b strings.Builder
 	b.WriteString("import (\n")
 	for i, sp := range specs {
-		if i > 0 && std(specs[i-1].path) && !std(sp.path) {
+		if i > 0 && stdPath(specs[i-1].path) && !stdPath(sp.path) {
 			b.WriteString("\n")
 		}
 		b.WriteString("\t")
@@ -156,11 +200,5 @@ func tidyImports(src []byte) ([]byte, error) {
 		b.WriteString(strconv.Quote(sp.path) + "\n")
 	}
 	b.WriteString(")")
-	eds = append(eds, textEdit{fset.Position(first.Pos()).Offset, fset.Position(last.End()).Offset, b.String()})
-	sort.Slice(eds, func(i, j int) bool { return eds[i].from > eds[j].from })
-	out := append([]byte(nil), src...)
-	for _, e := range eds {
-		out = append(out[:e.from], append([]byte(e.text), out[e.to:]...)...)
-	}
-	return format.Source(out)
+	return b.String()
 }
