@@ -3,9 +3,9 @@ package mpimagic
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -116,100 +116,82 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		errR.Close()
 		return nil, fmt.Errorf("starting %s: %w", j.l.name(), err)
 	}
-	pgid := cmd.Process.Pid
 	lo := newLauncherOutput(c, j.em)
 	lo.read(outR, "stdout")
 	lo.read(errR, "stderr")
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	g := &launcherGroup{pgid: cmd.Process.Pid, c: c, progress: j.progress, log: m.log, exits: make(chan backendNews, 1)}
+	go g.wait(cmd, start)
 
-	o := &outcome{}
-	var stopAt time.Time
-	var escalate, deadline, failTimer <-chan time.Time
-	beginStop := func(reason stopReason) {
-		if !stopAt.IsZero() {
-			return
-		}
-		o.reason, stopAt = reason, time.Now()
-		o.running = c.stop()
-		c.control(rankio.CtlTerminate)
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		escalate, deadline = time.After(rankio.KillGrace), time.After(stopDeadline)
-	}
-	killAll := func() {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		c.control(rankio.CtlKill)
-		c.killLocal()
-	}
-	done := ctx.Done()
-	launcherDone := false
-	for !launcherDone {
-		select {
-		case <-done:
-			done = nil
-			reason := stopInterrupt
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				reason = stopTimeout
-			}
-			beginStop(reason)
-		case err := <-exited:
-			o.launcherErr, launcherDone = err, true
-			o.launcherExit = time.Since(start)
-		case <-c.changed:
-			if j.progress != nil {
-				j.progress(c.counts())
-			}
-			if failTimer == nil && !c.firstFailure().IsZero() {
-				failTimer = time.After(failStopDelay)
-			}
-		case <-failTimer:
-			beginStop(stopFailure)
-		case <-escalate:
-			escalate = nil
-			killAll()
-		case <-deadline:
-			m.log.Warn("mpirun: the launcher did not exit after SIGKILL", "pid", pgid)
-			launcherDone = true
-		}
-	}
-	// The launcher is gone; give the ranks' connections a moment to end,
-	// then make sure no rank outlives the cell.
-	until := time.Now().Add(time.Second)
-	if !stopAt.IsZero() {
-		until = stopAt.Add(stopDeadline)
-	}
-	grace := time.After(time.Until(until))
-	for c.open() {
-		select {
-		case <-c.changed:
-			continue
-		case <-done:
-			done = nil
-			beginStop(stopInterrupt)
-			continue
-		case <-escalate:
-			escalate = nil
-			killAll()
-			continue
-		case <-grace:
-		}
-		break
-	}
-	if c.open() {
-		killAll()
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL) // leftovers of the launcher's group
-	c.close()
+	// --timeout is ctx's deadline (the callers set it): here it counts
+	// from the launch, and the supervisor has no clock of its own to run.
+	o := newSupervisor(g, c, j.opts.N).run(ctx)
 	lo.wait()
 	if j.progress != nil {
 		j.progress(c.counts())
 	}
 	o.took = time.Since(start)
 	o.launcherText = lo.text()
-	o.results = c.results()
-	markStopped(o.results, o.running, stopAt, c.firstFailure())
+	o.launcherErr, o.launcherExit = g.err, g.exit
 	return o, nil
 }
+
+// launcherGroup is the backend of a launch here: the launcher process and
+// its process group, which holds the ranks it starts on this host.
+type launcherGroup struct {
+	pgid     int
+	c        *collector
+	progress func(started, ended int)
+	log      *slog.Logger
+	exits    chan backendNews // the launcher's exit (room for it: it may come after the supervisor gave up)
+	err      error            // the launcher's exit status, once it exited
+	exit     time.Duration    // from the start to its exit
+}
+
+// wait waits for the launcher to exit and reports it.
+func (g *launcherGroup) wait(cmd *exec.Cmd, start time.Time) {
+	err := cmd.Wait()
+	g.exits <- backendNews{ended: true, apply: func() { g.err, g.exit = err, time.Since(start) }}
+}
+
+func (g *launcherGroup) news() <-chan backendNews { return g.exits }
+
+// ranksChanged shows the ranks' counts.
+func (g *launcherGroup) ranksChanged(bool) {
+	if g.progress != nil {
+		g.progress(g.c.counts())
+	}
+}
+
+// terminate passes SIGTERM to the launcher's group, for every reason:
+// after a failure, failStopDelay went by without the launcher stopping
+// the other ranks itself.
+func (g *launcherGroup) terminate(stopReason) { _ = syscall.Kill(-g.pgid, syscall.SIGTERM) }
+
+// kill SIGKILLs the launcher's group and the wrappers of the ranks here.
+func (g *launcherGroup) kill() {
+	_ = syscall.Kill(-g.pgid, syscall.SIGKILL)
+	g.c.killLocal()
+}
+
+// ranksEnded does nothing: the launcher exits by itself once its ranks
+// ended (an interrupt stops one that does not).
+func (g *launcherGroup) ranksEnded() {}
+
+// giveUp: the launcher did not exit by the stop's deadline, SIGKILL
+// notwithstanding: the cell ends without it, and the log says so.
+func (g *launcherGroup) giveUp() {
+	g.log.Warn("mpirun: the launcher did not exit after SIGKILL", "pid", g.pgid)
+}
+
+// passOutput does nothing: the launcher's pipes have readers of their own
+// (launcherOutput).
+func (g *launcherGroup) passOutput() {}
+
+// wrapUp SIGKILLs what is left of the launcher's group.
+func (g *launcherGroup) wrapUp() { _ = syscall.Kill(-g.pgid, syscall.SIGKILL) }
+
+// stoppedBy: a launcher does not stop ranks on its own account.
+func (g *launcherGroup) stoppedBy() stopReason { return ranToEnd }
 
 // launcherOutput passes the launcher's own output on, each line held back
 // a moment and dropped from the live output (not from the summary) when a

@@ -609,172 +609,183 @@ func firstLine(s string) string {
 // output, and cancels it on interrupt or --timeout. It returns how the
 // ranks ended and when the job began running (zero: never).
 func (b *batchRun) follow(ctx context.Context, col *collector, submitted time.Time) (*outcome, time.Time) {
-	c, o := b.c, b.c.o
-	p := startPoller(b.env, b.id)
-	defer p.stop()
-	oc := &outcome{}
-	var (
-		ranAt, stopAt, ranksDone time.Time
-		cancelled                bool
-		deadline, escalate       <-chan time.Time
-		failTimer, giveUp        <-chan time.Time
-		lastErr, pollErr, shown  string
-	)
-	ranks := func() string {
-		started, ended := col.counts()
-		if started == 0 {
-			return ""
-		}
-		return fmt.Sprintf(": %d of %d ranks started, %d finished", started, o.N, ended)
-	}
-	show := func() {
-		if !stopAt.IsZero() {
-			return
-		}
-		text := "job " + b.id + " " + b.state.describe()
-		if b.state.State == "PENDING" || b.state.State == "" {
-			text += ", " + waited(time.Since(submitted)) + " in the queue"
-		}
-		text += ranks()
-		if pollErr != "" {
-			text += " (asking SLURM for its state failed: " + pollErr + "; trying again)"
-		}
-		if text != shown {
-			shown = text
-			c.pr.set(text, false)
-		}
-	}
-	scancel := func() {
-		if cancelled {
-			return
-		}
-		cancelled = true
-		if _, err := slurmCmd(context.Background(), b.env, "scancel", b.id); err != nil {
-			c.m.log.Warn("mpirun --sbatch: scancel failed", "job", b.id, "err", err)
-			b.cancelErr = err
-		}
-	}
-	beginStop := func(reason stopReason) {
-		if !stopAt.IsZero() {
-			return
-		}
-		oc.reason, stopAt = reason, time.Now()
-		oc.running = col.stop()
-		col.control(rankio.CtlTerminate)
-		if reason != stopFailure {
-			what := "cancelling job " + b.id + " (scancel)…"
-			c.pr.set(what, false)
-			scancel()
-		}
-		escalate = time.After(rankio.KillGrace)
-		giveUp = time.After(jobEndWait)
-		p.faster()
-	}
-	done := ctx.Done()
-	b.state = jobState{State: "PENDING"}
-	show()
-loop:
-	for {
-		select {
-		case <-done:
-			done = nil
-			beginStop(stopInterrupt)
-		case s := <-p.states:
-			b.state, pollErr = s, ""
-			if s.started() && ranAt.IsZero() {
-				ranAt = time.Now()
-				if o.Timeout > 0 {
-					deadline = time.After(o.Timeout)
-				}
-			}
-			show()
-		case err := <-p.errs:
-			lastErr, pollErr = err.Error(), firstLine(err.Error())
-			c.m.log.Debug("mpirun --sbatch: polling the job", "job", b.id, "err", err)
-			show()
-		case <-col.changed:
-			if ranAt.IsZero() {
-				ranAt = time.Now()
-				if o.Timeout > 0 {
-					deadline = time.After(o.Timeout)
-				}
-				b.state = jobState{State: "RUNNING", Nodes: b.state.Nodes}
-			}
-			show()
-			if failTimer == nil && !col.firstFailure().IsZero() {
-				failTimer = time.After(failStopDelay)
-			}
-			if started, ended := col.counts(); ranksDone.IsZero() && started == o.N && ended == o.N {
-				ranksDone = time.Now()
-				giveUp = time.After(jobEndWait)
-				p.faster()
-			}
-		case <-deadline:
-			deadline = nil
-			beginStop(stopTimeout)
-		case <-failTimer:
-			beginStop(stopFailure)
-		case <-escalate:
-			escalate = nil
-			col.control(rankio.CtlKill)
-		case <-giveUp:
-			// The job outlived its ranks (or its cancellation) by
-			// jobEndWait: cancel it (again) and stop waiting.
-			c.m.log.Warn("mpirun --sbatch: the job did not end", "job", b.id, "state", b.state.State)
-			if !cancelled {
-				scancel()
-			}
-			b.state.State = strings.TrimSpace(b.state.State + " (still in the queue: check squeue -j " + b.id + ")")
-			break loop
-		case <-time.After(pollEvery):
-			show() // the time in the queue goes on
-		}
-		b.readOutput(col)
-		if b.state.ended() {
-			break
-		}
-	}
-	// The job is over: give the ranks' connections a moment to end.
-	grace := time.After(time.Second)
-	for col.open() {
-		select {
-		case <-col.changed:
-			continue
-		case <-grace:
-		}
-		break
-	}
-	if lastErr != "" && b.state.Gone && b.state.State == "" {
-		c.verbose("last SLURM error: " + lastErr)
-	}
-	col.close()
+	j := startBatchJob(b, col, submitted)
+	defer j.close()
+	s := newSupervisor(j, col, b.c.o.N)
+	s.timeout = b.c.o.Timeout // counted from the job's start, not from its submission
+	// SLURM may take a while to end a job: after a stop, and after its
+	// ranks ended, the job gets jobEndWait to leave the queue; SLURM ends
+	// the ranks with the job.
+	s.stopWait, s.doneWait, s.endsRanks = jobEndWait, jobEndWait, true
+	oc := s.run(ctx)
 	b.readOutput(col)
-	oc.results = col.results()
 	oc.launcherText = b.outText.String()
 	if !b.state.ended() || b.state.State != "COMPLETED" {
 		oc.launcherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
 	}
-	markStopped(oc.results, oc.running, stopAt, col.firstFailure())
-	if oc.reason == ranToEnd && (b.state.State == "TIMEOUT" || b.state.State == "CANCELLED") {
-		// SLURM stopped the job (its time limit), or someone else did
-		// (scancel, an administrator): the ranks it caught were stopped,
-		// not failed.
-		oc.reason = stopTimeout
-		if b.state.State == "CANCELLED" {
-			oc.reason = stopCancelled
+	if !s.ranAt.IsZero() {
+		oc.took = time.Since(s.ranAt)
+	}
+	return oc, s.ranAt
+}
+
+// batchJob is the backend of --sbatch: the job, as SLURM's answers to the
+// poller describe it. The ranks run on nodes out of reach: the job is
+// stopped with scancel, and SLURM kills what is left of it.
+type batchJob struct {
+	*batchRun
+	col       *collector
+	p         *poller
+	answers   chan backendNews // the poller's answers and the progress line's ticks
+	quit      chan struct{}
+	submitted time.Time
+	cancelled bool   // scancel ran
+	stopping  bool   // the ranks are being stopped: the progress line says so
+	lastErr   string // the last failed poll's error
+	pollErr   string // its first line, while no poll succeeded since
+	shown     string // the progress line
+}
+
+// startBatchJob starts polling job b.id and shows it pending.
+func startBatchJob(b *batchRun, col *collector, submitted time.Time) *batchJob {
+	j := &batchJob{batchRun: b, col: col, p: startPoller(b.env, b.id), answers: make(chan backendNews), quit: make(chan struct{}), submitted: submitted}
+	go j.forward()
+	j.state = jobState{State: "PENDING"}
+	j.show()
+	return j
+}
+
+// forward passes the poller's answers on, and a tick every pollEvery: the
+// time in the queue on the progress line goes on.
+func (j *batchJob) forward() {
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		var n backendNews
+		select {
+		case s := <-j.p.states:
+			n = backendNews{apply: func() { j.state, j.pollErr = s, ""; j.show() }, running: s.started(), ended: s.ended()}
+		case err := <-j.p.errs:
+			n = backendNews{apply: func() { j.pollFailed(err) }}
+		case <-tick.C:
+			n = backendNews{apply: j.show}
+		case <-j.quit:
+			return
 		}
-		for i := range oc.results {
-			r := &oc.results[i]
-			if r.Started && (!r.Exited || r.Exit.Signal != 0 || r.Exit.Code > 128) {
-				r.Stopped = true
-				oc.running = append(oc.running, r.Rank)
-			}
+		select {
+		case j.answers <- n:
+		case <-j.quit:
+			return
 		}
 	}
-	if !ranAt.IsZero() {
-		oc.took = time.Since(ranAt)
+}
+
+// close ends the polls.
+func (j *batchJob) close() {
+	close(j.quit)
+	j.p.stop()
+}
+
+func (j *batchJob) pollFailed(err error) {
+	j.lastErr, j.pollErr = err.Error(), firstLine(err.Error())
+	j.c.m.log.Debug("mpirun --sbatch: polling the job", "job", j.id, "err", err)
+	j.show()
+}
+
+// show sets the progress line: the job's state, its time in the queue,
+// its ranks; not while the ranks are being stopped.
+func (j *batchJob) show() {
+	if j.stopping {
+		return
 	}
-	return oc, ranAt
+	text := "job " + j.id + " " + j.state.describe()
+	if j.state.State == "PENDING" || j.state.State == "" {
+		text += ", " + waited(time.Since(j.submitted)) + " in the queue"
+	}
+	if started, ended := j.col.counts(); started > 0 {
+		text += fmt.Sprintf(": %d of %d ranks started, %d finished", started, j.c.o.N, ended)
+	}
+	if j.pollErr != "" {
+		text += " (asking SLURM for its state failed: " + j.pollErr + "; trying again)"
+	}
+	if text != j.shown {
+		j.shown = text
+		j.c.pr.set(text, false)
+	}
+}
+
+// scancel cancels the job (once).
+func (j *batchJob) scancel() {
+	if j.cancelled {
+		return
+	}
+	j.cancelled = true
+	if _, err := slurmCmd(context.Background(), j.env, "scancel", j.id); err != nil {
+		j.c.m.log.Warn("mpirun --sbatch: scancel failed", "job", j.id, "err", err)
+		j.cancelErr = err
+	}
+}
+
+func (j *batchJob) news() <-chan backendNews { return j.answers }
+
+// ranksChanged shows the ranks; the first to connect says that the job
+// runs, maybe before a poll does.
+func (j *batchJob) ranksChanged(first bool) {
+	if first {
+		j.state = jobState{State: "RUNNING", Nodes: j.state.Nodes}
+	}
+	j.show()
+}
+
+// terminate cancels the job, except after a rank failed: srun's
+// --kill-on-bad-exit stops the job's other ranks then, and the job ends
+// with the failure's exit status. Either way the job should end soon.
+func (j *batchJob) terminate(reason stopReason) {
+	j.stopping = true
+	if reason != stopFailure {
+		j.c.pr.set("cancelling job "+j.id+" (scancel)…", false)
+		j.scancel()
+	}
+	j.p.faster()
+}
+
+// kill does nothing beyond the collector's CtlKill: the ranks run on
+// nodes out of reach; scancel (after a failure, srun's
+// --kill-on-bad-exit) ends the job, and SLURM kills what is left of it.
+func (j *batchJob) kill() {}
+
+// ranksEnded: the job should end now.
+func (j *batchJob) ranksEnded() { j.p.faster() }
+
+// giveUp: the job outlived its ranks (or its stop) by jobEndWait: cancel
+// it, if that was not done, and say that it may still be in the queue.
+func (j *batchJob) giveUp() {
+	j.c.m.log.Warn("mpirun --sbatch: the job did not end", "job", j.id, "state", j.state.State)
+	j.scancel()
+	j.state.State = strings.TrimSpace(j.state.State + " (still in the queue: check squeue -j " + j.id + ")")
+}
+
+// passOutput passes on what SLURM and srun wrote in the job's output file.
+func (j *batchJob) passOutput() { j.readOutput(j.col) }
+
+// wrapUp shows SLURM's last error when it never said how the job ended.
+func (j *batchJob) wrapUp() {
+	if j.lastErr != "" && j.state.Gone && j.state.State == "" {
+		j.c.verbose("last SLURM error: " + j.lastErr)
+	}
+}
+
+// stoppedBy: SLURM stopped the job at its time limit, or someone else
+// cancelled it (scancel, an administrator): the ranks it caught were
+// stopped, not failed.
+func (j *batchJob) stoppedBy() stopReason {
+	switch j.state.State {
+	case "TIMEOUT":
+		return stopTimeout
+	case "CANCELLED":
+		return stopCancelled
+	}
+	return ranToEnd
 }
 
 // readOutput passes on what the job's output file gained (what SLURM and
