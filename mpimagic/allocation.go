@@ -21,7 +21,7 @@ func localRankLimit(cores int) int { return max(64, 16*cores) }
 // run on: the CPUs of the SLURM allocation for srun, or for an mpirun inside
 // one (planSrun), the slots of --hosts or --hostfile, or (locally)
 // localRankLimit.
-func checkAllocation(o Options, l *launcher, getenv func(string) string, cores int) error {
+func checkAllocation(o Request, l *launcher, getenv func(string) string, cores int) error {
 	switch {
 	case l.kind == "srun":
 		_, err := planSrun(o, getenv)
@@ -99,7 +99,7 @@ type srunPlan struct {
 //
 // With no SLURM_JOB_CPUS_PER_NODE (an unknown allocation) nothing is
 // checked and srun decides.
-func planSrun(o Options, getenv func(string) string) (srunPlan, error) {
+func planSrun(o Request, getenv func(string) string) (srunPlan, error) {
 	var p srunPlan
 	if nodes, err := strconv.Atoi(slurm.FirstSet(getenv, "SLURM_JOB_NUM_NODES", "SLURM_NNODES")); err == nil &&
 		o.N < nodes && o.Hosts == "" && !hasArg(o.LauncherArgs, "-N", "--nodes", "-w", "--nodelist") {
@@ -147,8 +147,8 @@ func planSrun(o Options, getenv func(string) string) (srunPlan, error) {
 
 // moreRanksHint says how to run n ranks when the allocation holds limit:
 // fewer ranks, a batch job, or a bigger allocation.
-func moreRanksHint(o Options, limit int) string {
-	if o.Target != "" { // mpigo run
+func moreRanksHint(o Request, limit int) string {
+	if o.Command { // mpigo run
 		return fmt.Sprintf("Use -n %d or less, submit the run as a batch job (sbatch --ntasks=%d), or run it in a bigger allocation (salloc -n %d)", limit, o.N, o.N)
 	}
 	return fmt.Sprintf("Use -n %d or less; or submit the cell as a batch job, which waits in the queue for %d CPUs: %%mpirun -n %d --sbatch; "+

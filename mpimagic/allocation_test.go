@@ -48,29 +48,29 @@ func TestCheckAllocation(t *testing.T) {
 	mpirun := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
 	slurm := env(map[string]string{"SLURM_JOB_ID": "7", "SLURM_JOB_CPUS_PER_NODE": "4(x2)"})
 	tests := []struct {
-		o    Options
+		o    Request
 		l    *launcher
 		env  func(string) string
 		want string // substring of the error; "" for none
 	}{
-		{Options{N: 8}, srun, slurm, ""},
-		{Options{N: 9}, srun, slurm, "more ranks than this SLURM allocation (job 7) can run"},
-		{Options{N: 9}, srun, slurm, "%mpirun -n 9 --sbatch"},
-		{Options{N: 9, Target: "prog.go"}, srun, slurm, "sbatch --ntasks=9"},
-		{Options{N: 9, LauncherArgs: []string{"--overcommit"}}, srun, slurm, ""},
+		{Request{N: 8}, srun, slurm, ""},
+		{Request{N: 9}, srun, slurm, "more ranks than this SLURM allocation (job 7) can run"},
+		{Request{N: 9}, srun, slurm, "%mpirun -n 9 --sbatch"},
+		{Request{N: 9, Command: true}, srun, slurm, "sbatch --ntasks=9"},
+		{Request{N: 9, LauncherArgs: []string{"--overcommit"}}, srun, slurm, ""},
 		// one task of 4 CPUs: 4 ranks of one CPU each, not 1 rank
-		{Options{N: 4}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), ""},
-		{Options{N: 5}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), "4 ranks at most"},
-		{Options{N: 4, LauncherArgs: []string{"-c", "2"}}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}), "2 ranks at most"},
-		{Options{N: 4}, mpirun, slurm, ""},
-		{Options{N: 9}, mpirun, slurm, "more ranks than this SLURM allocation (job 7)"},
-		{Options{N: 9, LauncherArgs: []string{"--oversubscribe"}}, mpirun, slurm, ""},
-		{Options{N: 9, Hosts: "a:9"}, mpirun, slurm, ""},
-		{Options{N: 8, Hosts: "a:4,b:4"}, mpirun, env(nil), ""},
-		{Options{N: 9, Hosts: "a:4,b:4"}, mpirun, env(nil), "has slots (8)"},
-		{Options{N: 9, Hosts: "a:4,b:4", LauncherArgs: []string{"--oversubscribe"}}, mpirun, env(nil), ""},
-		{Options{N: 32}, mpirun, env(nil), ""},
-		{Options{N: 100000}, mpirun, env(nil), "too many ranks"},
+		{Request{N: 4}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), ""},
+		{Request{N: 5}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}), "4 ranks at most"},
+		{Request{N: 4, LauncherArgs: []string{"-c", "2"}}, srun, env(map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}), "2 ranks at most"},
+		{Request{N: 4}, mpirun, slurm, ""},
+		{Request{N: 9}, mpirun, slurm, "more ranks than this SLURM allocation (job 7)"},
+		{Request{N: 9, LauncherArgs: []string{"--oversubscribe"}}, mpirun, slurm, ""},
+		{Request{N: 9, Hosts: "a:9"}, mpirun, slurm, ""},
+		{Request{N: 8, Hosts: "a:4,b:4"}, mpirun, env(nil), ""},
+		{Request{N: 9, Hosts: "a:4,b:4"}, mpirun, env(nil), "has slots (8)"},
+		{Request{N: 9, Hosts: "a:4,b:4", LauncherArgs: []string{"--oversubscribe"}}, mpirun, env(nil), ""},
+		{Request{N: 32}, mpirun, env(nil), ""},
+		{Request{N: 100000}, mpirun, env(nil), "too many ranks"},
 	}
 	for _, tt := range tests {
 		err := checkAllocation(tt.o, tt.l, tt.env, 2)
@@ -83,24 +83,24 @@ func TestCheckAllocation(t *testing.T) {
 func TestPlanSrun(t *testing.T) {
 	tests := []struct {
 		name string
-		o    Options
+		o    Request
 		env  map[string]string
 		want srunPlan // note compared as a substring
 		err  string
 	}{
-		{"one rank per task", Options{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_JOB_NUM_NODES": "1"}, srunPlan{}, ""},
-		{"fewer ranks than nodes", Options{N: 1}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{nodes: 1}, ""},
-		{"fewer ranks than nodes, user's nodelist", Options{N: 1, LauncherArgs: []string{"-w", "n2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{}, ""},
-		{"tasks of 2 CPUs keep them", Options{N: 2}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8", "SLURM_CPUS_PER_TASK": "2"}, srunPlan{cpusPerRank: 2}, ""},
-		{"one task of 4 CPUs", Options{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"},
+		{"one rank per task", Request{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_JOB_NUM_NODES": "1"}, srunPlan{}, ""},
+		{"fewer ranks than nodes", Request{N: 1}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{nodes: 1}, ""},
+		{"fewer ranks than nodes, user's nodelist", Request{N: 1, LauncherArgs: []string{"-w", "n2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, srunPlan{}, ""},
+		{"tasks of 2 CPUs keep them", Request{N: 2}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8", "SLURM_CPUS_PER_TASK": "2"}, srunPlan{cpusPerRank: 2}, ""},
+		{"one task of 4 CPUs", Request{N: 4}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"},
 			srunPlan{cpusPerRank: 1, note: "1 CPU per rank: the allocation's 4 CPUs hold 1 task of 4 CPUs"}, ""},
-		{"SRUN_CPUS_PER_TASK (Slurm 23.11)", Options{N: 3}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SRUN_CPUS_PER_TASK": "4"}, srunPlan{cpusPerRank: 1, note: "1 CPU per rank"}, ""},
-		{"two nodes of 8", Options{N: 16}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8(x2)", "SLURM_CPUS_PER_TASK": "8"}, srunPlan{cpusPerRank: 1, note: "2 tasks of 8 CPUs"}, ""},
-		{"beyond the CPUs", Options{N: 5}, map[string]string{"SLURM_JOB_ID": "3", "SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, "-n 5 is more ranks than this SLURM allocation (job 3)"},
-		{"user's -c", Options{N: 2, LauncherArgs: []string{"--cpus-per-task=2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, ""},
-		{"user's -c3, too many", Options{N: 2, LauncherArgs: []string{"-c3"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, "each rank asks for 3"},
-		{"--overcommit", Options{N: 64, LauncherArgs: []string{"--overcommit"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, ""},
-		{"unknown allocation", Options{N: 64}, map[string]string{}, srunPlan{}, ""},
+		{"SRUN_CPUS_PER_TASK (Slurm 23.11)", Request{N: 3}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SRUN_CPUS_PER_TASK": "4"}, srunPlan{cpusPerRank: 1, note: "1 CPU per rank"}, ""},
+		{"two nodes of 8", Request{N: 16}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "8(x2)", "SLURM_CPUS_PER_TASK": "8"}, srunPlan{cpusPerRank: 1, note: "2 tasks of 8 CPUs"}, ""},
+		{"beyond the CPUs", Request{N: 5}, map[string]string{"SLURM_JOB_ID": "3", "SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, "-n 5 is more ranks than this SLURM allocation (job 3)"},
+		{"user's -c", Request{N: 2, LauncherArgs: []string{"--cpus-per-task=2"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4"}, srunPlan{}, ""},
+		{"user's -c3, too many", Request{N: 2, LauncherArgs: []string{"-c3"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, "each rank asks for 3"},
+		{"--overcommit", Request{N: 64, LauncherArgs: []string{"--overcommit"}}, map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4"}, srunPlan{}, ""},
+		{"unknown allocation", Request{N: 64}, map[string]string{}, srunPlan{}, ""},
 	}
 	for _, tt := range tests {
 		got, err := planSrun(tt.o, func(k string) string { return tt.env[k] })

@@ -47,10 +47,10 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := checkAllocation(o, l, o.env.Get, physicalCores()); err != nil {
+	if err := checkAllocation(o.request(), l, o.env.Get, physicalCores()); err != nil {
 		return fail("%v", err)
 	}
-	for _, note := range []string{l.mpiNote(o), l.placementNote(o, o.env.Get)} {
+	for _, note := range []string{l.mpiNote(o.request()), l.placementNote(o.request(), o.env.Get)} {
 		if note != "" {
 			verbose(note)
 		}
@@ -82,13 +82,13 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	defer cancel()
 	em := newEmitter(out)
 	oc, err := m.launch(runCtx, job{
-		opts: o, l: l, wrapper: wrapper, program: append([]string{b.Bin}, o.ProgramArgs...), em: em, verbose: verbose,
+		req: o.request(), l: l, wrapper: wrapper, program: append([]string{b.Bin}, o.ProgramArgs...), em: em, verbose: verbose,
 	})
 	em.close()
 	if err != nil {
 		return fail("%v", err)
 	}
-	if werr := judge(oc, o, l); werr != nil {
+	if werr := judge(oc, o.request(), l); werr != nil {
 		fmt.Fprintln(stderr, "mpigo run: "+strings.Join(werr.Traceback, "\n"))
 		if oc.reason == stopInterrupt {
 			return 130
@@ -96,7 +96,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		return 1
 	}
 	if o.Verbose {
-		s := &summary{title: summaryTitle(oc, o, l), groups: fold(oc.results)}
+		s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.results)}
 		fmt.Fprint(stderr, s.plain())
 	}
 	return 0

@@ -37,7 +37,7 @@ const (
 
 // job is one launch.
 type job struct {
-	opts     Options
+	req      Request
 	l        *launcher
 	wrapper  []string // runs the rank wrapper: the rankio binary, or mpigo rankio
 	program  []string // the program and its arguments
@@ -74,14 +74,14 @@ type outcome struct {
 // SIGTERM to the launcher's process group and to every rank's program
 // (through its wrapper), SIGKILL to all of them after rankio.KillGrace.
 func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
-	remote := j.l.remote(j.opts, j.opts.env.Get)
-	c, err := newCollector(j.opts.N, remote, j.em, j.rewrite, m.log)
+	remote := j.l.remote(j.req, j.req.Environ.Get)
+	c, err := newCollector(j.req.N, remote, j.em, j.rewrite, m.log)
 	if err != nil {
 		return nil, err
 	}
 	defer c.close()
-	rankEnv := c.rankEnv(remote, j.opts.Env)
-	argv, env := j.l.command(j.opts, launchSpec{wrapper: j.wrapper, program: j.program, env: rankEnv, cores: physicalCores(), euid: os.Geteuid()})
+	rankEnv := c.rankEnv(remote, j.req.Env)
+	argv, env := j.l.command(j.req, launchSpec{wrapper: j.wrapper, program: j.program, env: rankEnv, cores: physicalCores(), euid: os.Geteuid()})
 	if j.verbose != nil {
 		var shown []string
 		for _, kv := range env {
@@ -94,7 +94,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 		j.verbose("launch: " + shell.Join(shown) + " " + shell.Join(argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = environ.Merge(j.opts.env.Child(), env)
+	cmd.Env = environ.Merge(j.req.Environ.Child(), env)
 	cmd.SysProcAttr = launcherProcAttr()
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -124,7 +124,7 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 
 	// --timeout is ctx's deadline (the callers set it): here it counts
 	// from the launch, and the supervisor has no clock of its own to run.
-	o := newSupervisor(g, c, j.opts.N).run(ctx)
+	o := newSupervisor(g, c, j.req.N).run(ctx)
 	lo.wait()
 	if j.progress != nil {
 		j.progress(c.counts())

@@ -170,12 +170,12 @@ type launchSpec struct {
 // environment. Rank count limits are checked by checkAllocation first.
 // srun gets -n, --mpi (chooseMPIPlugin), --overlap inside a job step, and
 // --nodes and --cpus-per-task when planSrun sets them.
-func (l *launcher) command(o Options, s launchSpec) (argv, env []string) {
+func (l *launcher) command(o Request, s launchSpec) (argv, env []string) {
 	n := fmt.Sprint(o.N)
 	argv = []string{l.path}
 	getenv := s.getenv
 	if getenv == nil {
-		getenv = o.env.Get
+		getenv = o.Environ.Get
 	}
 	switch {
 	case l.kind == "srun":
@@ -257,7 +257,7 @@ func hostNames(hosts string) string {
 
 // explainLauncher turns a launcher's messages into a plain explanation, or
 // "" when it recognises none.
-func explainLauncher(text string, o Options, l *launcher, cores int) string {
+func explainLauncher(text string, o Request, l *launcher, cores int) string {
 	low := strings.ToLower(text)
 	has := func(subs ...string) bool {
 		for _, s := range subs {
@@ -289,13 +289,13 @@ func explainLauncher(text string, o Options, l *launcher, cores int) string {
 // and so must reach the kernel over the network: under srun, with --hosts
 // or --hostfile, and for any launcher inside a SLURM allocation (an
 // mpirun there starts ranks on the allocation's nodes).
-func (l *launcher) remote(o Options, getenv func(string) string) bool {
+func (l *launcher) remote(o Request, getenv func(string) string) bool {
 	return l.kind == "srun" || o.Hosts != "" || o.Hostfile != "" || getenv("SLURM_JOB_ID") != ""
 }
 
 // placementNote says how the ranks of o are placed when that is not one
 // rank per task of the SLURM allocation (planSrun's note), "" otherwise.
-func (l *launcher) placementNote(o Options, getenv func(string) string) string {
+func (l *launcher) placementNote(o Request, getenv func(string) string) string {
 	if l.kind != "srun" {
 		return ""
 	}
@@ -308,7 +308,7 @@ func (l *launcher) placementNote(o Options, getenv func(string) string) string {
 
 // mpiNote says which --mpi plugin srun gets and why, for --verbose; ""
 // for mpirun.
-func (l *launcher) mpiNote(o Options) string {
+func (l *launcher) mpiNote(o Request) string {
 	switch {
 	case l.kind != "srun":
 		return ""

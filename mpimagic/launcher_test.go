@@ -23,33 +23,33 @@ func TestLauncherCommand(t *testing.T) {
 	tests := []struct {
 		name string
 		l    *launcher
-		o    Options
+		o    Request
 		euid int
 		argv []string
 		env  []string
 	}{
-		{"Open MPI within the cores", ompi, Options{N: 2}, 1000,
+		{"Open MPI within the cores", ompi, Request{N: 2}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), spec.env},
-		{"Open MPI oversubscribed, as root, with launcher args", ompi, Options{N: 32, LauncherArgs: []string{"--bind-to", "none"}}, 0,
+		{"Open MPI oversubscribed, as root, with launcher args", ompi, Request{N: 32, LauncherArgs: []string{"--bind-to", "none"}}, 0,
 			append([]string{"/usr/bin/mpirun", "-n", "32", "--oversubscribe", "-x", "MPIGO_RANKIO", "-x", "K", "--bind-to", "none"}, tail...),
 			append([]string{"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"}, spec.env...)},
-		{"Open MPI on hosts", ompi, Options{N: 8, Hosts: "a:4,b:4"}, 1000,
+		{"Open MPI on hosts", ompi, Request{N: 8, Hosts: "a:4,b:4"}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "8", "--host", "a:4,b:4", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), spec.env},
-		{"MPICH with a hostfile", mpich, Options{N: 8, Hostfile: "hf"}, 0,
+		{"MPICH with a hostfile", mpich, Request{N: 8, Hostfile: "hf"}, 0,
 			append([]string{"/usr/bin/mpirun.mpich", "-n", "8", "-f", "hf"}, tail...), spec.env},
-		{"MPICH oversubscribed needs nothing", mpich, Options{N: 32}, 0,
+		{"MPICH oversubscribed needs nothing", mpich, Request{N: 32}, 0,
 			append([]string{"/usr/bin/mpirun.mpich", "-n", "32"}, tail...), spec.env},
-		{"srun", srun, Options{N: 4, Hosts: "n1:2,n2:2"}, 0,
+		{"srun", srun, Request{N: 4, Hosts: "n1:2,n2:2"}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--nodelist=n1,n2"}, tail...), spec.env},
-		{"srun with a plugin", pmix, Options{N: 4}, 0,
+		{"srun with a plugin", pmix, Request{N: 4}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
-		{"srun, the user's --mpi wins", pmix, Options{N: 4, LauncherArgs: []string{"--mpi=pmi2"}}, 0,
+		{"srun, the user's --mpi wins", pmix, Request{N: 4, LauncherArgs: []string{"--mpi=pmi2"}}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--mpi=pmi2"}, tail...), spec.env},
-		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI, inStep: true}, Options{N: 2}, 1000,
+		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI, inStep: true}, Request{N: 2}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), append([]string{"SLURM_OVERLAP=1"}, spec.env...)},
-		{"Open MPI in an allocation: slots are not CPUs", ompi, Options{N: 2, LauncherArgs: []string{"--bind-to", "none"}}, 1000,
+		{"Open MPI in an allocation: slots are not CPUs", ompi, Request{N: 2, LauncherArgs: []string{"--bind-to", "none"}}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "--oversubscribe", "-x", "MPIGO_RANKIO", "-x", "K", "--bind-to", "none"}, tail...), spec.env},
-		{"srun inside a job step", stepped, Options{N: 4}, 0,
+		{"srun inside a job step", stepped, Request{N: 4}, 0,
 			append([]string{"/usr/bin/srun", "--overlap", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
 	}
 	for _, tt := range tests {
@@ -67,12 +67,12 @@ func TestLauncherCommand(t *testing.T) {
 	// the allocation shapes srun's placement: one task of 4 CPUs, two nodes
 	for _, tt := range []struct {
 		env  map[string]string
-		o    Options
+		o    Request
 		want []string
 	}{
-		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4", "SLURM_JOB_NUM_NODES": "1"}, Options{N: 4},
+		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "4", "SLURM_JOB_NUM_NODES": "1"}, Request{N: 4},
 			[]string{"/usr/bin/srun", "--overlap", "-n", "4", "--cpus-per-task=1", "--mpi=pmix", "--kill-on-bad-exit=1"}},
-		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, Options{N: 1},
+		{map[string]string{"SLURM_JOB_CPUS_PER_NODE": "3,1", "SLURM_JOB_NUM_NODES": "2"}, Request{N: 1},
 			[]string{"/usr/bin/srun", "--overlap", "-n", "1", "--nodes=1", "--mpi=pmix", "--kill-on-bad-exit=1"}},
 	} {
 		s := spec
@@ -91,15 +91,15 @@ func TestRemote(t *testing.T) {
 	inJob := func(k string) string { return map[string]string{"SLURM_JOB_ID": "9"}[k] }
 	for _, tt := range []struct {
 		l      *launcher
-		o      Options
+		o      Request
 		getenv func(string) string
 		want   bool
 	}{
-		{mpirun, Options{N: 2}, none, false},
-		{mpirun, Options{N: 2, Hosts: "a:2"}, none, true},
-		{mpirun, Options{N: 2, Hostfile: "hf"}, none, true},
-		{mpirun, Options{N: 2}, inJob, true}, // mpirun starts ranks on the allocation's nodes
-		{srun, Options{N: 2}, none, true},
+		{mpirun, Request{N: 2}, none, false},
+		{mpirun, Request{N: 2, Hosts: "a:2"}, none, true},
+		{mpirun, Request{N: 2, Hostfile: "hf"}, none, true},
+		{mpirun, Request{N: 2}, inJob, true}, // mpirun starts ranks on the allocation's nodes
+		{srun, Request{N: 2}, none, true},
 	} {
 		if got := tt.l.remote(tt.o, tt.getenv); got != tt.want {
 			t.Errorf("remote(%s, %+v, SLURM_JOB_ID=%q) = %v", tt.l.kind, tt.o, tt.getenv("SLURM_JOB_ID"), got)
@@ -136,7 +136,7 @@ func TestChooseMPIPlugin(t *testing.T) {
 }
 
 func TestExplainLauncher(t *testing.T) {
-	o := Options{N: 8}
+	o := Request{N: 8}
 	l := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
 	for text, want := range map[string]string{
 		"There are not enough slots available in the system to satisfy the 8\nslots": "fewer slots",

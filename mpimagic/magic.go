@@ -326,7 +326,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	}
 	c.l = l
 	if !o.Sbatch { // --sbatch: a new job, not this allocation
-		if err := checkAllocation(o, l, o.env.Get, physicalCores()); err != nil {
+		if err := checkAllocation(o.request(), l, o.env.Get, physicalCores()); err != nil {
 			c.pr.set("not started: too many ranks", true)
 			return usageError(&UsageError{Reason: err.Error()})
 		}
@@ -384,16 +384,16 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 	if l.flavour != "" && l.flavour != build.UnknownMPI {
 		what += " (" + l.flavour + ")"
 	}
-	placement := l.placementNote(o, o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
+	placement := l.placementNote(o.request(), o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
 	if placement != "" {
 		placement = "; " + placement
 	}
-	if note := l.mpiNote(o); note != "" {
+	if note := l.mpiNote(o.request()); note != "" {
 		c.verbose(note)
 	}
 	c.pr.set("launching "+what+placement+"…", false)
 	oc, err := c.m.launch(ctx, job{
-		opts: o, l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
+		req: o.request(), l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
 		rewrite: c.rewriteLine,
 		progress: func(started, ended int) {
 			c.pr.set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
@@ -405,13 +405,13 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 		return mpiError(err)
 	}
 	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.took, "launcher_exit", oc.launcherExit, "build", c.note)
-	werr := judge(oc, o, l)
+	werr := judge(oc, o.request(), l)
 	if werr == nil {
 		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, seconds(oc.took), placement), true)
 	} else {
 		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}
-	s := &summary{title: summaryTitle(oc, o, l), groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
+	s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
 	c.em.display(cellio.Display{Data: s.data()})
 	return werr
 }

@@ -535,7 +535,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 		wrapper: c.wrapper, program: []string{c.bin},
 	}
 	// the words after -- go to sbatch, not srun: no launcher arguments
-	if note := c.l.mpiNote(Options{}); note != "" {
+	if note := c.l.mpiNote(Request{}); note != "" {
 		c.verbose(note)
 	}
 	script := filepath.Join(dir, "job.sh")
@@ -832,7 +832,7 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error
 	case stopInterrupt, stopTimeout, stopCancelled:
 		werr = b.stopError(oc, ranAt)
 	default:
-		werr = judge(oc, o, l)
+		werr = judge(oc, o.request(), l)
 		if werr != nil {
 			werr.Traceback = append(werr.Traceback, "", job+": "+final+where)
 			if ex := b.explain(oc); ex != "" {
@@ -870,11 +870,11 @@ func batchTitle(oc *outcome, o Options, l *launcher, s jobState) string {
 	switch {
 	case oc.reason == stopCancelled:
 		shown.reason = stopInterrupt
-		return strings.Replace(summaryTitle(&shown, o, l), ": interrupted in ", ": cancelled in ", 1)
+		return strings.Replace(summaryTitle(&shown, o.request(), l), ": interrupted in ", ": cancelled in ", 1)
 	case oc.reason == stopTimeout && s.State == "TIMEOUT":
-		return strings.Replace(summaryTitle(oc, o, l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
+		return strings.Replace(summaryTitle(oc, o.request(), l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
 	}
-	return summaryTitle(oc, o, l)
+	return summaryTitle(oc, o.request(), l)
 }
 
 // waited says how long a job has been waiting, to the second in its first

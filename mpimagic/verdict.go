@@ -16,7 +16,7 @@ const maxRanksDetailed = 4
 
 // judge turns an outcome into the cell's error, or nil when every rank
 // exited 0 (and the launcher too).
-func judge(oc *outcome, o Options, l *launcher) *cellio.Error {
+func judge(oc *outcome, o Request, l *launcher) *cellio.Error {
 	if oc.reason == stopInterrupt || oc.reason == stopTimeout {
 		name, head := cellio.Interrupted, "the cell was interrupted"
 		if oc.reason == stopTimeout {
@@ -78,7 +78,7 @@ func judge(oc *outcome, o Options, l *launcher) *cellio.Error {
 }
 
 // rankError describes the ranks that failed, with their last lines.
-func rankError(oc *outcome, fails []rankResult, l *launcher, o Options) *cellio.Error {
+func rankError(oc *outcome, fails []rankResult, l *launcher, o Request) *cellio.Error {
 	var ranks []int
 	statuses := map[string]bool{}
 	for _, r := range fails {
@@ -180,7 +180,7 @@ func where(oc *outcome) []string {
 }
 
 // summaryTitle is the first line of the summary.
-func summaryTitle(oc *outcome, o Options, l *launcher) string {
+func summaryTitle(oc *outcome, o Request, l *launcher) string {
 	head := fmt.Sprintf("%s -n %d", l.name(), o.N)
 	if l.flavour != "" && l.flavour != build.UnknownMPI {
 		head += ", " + l.flavour
