@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/program"
 
 	"github.com/mpigo/mpigo/cellio"
@@ -47,10 +49,10 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := checkAllocation(o.request(), l, o.env.Get, physicalCores()); err != nil {
+	if err := launch.CheckAllocation(o.request(), l, o.env.Get, launch.Cores()); err != nil {
 		return fail("%v", err)
 	}
-	for _, note := range []string{l.mpiNote(o.request()), l.placementNote(o.request(), o.env.Get)} {
+	for _, note := range []string{l.MPINote(o.request()), l.PlacementNote(o.request(), o.env.Get)} {
 		if note != "" {
 			verbose(note)
 		}
@@ -80,23 +82,23 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		runCtx, cancel = context.WithTimeout(ctx, o.Timeout)
 	}
 	defer cancel()
-	em := newEmitter(out)
-	oc, err := m.launch(runCtx, job{
-		req: o.request(), l: l, wrapper: wrapper, program: append([]string{b.Bin}, o.ProgramArgs...), em: em, verbose: verbose,
+	em := launch.NewEmitter(out)
+	oc, err := launch.Run(runCtx, launch.Job{Log: m.log,
+		Req: o.request(), Launcher: l, Wrapper: wrapper, Program: append([]string{b.Bin}, o.ProgramArgs...), Emitter: em, Verbose: verbose,
 	})
-	em.close()
+	em.Close()
 	if err != nil {
 		return fail("%v", err)
 	}
 	if werr := judge(oc, o.request(), l); werr != nil {
 		fmt.Fprintln(stderr, "mpigo run: "+strings.Join(werr.Traceback, "\n"))
-		if oc.reason == stopInterrupt {
+		if oc.Reason == launch.StopInterrupt {
 			return 130
 		}
 		return 1
 	}
 	if o.Verbose {
-		s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.results)}
+		s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.Results)}
 		fmt.Fprint(stderr, s.plain())
 	}
 	return 0

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/program"
 	"github.com/mpigo/mpigo/mpimagic/shell"
@@ -79,12 +81,12 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 		return cellio.Result{}, magicError(err)
 	}
 	defer done()
-	em := newEmitter(out)
-	defer em.close()
+	em := launch.NewEmitter(out)
+	defer em.Close()
 	pr := newProgress(em)
 	verbose := func(string) {}
 	if o.Verbose {
-		verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
+		verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
 
 	decls := m.decls()
@@ -152,7 +154,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
 	pr.set("exported to "+dirArg, true)
-	em.text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
+	em.Text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
 	return cellio.Result{}, nil
 }
 

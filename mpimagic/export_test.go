@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/program"
 
@@ -90,14 +91,14 @@ func TestJobScript(t *testing.T) {
 
 func TestJobAndModuleNames(t *testing.T) {
 	for dir, want := range map[string][2]string{
-		"/x/hello":        {"hello", "hello"},
-		"/x/My Job (2)":   {"My_Job__2_", "my_job__2"},
-		"/x/.hidden":      {"hidden", "hidden"},
-		"/x/héllo":        {"h_llo", "h_llo"},
-		"/":               {progName, progName},
-		"/x/run-1.2":      {"run-1.2", "run-1.2"},
-		"/x/---":          {progName, progName},
-		"/x/2024_results": {"2024_results", "2024_results"},
+		"/x/hello":             {"hello", "hello"},
+		"/x/My Job (2)": {"My_Job__2_", "my_job__2"},
+		"/x/.hidden":           {"hidden", "hidden"},
+		"/x/héllo":             {"h_llo", "h_llo"},
+		"/":                    {progName, progName},
+		"/x/run-1.2":           {"run-1.2", "run-1.2"},
+		"/x/---":               {progName, progName},
+		"/x/2024_results":      {"2024_results", "2024_results"},
 	} {
 		job := jobName(dir)
 		if job != want[0] || moduleName(job) != want[1] {
@@ -121,7 +122,7 @@ func TestExportWithoutMPI(t *testing.T) {
 	m := New(Config{Environ: testEnviron, Exe: "/nonexistent", Sources: mpigo.Sources, CacheDir: t.TempDir()})
 	defer m.Close()
 	dir := filepath.Join(t.TempDir(), "job")
-	rec := newRecorder()
+	rec := celliotest.New()
 	if _, err := m.Cell(context.Background(), 2, []string{"-n", "3", "--export", dir}, "fmt.Println(mpi.World.Rank())", rec); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ n++
 _ = T{n: 3}
 fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(), twice(r))`
 
-	rec := newRecorder()
+	rec := celliotest.New()
 	_, err = m.Cell(ctx, 7, []string{"-n", "2", "--export", dir, "--env", "GREETING=hello there", "--timeout", "2m"}, body, rec)
 	if err != nil {
 		t.Fatalf("%v\nstdout %q", err, rec.Text("stdout"))
@@ -366,7 +367,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 
 	// Exported again: nothing to write; the job's output is left alone.
 	os.WriteFile(filepath.Join(dir, "hello-1.out"), []byte("out"), 0o644)
-	rec = newRecorder()
+	rec = celliotest.New()
 	if _, err := m.Cell(ctx, 7, []string{"-n", "2", "--export", dir, "--env", "GREETING=hello there", "--timeout", "2m"}, body, rec); err != nil {
 		t.Fatalf("export again: %v", err)
 	}
@@ -380,7 +381,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	// A cell that does not compile writes nothing, and its error names
 	// the cell's line.
 	bad := filepath.Join(root, "bad")
-	_, err = m.Cell(ctx, 9, []string{"-n", "2", "--export", bad}, "x := 1\ny := undefinedThing + x", newRecorder())
+	_, err = m.Cell(ctx, 9, []string{"-n", "2", "--export", bad}, "x := 1\ny := undefinedThing + x", celliotest.New())
 	var werr *cellio.Error
 	if !errors.As(err, &werr) || werr.Name != cellio.CompileError || !strings.Contains(werr.Value, "cell[9]:3") {
 		t.Errorf("bad cell: %#v", err)
@@ -391,7 +392,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 
 	// An edited export is not overwritten.
 	os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/bash\n# mine\n"), 0o755)
-	_, err = m.Cell(ctx, 10, []string{"-n", "2", "--export", dir}, body, newRecorder())
+	_, err = m.Cell(ctx, 10, []string{"-n", "2", "--export", dir}, body, celliotest.New())
 	if !errors.As(err, &werr) || werr.Name != cellio.ExportError || !strings.Contains(werr.Value, "job.sh (changed since the last export)") {
 		t.Errorf("edited job.sh: %#v", err)
 	}

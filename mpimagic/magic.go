@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/program"
@@ -50,7 +52,7 @@ type Magic struct {
 	mu        sync.Mutex
 	src       *build.Sources // once a cell needed them (sources)
 	builds    *build.Cache   // once a cell needed it (cache)
-	launchers map[string]*launcher
+	launchers map[string]*launch.Launcher
 	tools     map[string]*build.Toolchain
 	runs      map[*struct{}]context.CancelFunc
 	own       program.Store // declarations of earlier %mpirun cells
@@ -66,7 +68,7 @@ func New(cfg Config) *Magic {
 	}
 	return &Magic{
 		cfg: cfg, log: log,
-		launchers: map[string]*launcher{}, tools: map[string]*build.Toolchain{},
+		launchers: map[string]*launch.Launcher{}, tools: map[string]*build.Toolchain{},
 		runs: map[*struct{}]context.CancelFunc{},
 	}
 }
@@ -137,27 +139,27 @@ func (m *Magic) cache() (*build.Cache, error) {
 
 // setup finds the launcher and the toolchain for o, remembered as long as
 // the variables they depend on stay the same.
-func (m *Magic) setup(ctx context.Context, o Options) (*launcher, *build.Toolchain, error) {
-	lkey := o.Launcher + o.env.Key(launcherEnvKeys...)
+func (m *Magic) setup(ctx context.Context, o Options) (*launch.Launcher, *build.Toolchain, error) {
+	lkey := o.Launcher + o.env.Key(launch.LauncherEnvKeys...)
 	m.mu.Lock()
 	l := m.launchers[lkey]
 	m.mu.Unlock()
 	if l == nil {
 		var err error
-		if l, err = findLauncher(ctx, o.Launcher, o.env); err != nil {
+		if l, err = launch.FindLauncher(ctx, o.Launcher, o.env); err != nil {
 			return nil, nil, err
 		}
 		m.mu.Lock()
 		m.launchers[lkey] = l
 		m.mu.Unlock()
 	}
-	tkey := build.ToolKey(l.mpi(), o.env)
+	tkey := build.ToolKey(l.MPI(), o.env)
 	m.mu.Lock()
 	tc := m.tools[tkey]
 	m.mu.Unlock()
 	if tc == nil {
 		var err error
-		if tc, err = build.DetectToolchain(ctx, l.mpi(), o.env); err != nil {
+		if tc, err = build.DetectToolchain(ctx, l.MPI(), o.env); err != nil {
 			return nil, nil, err
 		}
 		m.mu.Lock()
@@ -267,22 +269,22 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 // runCell runs a cell's program: it registers the run for Close, builds
 // the program (prepare) and hands it to launch (run, or runBatch for
 // --sbatch).
-func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out cellio.Output, launch func(*cellRun, context.Context) *cellio.Error) (cellio.Result, error) {
+func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out cellio.Output, start func(*cellRun, context.Context) *cellio.Error) (cellio.Result, error) {
 	ctx, done, err := m.track(ctx)
 	if err != nil {
 		return cellio.Result{}, magicError(err)
 	}
 	defer done()
-	em := newEmitter(out)
-	defer em.close()
+	em := launch.NewEmitter(out)
+	defer em.Close()
 	c := &cellRun{m: m, o: o, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
 	if o.Verbose {
-		c.verbose = func(s string) { em.text("stdout", []byte("mpigo: "+s+"\n")) }
+		c.verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
 	if werr := c.prepare(ctx, body); werr != nil {
 		return cellio.Result{}, werr
 	}
-	if werr := launch(c, ctx); werr != nil {
+	if werr := start(c, ctx); werr != nil {
 		return cellio.Result{}, werr
 	}
 	return cellio.Result{}, nil
@@ -294,11 +296,11 @@ type cellRun struct {
 	o        Options
 	cell     int    // the execution count
 	cellName string // cell[N]
-	em       *emitter
+	em       *launch.Emitter
 	pr       *progress
 	verbose  func(string)
 	// set by prepare
-	l       *launcher
+	l       *launch.Launcher
 	bin     string   // the program
 	wrapper []string // the rank wrapper's command
 	note    string   // how the build went, for the progress line
@@ -326,7 +328,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	}
 	c.l = l
 	if !o.Sbatch { // --sbatch: a new job, not this allocation
-		if err := checkAllocation(o.request(), l, o.env.Get, physicalCores()); err != nil {
+		if err := launch.CheckAllocation(o.request(), l, o.env.Get, launch.Cores()); err != nil {
 			c.pr.set("not started: too many ranks", true)
 			return usageError(&UsageError{Reason: err.Error()})
 		}
@@ -380,39 +382,39 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	what := plural(o.N, "rank") + " with " + l.name()
-	if l.flavour != "" && l.flavour != build.UnknownMPI {
-		what += " (" + l.flavour + ")"
+	what := plural(o.N, "rank") + " with " + l.Name()
+	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
+		what += " (" + l.Flavour + ")"
 	}
-	placement := l.placementNote(o.request(), o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
+	placement := l.PlacementNote(o.request(), o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
 	if placement != "" {
 		placement = "; " + placement
 	}
-	if note := l.mpiNote(o.request()); note != "" {
+	if note := l.MPINote(o.request()); note != "" {
 		c.verbose(note)
 	}
 	c.pr.set("launching "+what+placement+"…", false)
-	oc, err := c.m.launch(ctx, job{
-		req: o.request(), l: l, wrapper: c.wrapper, program: []string{c.bin}, em: c.em,
-		rewrite: c.rewriteLine,
-		progress: func(started, ended int) {
+	oc, err := launch.Run(ctx, launch.Job{Log: c.m.log,
+		Req: o.request(), Launcher: l, Wrapper: c.wrapper, Program: []string{c.bin}, Emitter: c.em,
+		Rewrite: c.rewriteLine,
+		Progress: func(started, ended int) {
 			c.pr.set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
 		},
-		verbose: c.verbose,
+		Verbose: c.verbose,
 	})
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
 		return mpiError(err)
 	}
-	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.took, "launcher_exit", oc.launcherExit, "build", c.note)
+	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.Took, "launcher_exit", oc.LauncherExit, "build", c.note)
 	werr := judge(oc, o.request(), l)
 	if werr == nil {
-		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, seconds(oc.took), placement), true)
+		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, seconds(oc.Took), placement), true)
 	} else {
 		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}
-	s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
-	c.em.display(cellio.Display{Data: s.data()})
+	s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.Results), launcher: strings.TrimRight(oc.LauncherText, "\n"), plainLauncher: werr == nil}
+	c.em.Display(cellio.Display{Data: s.data()})
 	return werr
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/goeval"
 )
 
@@ -37,7 +38,7 @@ func TestMagicWithMPI(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("hello", func(t *testing.T) {
-		rec := newRecorder()
+		rec := celliotest.New()
 		_, err := m.Cell(ctx, 3, []string{"-n", "2"}, "r := mpi.World.Rank()\nfmt.Println(\"rank\", r, twice(r))", rec)
 		if err != nil {
 			t.Fatalf("%v\nstdout %q\nstderr %q", err, rec.Text("stdout"), rec.Text("stderr"))
@@ -54,7 +55,7 @@ func TestMagicWithMPI(t *testing.T) {
 	})
 
 	t.Run("panic names the cell line", func(t *testing.T) {
-		rec := newRecorder()
+		rec := celliotest.New()
 		_, err := m.Cell(ctx, 4, []string{"-n", "2"}, "if mpi.World.Rank() == 1 {\n\tpanic(\"boom\")\n}\nmpi.World.Barrier()", rec)
 		werr, ok := err.(*cellio.Error)
 		if !ok || werr.Name != cellio.RankError || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
@@ -66,7 +67,7 @@ func TestMagicWithMPI(t *testing.T) {
 	})
 
 	t.Run("interrupt", func(t *testing.T) {
-		rec := newRecorder()
+		rec := celliotest.New()
 		ctx, cancel := context.WithCancel(ctx)
 		go func() {
 			// Interrupt once rank 1 waits, or after a minute at most (the

@@ -1,6 +1,8 @@
 package mpimagic
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -30,3 +32,6 @@ func testEnviron() []string {
 	}
 	return env
 }
+
+// quietLog discards what the code under test logs.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
@@ -346,4 +348,12 @@ func parseTimeout(s string) (time.Duration, error) {
 func isMpirunName(s string) bool {
 	base := s[strings.LastIndexByte(s, '/')+1:]
 	return strings.HasPrefix(base, "mpirun") || strings.HasPrefix(base, "mpiexec")
+}
+
+// request is the launch o asks for.
+func (o Options) request() launch.Request {
+	return launch.Request{
+		N: o.N, Hosts: o.Hosts, Hostfile: o.Hostfile, LauncherArgs: o.LauncherArgs, Env: o.Env,
+		Timeout: o.Timeout, Command: o.Target != "", Environ: o.env,
+	}
 }

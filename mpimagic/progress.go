@@ -2,8 +2,12 @@ package mpimagic
 
 import (
 	"html"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/cellio"
 )
@@ -15,7 +19,7 @@ const progressEvery = 100 * time.Millisecond
 // progress is the one-line display a cell updates in place while it
 // builds and runs (update_display_data).
 type progress struct {
-	em      *emitter
+	em      *launch.Emitter
 	id      string
 	mu      sync.Mutex
 	shown   bool
@@ -25,8 +29,8 @@ type progress struct {
 	done    bool
 }
 
-func newProgress(em *emitter) *progress {
-	return &progress{em: em, id: "mpigo-mpirun-" + newToken()[:12]}
+func newProgress(em *launch.Emitter) *progress {
+	return &progress{em: em, id: "mpigo-mpirun-" + strconv.FormatUint(rand.Uint64(), 16)}
 }
 
 // set shows text; final marks the last state (later calls are ignored).
@@ -67,7 +71,7 @@ func (p *progress) flushPending() {
 func (p *progress) send(text string) {
 	p.pending = ""
 	p.last = time.Now()
-	p.em.display(cellio.Display{
+	p.em.Display(cellio.Display{
 		Data: map[string]any{
 			"text/plain": "%mpirun: " + text,
 			"text/html":  `<span style="color:#666">%mpirun: ` + html.EscapeString(text) + "</span>",

@@ -6,112 +6,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/rankio"
+	"github.com/mpigo/mpigo/mpimagic/launch"
 )
-
-// rankResult is what became of one rank.
-type rankResult struct {
-	Rank    int
-	Started bool // its wrapper connected
-	Exited  bool // its exit status is known
-	Exit    rankio.Exit
-	ExitAt  time.Time
-	Host    string
-	PID     int // of the program
-	Lines   int
-	Tail    []outLine
-	Digest  string
-	// Stopped: it ended because the magic or the launcher stopped it (after
-	// an interrupt, a timeout or another rank's failure), not by itself.
-	Stopped bool
-}
-
-// ok reports whether the rank exited 0.
-func (r rankResult) ok() bool {
-	return r.Exited && r.Exit.Code == 0 && r.Exit.Signal == 0 && r.Exit.Err == ""
-}
-
-// panicked reports whether the rank's output holds a Go panic or fatal error.
-func (r rankResult) panicked() bool {
-	for _, l := range r.Tail {
-		if l.stderr && (strings.HasPrefix(l.text, "panic: ") || strings.HasPrefix(l.text, "fatal error: ")) {
-			return true
-		}
-	}
-	return false
-}
-
-// status describes how the rank ended, e.g. "exit 0", "exit 2 (panic)",
-// "killed by SIGSEGV", "stopped", "not started".
-func (r rankResult) status() string {
-	switch {
-	case !r.Started:
-		return "not started"
-	case !r.Exited && r.Stopped:
-		return "stopped"
-	case !r.Exited:
-		return "lost (no exit status)"
-	case r.Exit.Err != "":
-		return "could not start: " + r.Exit.Err
-	case r.Stopped:
-		return "stopped"
-	case r.Exit.Signal != 0:
-		return "killed by " + signalName(r.Exit.Signal)
-	case r.Exit.Code != 0 && r.panicked():
-		return fmt.Sprintf("exit %d (panic)", r.Exit.Code)
-	}
-	return fmt.Sprintf("exit %d", r.Exit.Code)
-}
-
-// signalName is e.g. "SIGSEGV (segmentation fault)".
-func signalName(n int) string {
-	names := map[int]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
-		9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"}
-	desc := syscall.Signal(n).String()
-	if name, ok := names[n]; ok {
-		return name + " (" + desc + ")"
-	}
-	return "signal " + strconv.Itoa(n) + " (" + desc + ")"
-}
-
-// markStopped sets Stopped on the ranks that did not end by themselves:
-// those still running when the magic began stopping them (stopAt), and
-// those killed by SIGTERM, SIGKILL or SIGINT after the first failure.
-func markStopped(rs []rankResult, running []int, stopAt, failedAt time.Time) {
-	wasRunning := map[int]bool{}
-	for _, r := range running {
-		wasRunning[r] = true
-	}
-	for i := range rs {
-		r := &rs[i]
-		if !stopAt.IsZero() && wasRunning[r.Rank] && (!r.Exited || !r.ExitAt.Before(stopAt)) {
-			r.Stopped = true
-			continue
-		}
-		killed := r.Exit.Signal == int(syscall.SIGTERM) || r.Exit.Signal == int(syscall.SIGKILL) || r.Exit.Signal == int(syscall.SIGINT) ||
-			r.Exit.Code == 128+int(syscall.SIGTERM) || r.Exit.Code == 128+int(syscall.SIGKILL)
-		if !failedAt.IsZero() && r.Exited && killed && r.ExitAt.After(failedAt) {
-			r.Stopped = true
-		}
-		if !failedAt.IsZero() && !r.Exited && r.Started {
-			r.Stopped = true
-		}
-	}
-}
-
-// failures returns the ranks that failed by themselves.
-func failures(rs []rankResult) []rankResult {
-	var out []rankResult
-	for _, r := range rs {
-		if r.Started && r.Exited && !r.ok() && !r.Stopped {
-			out = append(out, r)
-		}
-	}
-	return out
-}
 
 // rankList writes ranks compactly: "rank 3", "ranks 0-31", "ranks 0-2, 5".
 func rankList(ranks []int) string {
@@ -146,20 +44,20 @@ type group struct {
 	ok         bool
 	minW, maxW time.Duration
 	lines      int
-	tail       []outLine
+	tail       []launch.Line
 }
 
 // fold groups ranks with identical status and output, in rank order.
-func fold(rs []rankResult) []*group {
+func fold(rs []launch.RankResult) []*group {
 	var groups []*group
 	byKey := map[string]*group{}
 	for _, r := range rs {
-		st := r.status()
+		st := r.Status()
 		key := st + "\x00" + r.Digest + "\x00" + strconv.Itoa(r.Lines)
 		g := byKey[key]
 		w := time.Duration(r.Exit.WallNS)
 		if g == nil {
-			g = &group{status: st, ok: r.ok(), lines: r.Lines, tail: r.Tail, minW: w, maxW: w}
+			g = &group{status: st, ok: r.OK(), lines: r.Lines, tail: r.Tail, minW: w, maxW: w}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
@@ -218,7 +116,7 @@ func (s *summary) plain() string {
 			fmt.Fprintf(&b, "      … %s before\n", plural(g.lines-plainLines, "line"))
 		}
 		for _, l := range shown {
-			b.WriteString("      | " + l.text + "\n")
+			b.WriteString("      | " + l.Text + "\n")
 		}
 	}
 	if s.launcher != "" && s.plainLauncher {
@@ -276,10 +174,10 @@ func outputHTML(g *group, limit int) string {
 		fmt.Fprintf(&pre, "<i>… %s before</i>\n", plural(g.lines-len(tail), "line"))
 	}
 	for _, l := range tail {
-		if l.stderr {
-			fmt.Fprintf(&pre, `<span style="color:#b00">%s</span>`+"\n", html.EscapeString(l.text))
+		if l.Stderr {
+			fmt.Fprintf(&pre, `<span style="color:#b00">%s</span>`+"\n", html.EscapeString(l.Text))
 		} else {
-			pre.WriteString(html.EscapeString(l.text) + "\n")
+			pre.WriteString(html.EscapeString(l.Text) + "\n")
 		}
 	}
 	pre.WriteString("</pre>")
@@ -288,7 +186,7 @@ func outputHTML(g *group, limit int) string {
 	}
 	first := ""
 	if len(g.tail) > 0 {
-		first = g.tail[len(g.tail)-1].text
+		first = g.tail[len(g.tail)-1].Text
 		if len(first) > 60 {
 			first = first[:60] + "…"
 		}
@@ -306,14 +204,14 @@ func plural(n int, word string) string {
 }
 
 // lastLines returns up to n last lines of a rank's output, stderr marked.
-func lastLines(r rankResult, n int) []string {
+func lastLines(r launch.RankResult, n int) []string {
 	tail := r.Tail
 	if len(tail) > n {
 		tail = tail[len(tail)-n:]
 	}
 	out := make([]string, 0, len(tail))
 	for _, l := range tail {
-		out = append(out, "    "+l.text)
+		out = append(out, "    "+l.Text)
 	}
 	return out
 }

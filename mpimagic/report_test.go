@@ -3,9 +3,10 @@ package mpimagic
 import (
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
@@ -34,10 +35,10 @@ func TestRankList(t *testing.T) {
 }
 
 // result makes a rank that exited with code and printed lines.
-func result(rank, code int, lines ...string) rankResult {
-	r := rankResult{Rank: rank, Started: true, Exited: true, Exit: rankio.Exit{Code: code, WallNS: int64(100+rank) * int64(time.Millisecond)}}
+func result(rank, code int, lines ...string) launch.RankResult {
+	r := launch.RankResult{Rank: rank, Started: true, Exited: true, Exit: rankio.Exit{Code: code, WallNS: int64(100+rank) * int64(time.Millisecond)}}
 	for _, l := range lines {
-		r.Tail = append(r.Tail, outLine{text: l})
+		r.Tail = append(r.Tail, launch.Line{Text: l})
 	}
 	r.Lines = len(lines)
 	r.Digest = strings.Join(lines, "\n")
@@ -45,12 +46,12 @@ func result(rank, code int, lines ...string) rankResult {
 }
 
 func TestFoldAndSummary(t *testing.T) {
-	var rs []rankResult
+	var rs []launch.RankResult
 	for r := 0; r < 32; r++ {
 		rs = append(rs, result(r, 0, "same"))
 	}
 	rs[5] = result(5, 2, "panic: boom")
-	rs[5].Tail[0].stderr = true
+	rs[5].Tail[0].Stderr = true
 	var long []string
 	for i := 0; i < 15; i++ {
 		long = append(long, fmt.Sprint("line ", i))
@@ -75,7 +76,7 @@ func TestFoldAndSummary(t *testing.T) {
 			t.Errorf("html lacks %q:\n%s", want, h)
 		}
 	}
-	if strings.Contains(groups[0].tail[0].text, "details") || strings.Count(h, "<details>") != 2 {
+	if strings.Contains(groups[0].tail[0].Text, "details") || strings.Count(h, "<details>") != 2 {
 		t.Errorf("want the long output and the launcher output collapsed, only: %s", h)
 	}
 	p := s.plain()
@@ -86,37 +87,5 @@ func TestFoldAndSummary(t *testing.T) {
 	}
 	if strings.Contains(p, "warning") {
 		t.Errorf("launcher output in the text without plainLauncher:\n%s", p)
-	}
-}
-
-func TestStatusAndStopped(t *testing.T) {
-	start := time.Now()
-	failed := result(1, 2, "panic: x")
-	failed.Tail[0].stderr = true
-	failed.ExitAt = start
-	killed := result(0, -1)
-	killed.Exit.Signal = int(syscall.SIGTERM)
-	killed.ExitAt = start.Add(time.Second)
-	segv := result(2, -1)
-	segv.Exit.Signal = int(syscall.SIGSEGV)
-	segv.ExitAt = start.Add(time.Millisecond)
-	never := rankResult{Rank: 3}
-	rs := []rankResult{killed, failed, segv, never}
-	markStopped(rs, nil, time.Time{}, start)
-	want := []string{"stopped", "exit 2 (panic)", "killed by SIGSEGV (segmentation fault)", "not started"}
-	for i, r := range rs {
-		if r.status() != want[i] {
-			t.Errorf("rank %d status %q, want %q", r.Rank, r.status(), want[i])
-		}
-	}
-	if f := failures(rs); len(f) != 2 || f[0].Rank != 1 || f[1].Rank != 2 {
-		t.Errorf("failures = %v", f)
-	}
-	// an interrupt: whatever was running when the stop began was stopped
-	running := rankResult{Rank: 0, Started: true}
-	rs = []rankResult{running, result(1, 0)}
-	markStopped(rs, []int{0}, start, time.Time{})
-	if rs[0].status() != "stopped" || !rs[1].ok() || len(failures(rs)) != 0 {
-		t.Errorf("after an interrupt: %q %q", rs[0].status(), rs[1].status())
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/shell"
@@ -458,7 +460,7 @@ func batchJobDir(cache string) (string, error) {
 }
 
 // tailFile reads what a file gained since offset (at most
-// maxLauncherText bytes at a time).
+// launch.MaxLauncherText bytes at a time).
 func tailFile(path string, offset int64) []byte {
 	f, err := os.Open(path)
 	if err != nil {
@@ -468,7 +470,7 @@ func tailFile(path string, offset int64) []byte {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(f, maxLauncherText))
+	b, _ := io.ReadAll(io.LimitReader(f, launch.MaxLauncherText))
 	return b
 }
 
@@ -509,7 +511,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	}
 	cache := bc.Dir()
 	if nodeLocal(cache) {
-		c.em.text("stderr", []byte("mpigo: warning: the cache directory "+cache+" (the program, the job script) is under a directory "+
+		c.em.Text("stderr", []byte("mpigo: warning: the cache directory "+cache+" (the program, the job script) is under a directory "+
 			"that compute nodes usually do not share with this host; if the job cannot start, set $XDG_CACHE_HOME to a shared directory (in your home)\n"))
 	}
 	dir, err := batchJobDir(cache)
@@ -520,22 +522,22 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	if !o.Verbose {
 		defer os.RemoveAll(dir)
 	}
-	col, err := newCollector(o.N, true, c.em, c.rewriteLine, m.log)
+	col, err := launch.NewCollector(o.N, true, c.em, c.rewriteLine, m.log)
 	if err != nil {
 		c.pr.set("failed: "+err.Error(), true)
 		return mpiError(err)
 	}
-	defer col.close()
+	defer col.Close()
 	b := &batchRun{c: c, env: slurmEnv(c.o.env.List()), dir: dir}
 	spec := batchSpec{
 		opts: o, name: "mpigo-" + strings.NewReplacer("[", "", "]", "").Replace(c.cellName), cellName: c.cellName,
 		output:  filepath.Join(dir, "slurm-%j.out"),
-		env:     col.rankEnv(true, o.Env),
-		mpi:     c.l.mpiPlugin, // as srun would be run here (launcher.go)
+		env:     col.RankEnv(true, o.Env),
+		mpi:     c.l.MPIPlugin, // as srun would be run here (launcher.go)
 		wrapper: c.wrapper, program: []string{c.bin},
 	}
 	// the words after -- go to sbatch, not srun: no launcher arguments
-	if note := c.l.mpiNote(Request{}); note != "" {
+	if note := c.l.MPINote(launch.Request{}); note != "" {
 		c.verbose(note)
 	}
 	script := filepath.Join(dir, "job.sh")
@@ -608,25 +610,25 @@ func firstLine(s string) string {
 // follow waits for the job to end, showing its state and its ranks'
 // output, and cancels it on interrupt or --timeout. It returns how the
 // ranks ended and when the job began running (zero: never).
-func (b *batchRun) follow(ctx context.Context, col *collector, submitted time.Time) (*outcome, time.Time) {
+func (b *batchRun) follow(ctx context.Context, col *launch.Collector, submitted time.Time) (*launch.Outcome, time.Time) {
 	j := startBatchJob(b, col, submitted)
 	defer j.close()
-	s := newSupervisor(j, col, b.c.o.N)
-	s.timeout = b.c.o.Timeout // counted from the job's start, not from its submission
+	s := launch.NewSupervisor(j, col, b.c.o.N)
+	s.Timeout = b.c.o.Timeout // counted from the job's start, not from its submission
 	// SLURM may take a while to end a job: after a stop, and after its
 	// ranks ended, the job gets jobEndWait to leave the queue; SLURM ends
 	// the ranks with the job.
-	s.stopWait, s.doneWait, s.endsRanks = jobEndWait, jobEndWait, true
-	oc := s.run(ctx)
+	s.StopWait, s.DoneWait, s.EndsRanks = jobEndWait, jobEndWait, true
+	oc := s.Run(ctx)
 	b.readOutput(col)
-	oc.launcherText = b.outText.String()
+	oc.LauncherText = b.outText.String()
 	if !b.state.ended() || b.state.State != "COMPLETED" {
-		oc.launcherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
+		oc.LauncherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
 	}
-	if !s.ranAt.IsZero() {
-		oc.took = time.Since(s.ranAt)
+	if !s.RanAt.IsZero() {
+		oc.Took = time.Since(s.RanAt)
 	}
-	return oc, s.ranAt
+	return oc, s.RanAt
 }
 
 // batchJob is the backend of --sbatch: the job, as SLURM's answers to the
@@ -634,9 +636,9 @@ func (b *batchRun) follow(ctx context.Context, col *collector, submitted time.Ti
 // stopped with scancel, and SLURM kills what is left of it.
 type batchJob struct {
 	*batchRun
-	col       *collector
+	col       *launch.Collector
 	p         *poller
-	answers   chan backendNews // the poller's answers and the progress line's ticks
+	answers   chan launch.News // the poller's answers and the progress line's ticks
 	quit      chan struct{}
 	submitted time.Time
 	cancelled bool   // scancel ran
@@ -647,8 +649,8 @@ type batchJob struct {
 }
 
 // startBatchJob starts polling job b.id and shows it pending.
-func startBatchJob(b *batchRun, col *collector, submitted time.Time) *batchJob {
-	j := &batchJob{batchRun: b, col: col, p: startPoller(b.env, b.id), answers: make(chan backendNews), quit: make(chan struct{}), submitted: submitted}
+func startBatchJob(b *batchRun, col *launch.Collector, submitted time.Time) *batchJob {
+	j := &batchJob{batchRun: b, col: col, p: startPoller(b.env, b.id), answers: make(chan launch.News), quit: make(chan struct{}), submitted: submitted}
 	go j.forward()
 	j.state = jobState{State: "PENDING"}
 	j.show()
@@ -661,14 +663,14 @@ func (j *batchJob) forward() {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		var n backendNews
+		var n launch.News
 		select {
 		case s := <-j.p.states:
-			n = backendNews{apply: func() { j.state, j.pollErr = s, ""; j.show() }, running: s.started(), ended: s.ended()}
+			n = launch.News{Apply: func() { j.state, j.pollErr = s, ""; j.show() }, Running: s.started(), Ended: s.ended()}
 		case err := <-j.p.errs:
-			n = backendNews{apply: func() { j.pollFailed(err) }}
+			n = launch.News{Apply: func() { j.pollFailed(err) }}
 		case <-tick.C:
-			n = backendNews{apply: j.show}
+			n = launch.News{Apply: j.show}
 		case <-j.quit:
 			return
 		}
@@ -702,7 +704,7 @@ func (j *batchJob) show() {
 	if j.state.State == "PENDING" || j.state.State == "" {
 		text += ", " + waited(time.Since(j.submitted)) + " in the queue"
 	}
-	if started, ended := j.col.counts(); started > 0 {
+	if started, ended := j.col.Counts(); started > 0 {
 		text += fmt.Sprintf(": %d of %d ranks started, %d finished", started, j.c.o.N, ended)
 	}
 	if j.pollErr != "" {
@@ -726,71 +728,71 @@ func (j *batchJob) scancel() {
 	}
 }
 
-func (j *batchJob) news() <-chan backendNews { return j.answers }
+func (j *batchJob) News() <-chan launch.News { return j.answers }
 
-// ranksChanged shows the ranks; the first to connect says that the job
+// RanksChanged shows the ranks; the first to connect says that the job
 // runs, maybe before a poll does.
-func (j *batchJob) ranksChanged(first bool) {
+func (j *batchJob) RanksChanged(first bool) {
 	if first {
 		j.state = jobState{State: "RUNNING", Nodes: j.state.Nodes}
 	}
 	j.show()
 }
 
-// terminate cancels the job, except after a rank failed: srun's
+// Terminate cancels the job, except after a rank failed: srun's
 // --kill-on-bad-exit stops the job's other ranks then, and the job ends
 // with the failure's exit status. Either way the job should end soon.
-func (j *batchJob) terminate(reason stopReason) {
+func (j *batchJob) Terminate(reason launch.StopReason) {
 	j.stopping = true
-	if reason != stopFailure {
+	if reason != launch.StopFailure {
 		j.c.pr.set("cancelling job "+j.id+" (scancel)…", false)
 		j.scancel()
 	}
 	j.p.faster()
 }
 
-// kill does nothing beyond the collector's CtlKill: the ranks run on
+// Kill does nothing beyond the collector's CtlKill: the ranks run on
 // nodes out of reach; scancel (after a failure, srun's
-// --kill-on-bad-exit) ends the job, and SLURM kills what is left of it.
-func (j *batchJob) kill() {}
+// --Kill-on-bad-exit) ends the job, and SLURM kills what is left of it.
+func (j *batchJob) Kill() {}
 
-// ranksEnded: the job should end now.
-func (j *batchJob) ranksEnded() { j.p.faster() }
+// RanksEnded: the job should end now.
+func (j *batchJob) RanksEnded() { j.p.faster() }
 
-// giveUp: the job outlived its ranks (or its stop) by jobEndWait: cancel
+// GiveUp: the job outlived its ranks (or its stop) by jobEndWait: cancel
 // it, if that was not done, and say that it may still be in the queue.
-func (j *batchJob) giveUp() {
+func (j *batchJob) GiveUp() {
 	j.c.m.log.Warn("mpirun --sbatch: the job did not end", "job", j.id, "state", j.state.State)
 	j.scancel()
 	j.state.State = strings.TrimSpace(j.state.State + " (still in the queue: check squeue -j " + j.id + ")")
 }
 
-// passOutput passes on what SLURM and srun wrote in the job's output file.
-func (j *batchJob) passOutput() { j.readOutput(j.col) }
+// PassOutput passes on what SLURM and srun wrote in the job's output file.
+func (j *batchJob) PassOutput() { j.readOutput(j.col) }
 
-// wrapUp shows SLURM's last error when it never said how the job ended.
-func (j *batchJob) wrapUp() {
+// WrapUp shows SLURM's last error when it never said how the job ended.
+func (j *batchJob) WrapUp() {
 	if j.lastErr != "" && j.state.Gone && j.state.State == "" {
 		j.c.verbose("last SLURM error: " + j.lastErr)
 	}
 }
 
-// stoppedBy: SLURM stopped the job at its time limit, or someone else
+// StoppedBy: SLURM stopped the job at its time limit, or someone else
 // cancelled it (scancel, an administrator): the ranks it caught were
 // stopped, not failed.
-func (j *batchJob) stoppedBy() stopReason {
+func (j *batchJob) StoppedBy() launch.StopReason {
 	switch j.state.State {
 	case "TIMEOUT":
-		return stopTimeout
+		return launch.StopTimeout
 	case "CANCELLED":
-		return stopCancelled
+		return launch.StopCancelled
 	}
-	return ranToEnd
+	return launch.RanToEnd
 }
 
 // readOutput passes on what the job's output file gained (what SLURM and
 // srun say), unless a rank failed or the ranks are being stopped.
-func (b *batchRun) readOutput(col *collector) {
+func (b *batchRun) readOutput(col *launch.Collector) {
 	if b.outFile == "" {
 		return
 	}
@@ -802,20 +804,20 @@ func (b *batchRun) readOutput(col *collector) {
 		return
 	}
 	b.outOff += int64(len(data))
-	if b.outText.Len() < maxLauncherText {
+	if b.outText.Len() < launch.MaxLauncherText {
 		b.outText.Write(data)
 	}
-	if !col.quiet() {
+	if !col.Quiet() {
 		if !bytes.HasSuffix(data, []byte("\n")) {
 			data = append(data, '\n')
 		}
-		b.c.em.text("stderr", data)
+		b.c.em.Text("stderr", data)
 	}
 }
 
 // finish shows the final state and the summary, and returns the cell's
 // error, if any.
-func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error {
+func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *cellio.Error {
 	c, o, l := b.c, b.c.o, b.c.l
 	job := "job " + b.id
 	final := b.state.final()
@@ -828,8 +830,8 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error
 		queued = seconds(ranAt.Sub(submitted)) + " in the queue"
 	}
 	var werr *cellio.Error
-	switch oc.reason {
-	case stopInterrupt, stopTimeout, stopCancelled:
+	switch oc.Reason {
+	case launch.StopInterrupt, launch.StopTimeout, launch.StopCancelled:
 		werr = b.stopError(oc, ranAt)
 	default:
 		werr = judge(oc, o.request(), l)
@@ -842,36 +844,36 @@ func (b *batchRun) finish(oc *outcome, ranAt, submitted time.Time) *cellio.Error
 		}
 	}
 	what := plural(o.N, "rank") + " with srun"
-	if l.flavour != "" && l.flavour != build.UnknownMPI {
-		what += " (" + l.flavour + ")"
+	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
+		what += " (" + l.Flavour + ")"
 	}
 	if werr == nil {
-		c.pr.set(fmt.Sprintf("done: %s %s%s, %s, %s, %s, ran %s", job, final, where, what, c.note, queued, seconds(oc.took)), true)
+		c.pr.set(fmt.Sprintf("done: %s %s%s, %s, %s, %s, ran %s", job, final, where, what, c.note, queued, seconds(oc.Took)), true)
 	} else if strings.Contains(werr.Value, job) {
 		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	} else {
 		c.pr.set(fmt.Sprintf("%s (%s %s, %s)", werr.Value, job, final, c.note), true)
 	}
-	if ranAt.IsZero() && oc.reason != ranToEnd {
+	if ranAt.IsZero() && oc.Reason != launch.RanToEnd {
 		return werr // cancelled while pending: no rank to sum up
 	}
 	title := batchTitle(oc, o, l, b.state) + "; " + job + " " + final + where
 	if queued != "" {
 		title += " after " + queued
 	}
-	s := &summary{title: title, groups: fold(oc.results), launcher: strings.TrimRight(oc.launcherText, "\n"), plainLauncher: werr == nil}
-	c.em.display(cellio.Display{Data: s.data()})
+	s := &summary{title: title, groups: fold(oc.Results), launcher: strings.TrimRight(oc.LauncherText, "\n"), plainLauncher: werr == nil}
+	c.em.Display(cellio.Display{Data: s.data()})
 	return werr
 }
 
 // batchTitle is summaryTitle, with SLURM's stops named as such.
-func batchTitle(oc *outcome, o Options, l *launcher, s jobState) string {
+func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s jobState) string {
 	shown := *oc
 	switch {
-	case oc.reason == stopCancelled:
-		shown.reason = stopInterrupt
+	case oc.Reason == launch.StopCancelled:
+		shown.Reason = launch.StopInterrupt
 		return strings.Replace(summaryTitle(&shown, o.request(), l), ": interrupted in ", ": cancelled in ", 1)
-	case oc.reason == stopTimeout && s.State == "TIMEOUT":
+	case oc.Reason == launch.StopTimeout && s.State == "TIMEOUT":
 		return strings.Replace(summaryTitle(oc, o.request(), l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
 	}
 	return summaryTitle(oc, o.request(), l)
@@ -891,20 +893,20 @@ func waited(d time.Duration) string {
 
 // stopError is the cell's error when the job was cancelled: by an
 // interrupt, by --timeout, by SLURM's time limit, or by someone else.
-func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *cellio.Error {
+func (b *batchRun) stopError(oc *launch.Outcome, ranAt time.Time) *cellio.Error {
 	o := b.c.o
 	job := "job " + b.id
 	name, value := cellio.Interrupted, "the cell was interrupted: "+job+" was cancelled (scancel)"
 	switch {
-	case oc.reason == stopTimeout && b.state.State == "TIMEOUT":
+	case oc.Reason == launch.StopTimeout && b.state.State == "TIMEOUT":
 		limit := "-t " + batchTime(o)
 		if o.Batch.Time == "" {
 			limit = batchTime(o) + ", from --timeout"
 		}
 		name, value = cellio.Timeout, job+" reached its time limit ("+limit+") and SLURM stopped it"
-	case oc.reason == stopTimeout:
+	case oc.Reason == launch.StopTimeout:
 		name, value = cellio.Timeout, fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
-	case oc.reason == stopCancelled:
+	case oc.Reason == launch.StopCancelled:
 		name, value = cellio.Cancelled, job+" was cancelled outside this notebook (scancel, or by an administrator)"
 	}
 	if ranAt.IsZero() {
@@ -927,17 +929,17 @@ func (b *batchRun) stopError(oc *outcome, ranAt time.Time) *cellio.Error {
 
 // explain says what the job's output tells about ranks that never
 // reported to the kernel ("" when it tells nothing).
-func (b *batchRun) explain(oc *outcome) string {
+func (b *batchRun) explain(oc *launch.Outcome) string {
 	started := 0
-	for _, r := range oc.results {
+	for _, r := range oc.Results {
 		if r.Started {
 			started++
 		}
 	}
-	if started == len(oc.results) {
+	if started == len(oc.Results) {
 		return ""
 	}
-	text := oc.launcherText
+	text := oc.LauncherText
 	switch {
 	case strings.Contains(text, "cannot reach the notebook kernel"):
 		return "The ranks could not connect back to this kernel over TCP (the addresses in $" + rankio.EnvVar +

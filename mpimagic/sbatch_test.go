@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpigo/mpigo/cellio/celliotest"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/slurm"
 
@@ -257,7 +260,7 @@ func TestSbatchWithoutSlurm(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	m := New(Config{Environ: testEnviron, Sources: mpigo.Sources, CacheDir: t.TempDir()})
 	defer m.Close()
-	rec := newRecorder()
+	rec := celliotest.New()
 	_, err := m.Cell(context.Background(), 2, []string{"-n", "2", "--sbatch"}, `fmt.Println("hi")`, rec)
 	var werr *cellio.Error
 	if !errors.As(err, &werr) || werr.Name != cellio.UsageError || !strings.Contains(werr.Value, "no sbatch command on PATH") ||
@@ -319,25 +322,25 @@ func TestPollInterval(t *testing.T) {
 }
 
 func TestBatchTitle(t *testing.T) {
-	l := &launcher{kind: "srun", path: "/usr/bin/srun", flavour: build.OpenMPI}
-	stopped := []rankResult{{Rank: 0, Started: true}, {Rank: 1, Started: true, Exited: true}}
+	l := &launch.Launcher{Kind: "srun", Path: "/usr/bin/srun", Flavour: build.OpenMPI}
+	stopped := []launch.RankResult{{Rank: 0, Started: true}, {Rank: 1, Started: true, Exited: true}}
 	for _, tt := range []struct {
-		reason stopReason
+		reason launch.StopReason
 		o      Options
 		state  string
 		want   string
 	}{
-		{ranToEnd, Options{N: 2}, "COMPLETED", "srun -n 2, Open MPI: all 2 ranks exited 0 in 1.00 s"},
-		{stopInterrupt, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: interrupted in 1.00 s"},
-		{stopCancelled, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: cancelled in 1.00 s"},
-		{stopTimeout, Options{N: 2, Timeout: 5 * time.Second}, "CANCELLED", "srun -n 2, Open MPI: stopped by --timeout 5s in 1.00 s"},
-		{stopTimeout, Options{N: 2}, "TIMEOUT", "srun -n 2, Open MPI: stopped at the job's time limit in 1.00 s"},
+		{launch.RanToEnd, Options{N: 2}, "COMPLETED", "srun -n 2, Open MPI: all 2 ranks exited 0 in 1.00 s"},
+		{launch.StopInterrupt, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: interrupted in 1.00 s"},
+		{launch.StopCancelled, Options{N: 2}, "CANCELLED", "srun -n 2, Open MPI: cancelled in 1.00 s"},
+		{launch.StopTimeout, Options{N: 2, Timeout: 5 * time.Second}, "CANCELLED", "srun -n 2, Open MPI: stopped by --timeout 5s in 1.00 s"},
+		{launch.StopTimeout, Options{N: 2}, "TIMEOUT", "srun -n 2, Open MPI: stopped at the job's time limit in 1.00 s"},
 	} {
 		rs := stopped
-		if tt.reason == ranToEnd {
-			rs = []rankResult{{Rank: 0, Started: true, Exited: true}, {Rank: 1, Started: true, Exited: true}}
+		if tt.reason == launch.RanToEnd {
+			rs = []launch.RankResult{{Rank: 0, Started: true, Exited: true}, {Rank: 1, Started: true, Exited: true}}
 		}
-		oc := &outcome{reason: tt.reason, results: rs, took: time.Second}
+		oc := &launch.Outcome{Reason: tt.reason, Results: rs, Took: time.Second}
 		if got := batchTitle(oc, tt.o, l, jobState{State: tt.state}); got != tt.want {
 			t.Errorf("%d/%s: %q, want %q", tt.reason, tt.state, got, tt.want)
 		}
@@ -367,11 +370,11 @@ func TestBatchExplain(t *testing.T) {
 	if err := os.WriteFile(written, []byte("srun: error: n1: task 0: Exited with exit code 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	none := []rankResult{{Rank: 0}, {Rank: 1}}
-	all := []rankResult{{Rank: 0, Started: true, Exited: true}, {Rank: 1, Started: true, Exited: true}}
+	none := []launch.RankResult{{Rank: 0}, {Rank: 1}}
+	all := []launch.RankResult{{Rank: 0, Started: true, Exited: true}, {Rank: 1, Started: true, Exited: true}}
 	for _, tt := range []struct {
 		name    string
-		results []rankResult
+		results []launch.RankResult
 		text    string
 		outFile string
 		want    string // substring; "" for no explanation
@@ -385,7 +388,7 @@ func TestBatchExplain(t *testing.T) {
 		{"an output file that says something else", none, "srun: error: n1: task 0: Exited with exit code 1\n", written, ""},
 	} {
 		b := &batchRun{dir: dir, outFile: tt.outFile}
-		got := b.explain(&outcome{results: tt.results, launcherText: tt.text})
+		got := b.explain(&launch.Outcome{Results: tt.results, LauncherText: tt.text})
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/mpigo/mpigo/mpimagic/launch"
+
 	"github.com/mpigo/mpigo/mpimagic/build"
 
 	"github.com/mpigo/mpigo/cellio"
@@ -16,27 +18,27 @@ const maxRanksDetailed = 4
 
 // judge turns an outcome into the cell's error, or nil when every rank
 // exited 0 (and the launcher too).
-func judge(oc *outcome, o Request, l *launcher) *cellio.Error {
-	if oc.reason == stopInterrupt || oc.reason == stopTimeout {
+func judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Error {
+	if oc.Reason == launch.StopInterrupt || oc.Reason == launch.StopTimeout {
 		name, head := cellio.Interrupted, "the cell was interrupted"
-		if oc.reason == stopTimeout {
+		if oc.Reason == launch.StopTimeout {
 			name, head = cellio.Timeout, fmt.Sprintf("--timeout %s expired", o.Timeout)
 		}
 		value := head + ": " + stillRunning(oc) + "; every rank and the launcher were stopped"
 		return &cellio.Error{Name: name, Value: value, Traceback: append([]string{string(name) + ": " + value}, where(oc)...)}
 	}
-	if fails := failures(oc.results); len(fails) > 0 {
+	if fails := launch.Failures(oc.Results); len(fails) > 0 {
 		return rankError(oc, fails, l, o)
 	}
 	var notStarted []int
-	for _, r := range oc.results {
+	for _, r := range oc.Results {
 		if !r.Started {
 			notStarted = append(notStarted, r.Rank)
 		}
 	}
-	if len(notStarted) == 0 && oc.launcherErr == nil {
+	if len(notStarted) == 0 && oc.LauncherErr == nil {
 		var lost []int
-		for _, r := range oc.results {
+		for _, r := range oc.Results {
 			if !r.Exited {
 				lost = append(lost, r.Rank)
 			}
@@ -49,27 +51,27 @@ func judge(oc *outcome, o Request, l *launcher) *cellio.Error {
 	}
 	status := "exit status 0"
 	var ee *exec.ExitError
-	if errors.As(oc.launcherErr, &ee) {
+	if errors.As(oc.LauncherErr, &ee) {
 		status = ee.ProcessState.String()
-	} else if oc.launcherErr != nil {
-		status = oc.launcherErr.Error()
+	} else if oc.LauncherErr != nil {
+		status = oc.LauncherErr.Error()
 	}
 	var value string
 	switch {
 	case len(notStarted) == o.N:
-		value = fmt.Sprintf("%s could not start the ranks (%s)", l.name(), status)
+		value = fmt.Sprintf("%s could not start the ranks (%s)", l.Name(), status)
 	case len(notStarted) > 0:
-		value = fmt.Sprintf("%s ended (%s) before %s started", l.name(), status, rankList(notStarted))
+		value = fmt.Sprintf("%s ended (%s) before %s started", l.Name(), status, rankList(notStarted))
 	default:
-		value = fmt.Sprintf("every rank exited 0, but %s failed (%s)", l.name(), status)
+		value = fmt.Sprintf("every rank exited 0, but %s failed (%s)", l.Name(), status)
 	}
 	tb := []string{"LaunchError: " + value}
-	if ex := explainLauncher(oc.launcherText, o, l, physicalCores()); ex != "" {
+	if ex := launch.ExplainLauncher(oc.LauncherText, o, l, launch.Cores()); ex != "" {
 		value += ". " + ex
 		tb = append(tb, ex)
 	}
-	if text := strings.TrimSpace(oc.launcherText); text != "" {
-		tb = append(tb, "", l.name()+" said:")
+	if text := strings.TrimSpace(oc.LauncherText); text != "" {
+		tb = append(tb, "", l.Name()+" said:")
 		for _, line := range tailOf(strings.Split(text, "\n"), 30) {
 			tb = append(tb, "    "+line)
 		}
@@ -78,19 +80,19 @@ func judge(oc *outcome, o Request, l *launcher) *cellio.Error {
 }
 
 // rankError describes the ranks that failed, with their last lines.
-func rankError(oc *outcome, fails []rankResult, l *launcher, o Request) *cellio.Error {
+func rankError(oc *launch.Outcome, fails []launch.RankResult, l *launch.Launcher, o launch.Request) *cellio.Error {
 	var ranks []int
 	statuses := map[string]bool{}
 	for _, r := range fails {
 		ranks = append(ranks, r.Rank)
-		statuses[r.status()] = true
+		statuses[r.Status()] = true
 	}
 	value := rankList(ranks) + " failed"
 	if len(statuses) == 1 {
-		value += ": " + fails[0].status()
+		value += ": " + fails[0].Status()
 	}
 	var stopped []int
-	for _, r := range oc.results {
+	for _, r := range oc.Results {
 		if r.Stopped {
 			stopped = append(stopped, r.Rank)
 		}
@@ -109,26 +111,26 @@ func rankError(oc *outcome, fails []rankResult, l *launcher, o Request) *cellio.
 			where = " on " + r.Host
 		}
 		if len(r.Tail) == 0 {
-			tb = append(tb, "", fmt.Sprintf("rank %d%s: %s, no output", r.Rank, where, r.status()))
+			tb = append(tb, "", fmt.Sprintf("rank %d%s: %s, no output", r.Rank, where, r.Status()))
 			continue
 		}
-		tb = append(tb, "", fmt.Sprintf("rank %d%s: %s; its last lines:", r.Rank, where, r.status()))
+		tb = append(tb, "", fmt.Sprintf("rank %d%s: %s; its last lines:", r.Rank, where, r.Status()))
 		tb = append(tb, lastLines(r, 12)...)
 	}
-	if ex := explainLauncher(oc.launcherText, o, l, 0); ex != "" && strings.Contains(ex, "MPI_Abort") {
+	if ex := launch.ExplainLauncher(oc.LauncherText, o, l, 0); ex != "" && strings.Contains(ex, "MPI_Abort") {
 		tb = append(tb, "", ex)
 	}
 	return failedRanks(value, tb)
 }
 
 // stillRunning says which ranks the stop caught running.
-func stillRunning(oc *outcome) string {
+func stillRunning(oc *launch.Outcome) string {
 	var running, waiting []int
 	started := map[int]bool{}
-	for _, r := range oc.results {
+	for _, r := range oc.Results {
 		started[r.Rank] = r.Started
 	}
-	for _, r := range oc.running {
+	for _, r := range oc.Running {
 		if started[r] {
 			running = append(running, r)
 		} else {
@@ -153,26 +155,26 @@ func stillRunning(oc *outcome) string {
 }
 
 // where tells, for the ranks caught running, their host, pid and last line.
-func where(oc *outcome) []string {
-	byRank := map[int]rankResult{}
-	for _, r := range oc.results {
+func where(oc *launch.Outcome) []string {
+	byRank := map[int]launch.RankResult{}
+	for _, r := range oc.Results {
 		byRank[r.Rank] = r
 	}
 	var out []string
 	n := 0
-	for _, rank := range oc.running {
+	for _, rank := range oc.Running {
 		r := byRank[rank]
 		if !r.Started {
 			continue
 		}
 		if n == 8 {
-			out = append(out, fmt.Sprintf("  … and %d more", len(oc.running)-n))
+			out = append(out, fmt.Sprintf("  … and %d more", len(oc.Running)-n))
 			break
 		}
 		n++
 		last := "no output yet"
 		if len(r.Tail) > 0 {
-			last = "last output: " + r.Tail[len(r.Tail)-1].text
+			last = "last output: " + r.Tail[len(r.Tail)-1].Text
 		}
 		out = append(out, fmt.Sprintf("  rank %d on %s (pid %d): %s", r.Rank, r.Host, r.PID, last))
 	}
@@ -180,22 +182,22 @@ func where(oc *outcome) []string {
 }
 
 // summaryTitle is the first line of the summary.
-func summaryTitle(oc *outcome, o Request, l *launcher) string {
-	head := fmt.Sprintf("%s -n %d", l.name(), o.N)
-	if l.flavour != "" && l.flavour != build.UnknownMPI {
-		head += ", " + l.flavour
+func summaryTitle(oc *launch.Outcome, o launch.Request, l *launch.Launcher) string {
+	head := fmt.Sprintf("%s -n %d", l.Name(), o.N)
+	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
+		head += ", " + l.Flavour
 	}
 	ok := 0
-	for _, r := range oc.results {
-		if r.ok() {
+	for _, r := range oc.Results {
+		if r.OK() {
 			ok++
 		}
 	}
 	var what string
 	switch {
-	case oc.reason == stopInterrupt:
+	case oc.Reason == launch.StopInterrupt:
 		what = "interrupted"
-	case oc.reason == stopTimeout:
+	case oc.Reason == launch.StopTimeout:
 		what = fmt.Sprintf("stopped by --timeout %s", o.Timeout)
 	case ok == o.N && o.N == 1:
 		what = "the rank exited 0"
@@ -204,7 +206,7 @@ func summaryTitle(oc *outcome, o Request, l *launcher) string {
 	default:
 		what = fmt.Sprintf("%d of %d ranks exited 0", ok, o.N)
 	}
-	return fmt.Sprintf("%s: %s in %s", head, what, seconds(oc.took))
+	return fmt.Sprintf("%s: %s in %s", head, what, seconds(oc.Took))
 }
 
 // tailOf returns the last n elements of s.

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"context"
@@ -27,172 +27,172 @@ import (
 // backend ended: a rank's last output may still be on its way.
 const connGrace = time.Second
 
-// backendNews is what one of a backend's goroutines learnt: the launcher
+// News is what one of a backend's goroutines learnt: the launcher
 // exited, SLURM answered a poll. The supervisor calls apply in its own
 // goroutine, so that a backend's state needs no lock.
-type backendNews struct {
-	apply   func() // takes the news in, e.g. shows it (nil: nothing to do)
-	running bool   // the ranks run: the clock of --timeout starts
-	ended   bool   // the launcher exited; SLURM says the job ended
+type News struct {
+	Apply   func() // takes the news in, e.g. shows it (nil: nothing to do)
+	Running bool   // the ranks run: the clock of --timeout starts
+	Ended   bool   // the launcher exited; SLURM says the job ended
 }
 
-// backend is how the ranks of a run run. The supervisor calls its methods
+// Backend is how the ranks of a run run. The supervisor calls its methods
 // from its own goroutine only, one at a time.
-type backend interface {
-	// news is where the backend reports (nil: it never does).
-	news() <-chan backendNews
-	// ranksChanged: a rank started or ended (for the progress line).
+type Backend interface {
+	// News is where the backend reports (nil: it never does).
+	News() <-chan News
+	// RanksChanged: a rank started or ended (for the progress line).
 	// first: this is the first sign that the ranks run, before the
 	// backend said so (a batch job's ranks connect before a poll says
 	// that the job runs).
-	ranksChanged(first bool)
-	// terminate asks the backend to stop the ranks, just after the
+	RanksChanged(first bool)
+	// Terminate asks the backend to stop the ranks, just after the
 	// collector passed CtlTerminate to them.
-	terminate(reason stopReason)
-	// kill kills what the backend runs, just before the collector passes
+	Terminate(reason StopReason)
+	// Kill kills what the backend runs, just before the collector passes
 	// CtlKill to the ranks; it comes rankio.KillGrace after terminate.
-	kill()
-	// ranksEnded: every rank ended; the backend should end soon.
-	ranksEnded()
-	// giveUp: the supervisor stops waiting for the backend to end; it
+	Kill()
+	// RanksEnded: every rank ended; the backend should end soon.
+	RanksEnded()
+	// GiveUp: the supervisor stops waiting for the backend to end; it
 	// says so (and cleans up what it can).
-	giveUp()
-	// passOutput passes on what the backend itself wrote since the last
+	GiveUp()
+	// PassOutput passes on what the backend itself wrote since the last
 	// call; called after each event while the backend runs.
-	passOutput()
-	// wrapUp is the backend's last act before the collector closes.
-	wrapUp()
-	// stoppedBy says whether the backend stopped the ranks itself, and
+	PassOutput()
+	// WrapUp is the backend's last act before the collector closes.
+	WrapUp()
+	// StoppedBy says whether the backend stopped the ranks itself, and
 	// why: stopCancelled, stopTimeout, or ranToEnd when it did not.
-	stoppedBy() stopReason
+	StoppedBy() StopReason
 }
 
 // rankSet is what the supervisor uses of the collector.
 type rankSet interface {
 	changes() <-chan struct{} // poked when a rank starts or ends
-	counts() (started, ended int)
+	Counts() (started, ended int)
 	firstFailure() time.Time
 	stop() []int
 	control(b byte)
 	open() bool
-	close()
-	results() []rankResult
+	Close()
+	results() []RankResult
 }
 
 // changes is poked when a rank starts or ends.
-func (c *collector) changes() <-chan struct{} { return c.changed }
+func (c *Collector) changes() <-chan struct{} { return c.changed }
 
-// supervisor runs one run's ranks through a backend; see the top of this
+// Supervisor runs one run's ranks through a backend; see the top of this
 // file. Its timings are fields, set to the real ones by newSupervisor,
 // so that tests can shorten them.
-type supervisor struct {
-	b     backend
+type Supervisor struct {
+	b     Backend
 	ranks rankSet
 	n     int // how many ranks
 
-	// timeout is --timeout where the supervisor counts it: from the
+	// Timeout is --Timeout where the supervisor counts it: from the
 	// moment the ranks run, so that a batch job's time in the queue does
-	// not count. A launch here has --timeout as ctx's deadline instead,
+	// not count. A launch here has --Timeout as ctx's deadline instead,
 	// counted from the launch (its callers set it); 0: none.
-	timeout time.Duration
-	// endsRanks says that the backend's end is the ranks' end: SLURM ends
+	Timeout time.Duration
+	// EndsRanks says that the backend's end is the ranks' end: SLURM ends
 	// a job's steps with the job, so after it there is nothing left to
 	// stop or kill. A launcher may exit and leave ranks behind: then a
 	// stop goes on after its exit, and the ranks left are killed.
-	endsRanks bool
+	EndsRanks bool
 
 	failDelay time.Duration // from the first failed rank to the stop: failStopDelay
 	killGrace time.Duration // from terminate to kill: rankio.KillGrace
-	stopWait  time.Duration // from a stop to giving up on the backend: stopDeadline
-	doneWait  time.Duration // from every rank's end to giving up on it (0: wait)
+	StopWait  time.Duration // from a stop to giving up on the backend: stopDeadline
+	DoneWait  time.Duration // from every rank's end to giving up on it (0: wait)
 	connGrace time.Duration // for the connections after the backend ended: connGrace
 
 	// what run learns, in its own goroutine
 	ctx      context.Context
 	done     <-chan struct{} // ctx.Done() until it fired
-	oc       outcome         // reason and running
+	oc       Outcome         // reason and running
 	stopAt   time.Time       // when the stop began (zero: none)
-	ranAt    time.Time       // when the ranks began to run (zero: never)
+	RanAt    time.Time       // when the ranks began to run (zero: never)
 	allEnded bool            // every rank ended
 
 	clock, failTimer, escalate, giveUp <-chan time.Time
 }
 
-// newSupervisor supervises n ranks, seen by ranks, that run through b.
-func newSupervisor(b backend, ranks rankSet, n int) *supervisor {
-	return &supervisor{
+// NewSupervisor supervises n ranks, seen by ranks, that run through b.
+func NewSupervisor(b Backend, ranks rankSet, n int) *Supervisor {
+	return &Supervisor{
 		b: b, ranks: ranks, n: n,
-		failDelay: failStopDelay, killGrace: rankio.KillGrace, stopWait: stopDeadline, connGrace: connGrace,
+		failDelay: failStopDelay, killGrace: rankio.KillGrace, StopWait: stopDeadline, connGrace: connGrace,
 	}
 }
 
-// run supervises the ranks until the backend and every rank's connection
+// Run supervises the ranks until the backend and every rank's connection
 // are gone (or their time ran out), then closes the collector and returns
 // how the ranks ended: results, reason and running. Cancelling ctx stops
 // the ranks; its deadline is --timeout.
-func (s *supervisor) run(ctx context.Context) *outcome {
+func (s *Supervisor) Run(ctx context.Context) *Outcome {
 	s.ctx, s.done = ctx, ctx.Done()
 	s.follow()
 	s.drain()
-	s.b.wrapUp()
-	s.ranks.close()
+	s.b.WrapUp()
+	s.ranks.Close()
 	return s.verdict()
 }
 
 // follow handles events until the backend ended or the supervisor gave up
 // waiting for it.
-func (s *supervisor) follow() {
+func (s *Supervisor) follow() {
 	for {
 		select {
 		case <-s.done:
 			s.done = nil
 			s.beginStop(s.cancelReason())
-		case n := <-s.b.news():
-			if n.apply != nil {
-				n.apply()
+		case n := <-s.b.News():
+			if n.Apply != nil {
+				n.Apply()
 			}
-			if n.running {
+			if n.Running {
 				s.startClock()
 			}
-			if n.ended {
-				s.b.passOutput()
+			if n.Ended {
+				s.b.PassOutput()
 				return
 			}
 		case <-s.ranks.changes():
 			s.ranksChanged()
 		case <-s.clock:
 			s.clock = nil
-			s.beginStop(stopTimeout)
+			s.beginStop(StopTimeout)
 		case <-s.failTimer:
-			s.beginStop(stopFailure)
+			s.beginStop(StopFailure)
 		case <-s.escalate:
 			s.escalate = nil
 			s.killAll()
 		case <-s.giveUp:
-			s.b.giveUp()
+			s.b.GiveUp()
 			return
 		}
-		s.b.passOutput()
+		s.b.PassOutput()
 	}
 }
 
 // cancelReason is why ctx ended: its deadline is --timeout, anything else
 // (the cell interrupted, the kernel shutting down) an interrupt.
-func (s *supervisor) cancelReason() stopReason {
+func (s *Supervisor) cancelReason() StopReason {
 	if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
-		return stopTimeout
+		return StopTimeout
 	}
-	return stopInterrupt
+	return StopInterrupt
 }
 
 // startClock notes that the ranks run and starts --timeout's clock.
-func (s *supervisor) startClock() {
-	if !s.ranAt.IsZero() {
+func (s *Supervisor) startClock() {
+	if !s.RanAt.IsZero() {
 		return
 	}
-	s.ranAt = time.Now()
-	if s.timeout > 0 {
-		s.clock = time.After(s.timeout)
+	s.RanAt = time.Now()
+	if s.Timeout > 0 {
+		s.clock = time.After(s.Timeout)
 	}
 }
 
@@ -200,41 +200,41 @@ func (s *supervisor) startClock() {
 // that the ranks run; a failed rank gives the others failDelay to be
 // stopped by the launcher (or srun) before the supervisor stops them;
 // when every rank ended, the backend gets doneWait to end.
-func (s *supervisor) ranksChanged() {
-	first := s.ranAt.IsZero()
+func (s *Supervisor) ranksChanged() {
+	first := s.RanAt.IsZero()
 	if first {
 		s.startClock()
 	}
-	s.b.ranksChanged(first)
+	s.b.RanksChanged(first)
 	if s.failTimer == nil && !s.ranks.firstFailure().IsZero() {
 		s.failTimer = time.After(s.failDelay)
 	}
-	if started, ended := s.ranks.counts(); !s.allEnded && started == s.n && ended == s.n {
+	if started, ended := s.ranks.Counts(); !s.allEnded && started == s.n && ended == s.n {
 		s.allEnded = true
-		if s.doneWait > 0 {
-			s.giveUp = time.After(s.doneWait)
+		if s.DoneWait > 0 {
+			s.giveUp = time.After(s.DoneWait)
 		}
-		s.b.ranksEnded()
+		s.b.RanksEnded()
 	}
 }
 
 // beginStop stops the ranks (once): CtlTerminate to every rank's wrapper
 // and the backend's own stop; after killGrace they are killed, after
 // stopWait the supervisor stops waiting for the backend.
-func (s *supervisor) beginStop(reason stopReason) {
+func (s *Supervisor) beginStop(reason StopReason) {
 	if !s.stopAt.IsZero() {
 		return
 	}
-	s.oc.reason, s.stopAt = reason, time.Now()
-	s.oc.running = s.ranks.stop()
+	s.oc.Reason, s.stopAt = reason, time.Now()
+	s.oc.Running = s.ranks.stop()
 	s.ranks.control(rankio.CtlTerminate)
-	s.b.terminate(reason)
-	s.escalate, s.giveUp = time.After(s.killGrace), time.After(s.stopWait)
+	s.b.Terminate(reason)
+	s.escalate, s.giveUp = time.After(s.killGrace), time.After(s.StopWait)
 }
 
 // killAll kills the ranks: the backend's kill, CtlKill to every wrapper.
-func (s *supervisor) killAll() {
-	s.b.kill()
+func (s *Supervisor) killAll() {
+	s.b.Kill()
 	s.ranks.control(rankio.CtlKill)
 }
 
@@ -243,13 +243,13 @@ func (s *supervisor) killAll() {
 // meanwhile (an interrupt, the escalation to kill), the grace of a stop
 // lasts until its deadline, and the ranks still connected after it are
 // killed: no rank may outlive the cell.
-func (s *supervisor) drain() {
+func (s *Supervisor) drain() {
 	until := time.Now().Add(s.connGrace)
 	switch {
-	case s.endsRanks:
+	case s.EndsRanks:
 		s.done, s.escalate = nil, nil // nothing left to stop or kill
 	case !s.stopAt.IsZero():
-		until = s.stopAt.Add(s.stopWait)
+		until = s.stopAt.Add(s.StopWait)
 	}
 	grace := time.After(time.Until(until))
 	for s.ranks.open() {
@@ -268,7 +268,7 @@ func (s *supervisor) drain() {
 		}
 		break
 	}
-	if !s.endsRanks && s.ranks.open() {
+	if !s.EndsRanks && s.ranks.open() {
 		s.killAll()
 	}
 }
@@ -277,21 +277,21 @@ func (s *supervisor) drain() {
 // supervisor or a failure stopped are marked so, and so are those the
 // backend stopped itself (SLURM's time limit, a scancel from elsewhere),
 // which then gives the reason.
-func (s *supervisor) verdict() *outcome {
+func (s *Supervisor) verdict() *Outcome {
 	oc := s.oc
-	oc.results = s.ranks.results()
-	markStopped(oc.results, oc.running, s.stopAt, s.ranks.firstFailure())
-	if oc.reason != ranToEnd {
+	oc.Results = s.ranks.results()
+	markStopped(oc.Results, oc.Running, s.stopAt, s.ranks.firstFailure())
+	if oc.Reason != RanToEnd {
 		return &oc
 	}
-	if oc.reason = s.b.stoppedBy(); oc.reason == ranToEnd {
+	if oc.Reason = s.b.StoppedBy(); oc.Reason == RanToEnd {
 		return &oc
 	}
-	for i := range oc.results {
-		r := &oc.results[i]
+	for i := range oc.Results {
+		r := &oc.Results[i]
 		if r.Started && (!r.Exited || r.Exit.Signal != 0 || r.Exit.Code > 128) {
 			r.Stopped = true
-			oc.running = append(oc.running, r.Rank)
+			oc.Running = append(oc.Running, r.Rank)
 		}
 	}
 	return &oc

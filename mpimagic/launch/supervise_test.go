@@ -1,9 +1,7 @@
-package mpimagic
+package launch
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -48,14 +46,14 @@ type fakeRanks struct {
 	obey    map[byte]bool // control bytes that end the running ranks
 
 	mu      sync.Mutex
-	rs      []rankResult
+	rs      []RankResult
 	conn    []bool // connected and not hung up
 	failed  time.Time
 	stopped bool
 }
 
 func newFakeRanks(n int, events chan<- supEvent) *fakeRanks {
-	f := &fakeRanks{events: events, changed: make(chan struct{}, 1), obey: map[byte]bool{}, rs: make([]rankResult, n), conn: make([]bool, n)}
+	f := &fakeRanks{events: events, changed: make(chan struct{}, 1), obey: map[byte]bool{}, rs: make([]RankResult, n), conn: make([]bool, n)}
 	for i := range f.rs {
 		f.rs[i].Rank = i
 	}
@@ -100,7 +98,7 @@ func (f *fakeRanks) exitLocked(r int, e rankio.Exit, hangUp bool) {
 
 func (f *fakeRanks) changes() <-chan struct{} { return f.changed }
 
-func (f *fakeRanks) counts() (started, ended int) {
+func (f *fakeRanks) Counts() (started, ended int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range f.rs {
@@ -160,14 +158,14 @@ func (f *fakeRanks) open() bool {
 	return slices.Contains(f.conn, true)
 }
 
-func (f *fakeRanks) close() {
+func (f *fakeRanks) Close() {
 	f.mu.Lock()
 	clear(f.conn)
 	f.mu.Unlock()
 	f.events <- supEvent{"close", time.Now()}
 }
 
-func (f *fakeRanks) results() []rankResult {
+func (f *fakeRanks) results() []RankResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.rs)
@@ -179,9 +177,9 @@ func (f *fakeRanks) results() []rankResult {
 // that leaves the queue after scancel.
 type fakeBackend struct {
 	events  chan<- supEvent
-	newsC   chan backendNews
+	newsC   chan News
 	endOn   map[string]bool
-	stopped stopReason // what stoppedBy says
+	stopped StopReason // what stoppedBy says
 }
 
 func (b *fakeBackend) note(what string) { b.events <- supEvent{what, time.Now()} }
@@ -189,40 +187,36 @@ func (b *fakeBackend) note(what string) { b.events <- supEvent{what, time.Now()}
 func (b *fakeBackend) react(what string) {
 	b.note(what)
 	if b.endOn[strings.Fields(what)[0]] {
-		b.newsC <- backendNews{ended: true, apply: func() { b.note("ended") }}
+		b.newsC <- News{Ended: true, Apply: func() { b.note("ended") }}
 	}
 }
 
-func (b *fakeBackend) news() <-chan backendNews { return b.newsC }
-func (b *fakeBackend) ranksChanged(first bool) {
+func (b *fakeBackend) News() <-chan News { return b.newsC }
+func (b *fakeBackend) RanksChanged(first bool) {
 	if first {
 		b.note("ranksChanged first")
 	}
 }
-func (b *fakeBackend) terminate(r stopReason) { b.react("terminate " + reasonName[r]) }
-func (b *fakeBackend) kill()                  { b.react("kill") }
-func (b *fakeBackend) ranksEnded()            { b.react("ranksEnded") }
-func (b *fakeBackend) giveUp()                { b.note("giveUp") }
-func (b *fakeBackend) passOutput()            {}
-func (b *fakeBackend) wrapUp()                { b.note("wrapUp") }
-func (b *fakeBackend) stoppedBy() stopReason  { return b.stopped }
-
-var reasonName = map[stopReason]string{
-	ranToEnd: "ranToEnd", stopInterrupt: "interrupt", stopTimeout: "timeout", stopFailure: "failure", stopCancelled: "cancelled",
-}
+func (b *fakeBackend) Terminate(r StopReason) { b.react("terminate " + r.String()) }
+func (b *fakeBackend) Kill()                  { b.react("kill") }
+func (b *fakeBackend) RanksEnded()            { b.react("ranksEnded") }
+func (b *fakeBackend) GiveUp()                { b.note("giveUp") }
+func (b *fakeBackend) PassOutput()            {}
+func (b *fakeBackend) WrapUp()                { b.note("wrapUp") }
+func (b *fakeBackend) StoppedBy() StopReason  { return b.stopped }
 
 // supRun is one supervisor at work, with its fakes.
 type supRun struct {
 	t      *testing.T
 	ranks  *fakeRanks
 	b      *fakeBackend
-	s      *supervisor
+	s      *Supervisor
 	events chan supEvent
 	seen   []supEvent
 	pos    int // in seen: what expect looked at
 	cancel context.CancelFunc
-	result chan *outcome
-	oc     *outcome
+	result chan *Outcome
+	oc     *Outcome
 }
 
 // supCase is one case: a way ranks run, its ranks, what the fakes do by
@@ -235,29 +229,29 @@ type supCase struct {
 	timeout  time.Duration // the supervisor's --timeout (0: none)
 	endOn    []string      // what ends the backend by itself
 	obey     []byte        // control bytes the ranks obey
-	slurm    stopReason    // what the backend says stopped the ranks
+	slurm    StopReason    // what the backend says stopped the ranks
 	// overrides of the test timings (0: tFailDelay, tConnGrace)
 	failDelay, connGrace time.Duration
 	script               func(r *supRun)
-	reason               stopReason // the outcome's
+	reason               StopReason // the outcome's
 	running              []int      // the outcome's
 	stopped              []int      // ranks marked stopped
 }
 
 func startSup(t *testing.T, tc supCase) *supRun {
 	events := make(chan supEvent, 1000)
-	r := &supRun{t: t, events: events, result: make(chan *outcome, 1)}
+	r := &supRun{t: t, events: events, result: make(chan *Outcome, 1)}
 	r.ranks = newFakeRanks(tc.n, events)
 	for _, b := range tc.obey {
 		r.ranks.obey[b] = true
 	}
-	r.b = &fakeBackend{events: events, newsC: make(chan backendNews, 16), endOn: map[string]bool{}, stopped: tc.slurm}
+	r.b = &fakeBackend{events: events, newsC: make(chan News, 16), endOn: map[string]bool{}, stopped: tc.slurm}
 	for _, e := range tc.endOn {
 		r.b.endOn[e] = true
 	}
-	s := newSupervisor(r.b, r.ranks, tc.n)
-	s.failDelay, s.killGrace, s.stopWait, s.connGrace = tFailDelay, tKillGrace, tStopWait, tConnGrace
-	s.timeout = tc.timeout
+	s := NewSupervisor(r.b, r.ranks, tc.n)
+	s.failDelay, s.killGrace, s.StopWait, s.connGrace = tFailDelay, tKillGrace, tStopWait, tConnGrace
+	s.Timeout = tc.timeout
 	if tc.failDelay > 0 {
 		s.failDelay = tc.failDelay
 	}
@@ -265,7 +259,7 @@ func startSup(t *testing.T, tc supCase) *supRun {
 		s.connGrace = tc.connGrace
 	}
 	if tc.batch { // as follow sets it
-		s.doneWait, s.endsRanks = tDoneWait, true
+		s.DoneWait, s.EndsRanks = tDoneWait, true
 	}
 	r.s = s
 	ctx, cancel := context.WithCancel(context.Background())
@@ -273,7 +267,7 @@ func startSup(t *testing.T, tc supCase) *supRun {
 		ctx, cancel = context.WithTimeout(context.Background(), tc.deadline)
 	}
 	r.cancel = cancel
-	go func() { r.result <- s.run(ctx) }()
+	go func() { r.result <- s.Run(ctx) }()
 	return r
 }
 
@@ -334,10 +328,10 @@ func (r *supRun) absent(what string, d time.Duration) {
 }
 
 // end sends the backend's end.
-func (r *supRun) end() { r.b.newsC <- backendNews{ended: true, apply: func() { r.b.note("ended") }} }
+func (r *supRun) end() { r.b.newsC <- News{Ended: true, Apply: func() { r.b.note("ended") }} }
 
 // wait waits for run's outcome.
-func (r *supRun) wait() *outcome {
+func (r *supRun) wait() *Outcome {
 	r.t.Helper()
 	if r.oc == nil {
 		select {
@@ -401,9 +395,9 @@ var supCases = []supCase{
 		r.ranks.exit(1, exitOK, true)
 		r.end()
 		r.expect("wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "batch runs to the end", batch: true, n: 2, script: func(r *supRun) {
-		r.b.newsC <- backendNews{running: true} // a poll says it runs
+		r.b.newsC <- News{Running: true} // a poll says it runs
 		r.ranks.connect(0)
 		r.ranks.connect(1)
 		r.ranks.exit(0, exitOK, true)
@@ -411,7 +405,7 @@ var supCases = []supCase{
 		r.expect("ranksEnded")
 		r.end()
 		r.expect("wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "local interrupt: terminate, kill after the grace", n: 2, endOn: []string{"kill"}, obey: []byte{rankio.CtlKill}, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.ranks.connect(1)
@@ -422,34 +416,34 @@ var supCases = []supCase{
 		kill := r.expect("kill")
 		r.after(term, kill, tKillGrace, "kill")
 		r.expect("ctl kill", "ended")
-	}, reason: stopInterrupt, running: []int{0}, stopped: []int{0}},
+	}, reason: StopInterrupt, running: []int{0}, stopped: []int{0}},
 	{name: "batch interrupt while pending: cancelled, nothing to kill", batch: true, n: 2, endOn: []string{"terminate"}, script: func(r *supRun) {
-		r.b.newsC <- backendNews{} // a poll says it waits
+		r.b.newsC <- News{} // a poll says it waits
 		r.cancel()
 		r.expect("ctl terminate", "terminate interrupt", "ended", "close")
-	}, reason: stopInterrupt, running: []int{0, 1}, stopped: []int{0, 1}},
+	}, reason: StopInterrupt, running: []int{0, 1}, stopped: []int{0, 1}},
 	{name: "local --timeout: ctx's deadline, from the start", n: 1, deadline: tTimeout, endOn: []string{"terminate"}, obey: []byte{rankio.CtlTerminate}, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.expect("terminate timeout", "ended", "close")
-	}, reason: stopTimeout, running: []int{0}, stopped: []int{0}},
+	}, reason: StopTimeout, running: []int{0}, stopped: []int{0}},
 	{name: "batch --timeout: from the job's start, not while pending", batch: true, n: 1, timeout: tTimeout, endOn: []string{"terminate"}, script: func(r *supRun) {
-		r.b.newsC <- backendNews{} // pending
+		r.b.newsC <- News{} // pending
 		r.absent("terminate timeout", 3*tTimeout)
-		r.b.newsC <- backendNews{running: true, apply: func() { r.b.note("running") }}
+		r.b.newsC <- News{Running: true, Apply: func() { r.b.note("running") }}
 		running := r.expect("running")
 		stop := r.expect("terminate timeout")
 		r.after(running, stop, tTimeout, "--timeout's stop")
 		r.expect("ended", "close")
-	}, reason: stopTimeout, running: []int{0}, stopped: []int{0}},
+	}, reason: StopTimeout, running: []int{0}, stopped: []int{0}},
 	{name: "batch --timeout: from the first rank's connection", batch: true, n: 1, timeout: tTimeout, endOn: []string{"terminate"}, script: func(r *supRun) {
-		r.b.newsC <- backendNews{} // pending
+		r.b.newsC <- News{} // pending
 		r.absent("terminate timeout", 2*tTimeout)
 		r.ranks.connect(0)
 		first := r.expect("ranksChanged first")
 		stop := r.expect("terminate timeout")
 		r.after(first, stop, tTimeout, "--timeout's stop")
 		r.expect("ended", "close") // rank 0 still connected: SLURM ended it
-	}, reason: stopTimeout, running: []int{0}, stopped: []int{0}},
+	}, reason: StopTimeout, running: []int{0}, stopped: []int{0}},
 	{name: "local failure: the others stopped after the fail delay", n: 3, endOn: []string{"terminate"}, obey: []byte{rankio.CtlTerminate}, script: func(r *supRun) {
 		for i := range 3 {
 			r.ranks.connect(i)
@@ -460,7 +454,7 @@ var supCases = []supCase{
 		stop := r.expect("ctl terminate", "terminate failure")
 		r.after(failed, stop, tFailDelay, "the failure's stop")
 		r.expect("ended", "close")
-	}, reason: stopFailure, running: []int{0, 1}, stopped: []int{0, 1}},
+	}, reason: StopFailure, running: []int{0, 1}, stopped: []int{0, 1}},
 	{name: "batch failure: stopped after the fail delay, the job ends with srun", batch: true, n: 2, endOn: []string{"ranksEnded"}, obey: []byte{rankio.CtlTerminate}, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.ranks.connect(1)
@@ -469,7 +463,7 @@ var supCases = []supCase{
 		stop := r.expect("ctl terminate", "terminate failure")
 		r.after(failed, stop, tFailDelay, "the failure's stop")
 		r.expect("ranksEnded", "ended", "close")
-	}, reason: stopFailure, running: []int{0}, stopped: []int{0}},
+	}, reason: StopFailure, running: []int{0}, stopped: []int{0}},
 	{name: "local launcher never ends: gives up after the stop's deadline, kills the ranks left", n: 1, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.expect("ranksChanged first")
@@ -479,7 +473,7 @@ var supCases = []supCase{
 		giveUp := r.expect("giveUp")
 		r.after(stop, giveUp, tStopWait, "giving up")
 		r.expect("kill", "wrapUp", "close") // the rank still connected
-	}, reason: stopInterrupt, running: []int{0}, stopped: []int{0}},
+	}, reason: StopInterrupt, running: []int{0}, stopped: []int{0}},
 	{name: "batch job lingers after its ranks: gives up after doneWait", batch: true, n: 2, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.ranks.connect(1)
@@ -489,7 +483,7 @@ var supCases = []supCase{
 		giveUp := r.expect("giveUp")
 		r.after(done, giveUp, tDoneWait, "giving up")
 		r.expect("wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "batch job does not leave the queue after scancel: gives up", batch: true, n: 1, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.cancel()
@@ -498,8 +492,8 @@ var supCases = []supCase{
 		giveUp := r.expect("giveUp")
 		r.after(stop, giveUp, tStopWait, "giving up")
 		r.expect("wrapUp", "close")
-	}, reason: stopInterrupt, running: []int{0}, stopped: []int{0}},
-	{name: "batch cancelled by SLURM: stopCancelled", batch: true, n: 3, slurm: stopCancelled, failDelay: supWait, script: func(r *supRun) {
+	}, reason: StopInterrupt, running: []int{0}, stopped: []int{0}},
+	{name: "batch cancelled by SLURM: stopCancelled", batch: true, n: 3, slurm: StopCancelled, failDelay: supWait, script: func(r *supRun) {
 		for i := range 3 {
 			r.ranks.connect(i)
 		}
@@ -507,14 +501,14 @@ var supCases = []supCase{
 		r.ranks.exit(2, rankio.Exit{Code: -1, Signal: int(syscall.SIGTERM)}, true)
 		r.end() // rank 0 still runs
 		r.expect("ended", "wrapUp", "close")
-	}, reason: stopCancelled, running: []int{0, 2}, stopped: []int{0, 2}},
-	{name: "batch stopped at its time limit: stopTimeout", batch: true, n: 2, slurm: stopTimeout, failDelay: supWait, script: func(r *supRun) {
+	}, reason: StopCancelled, running: []int{0, 2}, stopped: []int{0, 2}},
+	{name: "batch stopped at its time limit: stopTimeout", batch: true, n: 2, slurm: StopTimeout, failDelay: supWait, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.ranks.connect(1)
 		r.ranks.exit(1, exitKill, false)
 		r.end()
 		r.expect("ended", "wrapUp", "close")
-	}, reason: stopTimeout, running: []int{0, 1}, stopped: []int{0, 1}},
+	}, reason: StopTimeout, running: []int{0, 1}, stopped: []int{0, 1}},
 	{name: "batch failed by itself: no stop of SLURM's", batch: true, n: 2, failDelay: supWait, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.ranks.connect(1)
@@ -522,19 +516,19 @@ var supCases = []supCase{
 		r.ranks.exit(1, exitThree, true)
 		r.end()
 		r.expect("ended", "wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "local leftovers: ranks connected after the launcher exited are killed", n: 1, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.expect("ranksChanged first")
 		r.end()
 		r.expect("kill", "ctl kill", "wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "batch leftovers: the job's end ended them, no kill", batch: true, n: 1, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.expect("ranksChanged first")
 		r.end()
 		r.expect("wrapUp", "close")
-	}, reason: ranToEnd},
+	}, reason: RanToEnd},
 	{name: "local interrupt after the launcher exited: the ranks left are stopped", n: 1, obey: []byte{rankio.CtlTerminate}, connGrace: supWait, script: func(r *supRun) {
 		r.ranks.connect(0)
 		r.expect("ranksChanged first")
@@ -542,7 +536,7 @@ var supCases = []supCase{
 		r.expect("ended")
 		r.cancel()
 		r.expect("ctl terminate", "terminate interrupt", "wrapUp", "close")
-	}, reason: stopInterrupt, running: []int{0}, stopped: []int{0}},
+	}, reason: StopInterrupt, running: []int{0}, stopped: []int{0}},
 }
 
 func TestSupervisor(t *testing.T) {
@@ -553,14 +547,14 @@ func TestSupervisor(t *testing.T) {
 			defer r.cancel()
 			tc.script(r)
 			oc := r.wait()
-			if oc.reason != tc.reason {
-				t.Errorf("reason %s, want %s; events: %s", reasonName[oc.reason], reasonName[tc.reason], r.log())
+			if oc.Reason != tc.reason {
+				t.Errorf("reason %s, want %s; events: %s", oc.Reason.String(), tc.reason.String(), r.log())
 			}
-			if !slices.Equal(oc.running, tc.running) {
-				t.Errorf("running %v, want %v", oc.running, tc.running)
+			if !slices.Equal(oc.Running, tc.running) {
+				t.Errorf("running %v, want %v", oc.Running, tc.running)
 			}
 			var stopped []int
-			for _, x := range oc.results {
+			for _, x := range oc.Results {
 				if x.Stopped {
 					stopped = append(stopped, x.Rank)
 				}
@@ -587,7 +581,7 @@ func checkSupOrder(t *testing.T, tc supCase, r *supRun) {
 			closed = true
 		case strings.HasPrefix(e.what, "terminate "):
 			terms++
-		case e.what == "kill" && terms == 0 && tc.reason != ranToEnd:
+		case e.what == "kill" && terms == 0 && tc.reason != RanToEnd:
 			t.Errorf("kill before terminate: %s", r.log())
 		}
 	}
@@ -597,127 +591,10 @@ func checkSupOrder(t *testing.T, tc supCase, r *supRun) {
 	if !closed {
 		t.Errorf("the collector was not closed: %s", r.log())
 	}
-	if tc.reason == ranToEnd && (terms > 0 || r.did("ctl terminate")) {
+	if tc.reason == RanToEnd && (terms > 0 || r.did("ctl terminate")) {
 		t.Errorf("a run that ended by itself was stopped: %s", r.log())
 	}
-	if tc.batch && tc.reason == ranToEnd && r.did("kill") {
+	if tc.batch && tc.reason == RanToEnd && r.did("kill") {
 		t.Errorf("a batch job's ranks were killed after it ended: %s", r.log())
 	}
-}
-
-// fakeSlurm puts scontrol and scancel on PATH that answer for job 7 from a
-// state file, and returns the functions that set its state and read the
-// job ids scancel got. scancel cancels the job, as SLURM would.
-func fakeSlurm(t *testing.T) (setState func(string), cancels func() string) {
-	dir := t.TempDir()
-	state, log := filepath.Join(dir, "state"), filepath.Join(dir, "scancel.log")
-	scripts := map[string]string{
-		"scontrol": "#!/bin/sh\ncat " + state + "\n",
-		"scancel":  "#!/bin/sh\necho \"$@\" >>" + log + "\necho 'JobId=7 JobState=CANCELLED Reason=None NodeList=n1 ExitCode=0:15' >" + state + ".new\nmv " + state + ".new " + state + "\n",
-	}
-	for name, text := range scripts {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	setState = func(s string) {
-		if err := os.WriteFile(state+".new", []byte("JobId=7 "+s+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(state+".new", state); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cancels = func() string {
-		b, _ := os.ReadFile(log)
-		return string(b)
-	}
-	return setState, cancels
-}
-
-// newFakeBatch is job 7 of n ranks, submitted, with its collector.
-func newFakeBatch(t *testing.T, o Options) (*batchRun, *collector) {
-	em := newEmitter(newRecorder())
-	t.Cleanup(em.close)
-	col, err := newCollector(o.N, false, em, nil, quietLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(col.close)
-	c := &cellRun{m: &Magic{log: quietLog}, o: o, em: em, pr: newProgress(em), verbose: func(string) {}}
-	return &batchRun{c: c, env: os.Environ(), id: "7"}, col
-}
-
-// TestBatchJobTerminate: the batch backend cancels the job on a stop,
-// but not after a rank failed (srun's --kill-on-bad-exit ends the job);
-// giving up on the job cancels it, at most once in all.
-func TestBatchJobTerminate(t *testing.T) {
-	for _, tc := range []struct {
-		reason stopReason
-		want   string
-	}{
-		{stopFailure, ""}, {stopInterrupt, "7\n"}, {stopTimeout, "7\n"},
-	} {
-		t.Run(reasonName[tc.reason], func(t *testing.T) {
-			setState, cancels := fakeSlurm(t)
-			setState("JobState=RUNNING Reason=None NodeList=n1 ExitCode=0:0")
-			b, col := newFakeBatch(t, Options{N: 1})
-			j := startBatchJob(b, col, time.Now())
-			defer j.close()
-			j.terminate(tc.reason)
-			if got := cancels(); got != tc.want {
-				t.Errorf("terminate: scancel got %q, want %q", got, tc.want)
-			}
-			j.giveUp() // cancels the job if terminate did not
-			if got := cancels(); got != "7\n" {
-				t.Errorf("giving up: scancel got %q in all", got)
-			}
-			if !j.stopping || !strings.Contains(j.state.State, "(still in the queue: check squeue -j 7)") {
-				t.Errorf("stopping %v, state %q", j.stopping, j.state.State)
-			}
-		})
-	}
-}
-
-// TestBatchFollow follows job 7 through the real batch backend, with
-// scontrol and scancel faked.
-func TestBatchFollow(t *testing.T) {
-	t.Run("cancelled by SLURM at its time limit", func(t *testing.T) {
-		setState, cancels := fakeSlurm(t)
-		setState("JobState=TIMEOUT Reason=TimeLimit NodeList=n1 ExitCode=0:0")
-		b, col := newFakeBatch(t, Options{N: 2})
-		conn := dialRank(t, col, col.token, 0)
-		defer conn.Close()
-		waitFor(t, "rank 0's connection", func() bool { s, _ := col.counts(); return s == 1 })
-		oc, ranAt := b.follow(context.Background(), col, time.Now())
-		if oc.reason != stopTimeout || !slices.Equal(oc.running, []int{0}) || !oc.results[0].Stopped || ranAt.IsZero() || cancels() != "" {
-			t.Errorf("reason %s, running %v, results %+v, ran at %v, scancel %q", reasonName[oc.reason], oc.running, oc.results, ranAt, cancels())
-		}
-		if oc.launcherErr == nil || oc.launcherErr.Error() != "job 7 TIMEOUT" {
-			t.Errorf("launcherErr %v", oc.launcherErr)
-		}
-	})
-	t.Run("--timeout counts from the job's start", func(t *testing.T) {
-		setState, cancels := fakeSlurm(t)
-		setState("JobState=PENDING Reason=Resources NodeList=(null) ExitCode=0:0")
-		b, col := newFakeBatch(t, Options{N: 1, Timeout: 50 * time.Millisecond})
-		result := make(chan *outcome, 1)
-		go func() { oc, _ := b.follow(context.Background(), col, time.Now()); result <- oc }()
-		// The first poll comes at once and the next pollEvery later: the
-		// job waits past its --timeout, and is not cancelled.
-		time.Sleep(pollEvery + 100*time.Millisecond)
-		if got := cancels(); got != "" {
-			t.Fatalf("a pending job was cancelled (%q)", got)
-		}
-		setState("JobState=RUNNING Reason=None NodeList=n1 ExitCode=0:0")
-		select {
-		case oc := <-result:
-			if oc.reason != stopTimeout || cancels() != "7\n" || b.state.State != "CANCELLED" {
-				t.Errorf("reason %s, scancel %q, state %+v", reasonName[oc.reason], cancels(), b.state)
-			}
-		case <-time.After(supWait):
-			t.Fatal("follow did not return")
-		}
-	})
 }

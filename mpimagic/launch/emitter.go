@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"sync"
@@ -18,9 +18,9 @@ const batchDelay = 10 * time.Millisecond
 // end takes it.
 const maxQueued = 8 << 20
 
-// emitter hands a run's output to a cellio.Output from one goroutine, in
+// Emitter hands a run's output to a cellio.Output from one goroutine, in
 // the order it came, merging consecutive text of the same stream.
-type emitter struct {
+type Emitter struct {
 	out    cellio.Output
 	mu     sync.Mutex
 	space  *sync.Cond // signalled when the queue shrinks or the emitter closes
@@ -40,27 +40,27 @@ type outItem struct {
 	disp   *cellio.Display
 }
 
-func newEmitter(out cellio.Output) *emitter {
-	e := &emitter{out: out, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+func NewEmitter(out cellio.Output) *Emitter {
+	e := &Emitter{out: out, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	e.space = sync.NewCond(&e.mu)
 	go e.loop()
 	return e
 }
 
-// text queues text for stream ("stdout" or "stderr").
-func (e *emitter) text(stream string, b []byte) {
+// Text queues Text for stream ("stdout" or "stderr").
+func (e *Emitter) Text(stream string, b []byte) {
 	e.push([]outItem{{stream: stream, text: b}})
 }
 
-// display queues a display.
-func (e *emitter) display(d cellio.Display) {
+// Display queues a Display.
+func (e *Emitter) Display(d cellio.Display) {
 	e.push([]outItem{{disp: &d}})
 }
 
 // push queues items in order; text waits while the queue is full (a
 // display never waits: progress updates come from the loop that must stay
 // free to stop the ranks). The text of the items is copied.
-func (e *emitter) push(items []outItem) {
+func (e *Emitter) push(items []outItem) {
 	if len(items) == 0 {
 		return
 	}
@@ -91,14 +91,14 @@ func (e *emitter) push(items []outItem) {
 	e.poke()
 }
 
-func (e *emitter) poke() {
+func (e *Emitter) poke() {
 	select {
 	case e.kick <- struct{}{}:
 	default:
 	}
 }
 
-func (e *emitter) loop() {
+func (e *Emitter) loop() {
 	defer close(e.done)
 	for {
 		select {
@@ -116,7 +116,7 @@ func (e *emitter) loop() {
 }
 
 // flush passes on everything queued.
-func (e *emitter) flush() {
+func (e *Emitter) flush() {
 	e.mu.Lock()
 	q := e.q
 	e.q, e.queued = nil, 0
@@ -131,9 +131,9 @@ func (e *emitter) flush() {
 	}
 }
 
-// close passes on what is left and stops the emitter; later output is
+// Close passes on what is left and stops the emitter; later output is
 // dropped.
-func (e *emitter) close() {
+func (e *Emitter) Close() {
 	e.once.Do(func() { close(e.quit) })
 	<-e.done
 	e.mu.Lock()

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"context"
@@ -13,39 +13,39 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
-// launcherEnvKeys are the variables the choice of the launcher depends on
+// LauncherEnvKeys are the variables the choice of the launcher depends on
 // (findLauncher, slurm.InJobStep, chooseMPIPlugin).
-var launcherEnvKeys = []string{"PATH", "MPIGO_MPIRUN", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_MPI_TYPE"}
+var LauncherEnvKeys = []string{"PATH", "MPIGO_MPIRUN", "SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_MPI_TYPE"}
 
-// launcher is the program that starts the ranks.
-type launcher struct {
-	kind    string // "mpirun" or "srun"
-	path    string // absolute path
-	flavour string // of the mpirun (for srun: of the mpirun on PATH, if any)
-	version string // first line of mpirun --version
-	// mpirun is the mpirun whose MPI the program is built for ("" if none).
-	mpirun string
-	// inStep is set when this process runs inside a SLURM job step (under
+// Launcher is the program that starts the ranks.
+type Launcher struct {
+	Kind    string // "mpirun" or "srun"
+	Path    string // absolute path
+	Flavour string // of the mpirun (for srun: of the mpirun on PATH, if any)
+	Version string // first line of mpirun --version
+	// Mpirun is the Mpirun whose MPI the program is built for ("" if none).
+	Mpirun string
+	// InStep is set when this process runs inside a SLURM job step (under
 	// srun, as batchspawner starts the notebook server).
-	inStep bool
-	// For srun: mpiPlugin is the --mpi plugin to pass ("" for none) and
+	InStep bool
+	// For srun: MPIPlugin is the --mpi plugin to pass ("" for none) and
 	// mpiWhy says why it.
-	mpiPlugin string
-	mpiWhy    string
+	MPIPlugin string
+	MPIWhy    string
 }
 
-// mpi is the MPI the programs this launcher runs are built for.
-func (l *launcher) mpi() build.MPI {
-	return build.MPI{Mpirun: l.mpirun, Flavour: l.flavour, Version: l.version}
+// MPI is the MPI the programs this launcher runs are built for.
+func (l *Launcher) MPI() build.MPI {
+	return build.MPI{Mpirun: l.Mpirun, Flavour: l.Flavour, Version: l.Version}
 }
 
-// name is how messages call the launcher.
-func (l *launcher) name() string { return filepath.Base(l.path) }
+// Name is how messages call the launcher.
+func (l *Launcher) Name() string { return filepath.Base(l.Path) }
 
-// findLauncher resolves --launcher. auto is srun inside a SLURM allocation
+// FindLauncher resolves --launcher. auto is srun inside a SLURM allocation
 // ($SLURM_JOB_ID) and mpirun otherwise; mpirun is $MPIGO_MPIRUN if set,
 // else the mpirun on PATH.
-func findLauncher(ctx context.Context, choice string, env environ.Env) (*launcher, error) {
+func FindLauncher(ctx context.Context, choice string, env environ.Env) (*Launcher, error) {
 	getenv := env.Get
 	kind := choice
 	if choice == "auto" {
@@ -61,10 +61,10 @@ func findLauncher(ctx context.Context, choice string, env environ.Env) (*launche
 	if kind != "srun" && kind != "mpirun" { // a specific mpirun
 		mpirunName, kind = choice, "mpirun"
 	}
-	l := &launcher{kind: kind, inStep: slurm.InJobStep(getenv)}
+	l := &Launcher{Kind: kind, InStep: slurm.InJobStep(getenv)}
 	if p, err := env.LookPath(mpirunName); err == nil {
-		l.mpirun = p
-		l.flavour, l.version = mpiFlavour(ctx, p, env)
+		l.Mpirun = p
+		l.Flavour, l.Version = mpiFlavour(ctx, p, env)
 	} else if kind == "mpirun" {
 		return nil, fmt.Errorf("no %s found on PATH (%v): install an MPI (e.g. apt-get install openmpi-bin libopenmpi-dev) or load its module (module load openmpi)", mpirunName, err)
 	}
@@ -73,11 +73,11 @@ func findLauncher(ctx context.Context, choice string, env environ.Env) (*launche
 		if err != nil {
 			return nil, fmt.Errorf("--launcher srun: no srun on PATH: %v", err)
 		}
-		l.path = p
-		l.mpiPlugin, l.mpiWhy = chooseMPIPlugin(l.flavour, l.inStep, getenv("SLURM_MPI_TYPE"),
+		l.Path = p
+		l.MPIPlugin, l.MPIWhy = chooseMPIPlugin(l.Flavour, l.InStep, getenv("SLURM_MPI_TYPE"),
 			slurmMPIDefault(ctx, p, env), slurm.MPIPlugins(ctx, p, env.Child()))
 	} else {
-		l.path = l.mpirun
+		l.Path = l.Mpirun
 	}
 	return l, nil
 }
@@ -154,8 +154,8 @@ func mpiFlavour(ctx context.Context, mpirun string, env environ.Env) (flavour, v
 	return build.UnknownMPI, first
 }
 
-// launchSpec is what a launch needs to know beyond the options.
-type launchSpec struct {
+// commandSpec is what a launch needs to know beyond the options.
+type commandSpec struct {
 	wrapper []string // the rank wrapper's command
 	program []string // the program and its arguments
 	env     []string // K=V to pass to every rank (rank I/O, display, --env)
@@ -166,20 +166,20 @@ type launchSpec struct {
 	getenv func(string) string
 }
 
-// command returns the launcher's argv and the variables to add to its
+// Command returns the launcher's argv and the variables to add to its
 // environment. Rank count limits are checked by checkAllocation first.
 // srun gets -n, --mpi (chooseMPIPlugin), --overlap inside a job step, and
 // --nodes and --cpus-per-task when planSrun sets them.
-func (l *launcher) command(o Request, s launchSpec) (argv, env []string) {
+func (l *Launcher) Command(o Request, s commandSpec) (argv, env []string) {
 	n := fmt.Sprint(o.N)
-	argv = []string{l.path}
+	argv = []string{l.Path}
 	getenv := s.getenv
 	if getenv == nil {
 		getenv = o.Environ.Get
 	}
 	switch {
-	case l.kind == "srun":
-		if l.inStep {
+	case l.Kind == "srun":
+		if l.InStep {
 			// Inside a job step (batchspawner runs the notebook under
 			// srun): a new step must share the step's CPUs, or it waits
 			// for them forever.
@@ -193,14 +193,14 @@ func (l *launcher) command(o Request, s launchSpec) (argv, env []string) {
 		if p.cpusPerRank > 0 {
 			argv = append(argv, "--cpus-per-task="+fmt.Sprint(p.cpusPerRank))
 		}
-		if l.mpiPlugin != "" && !hasArg(o.LauncherArgs, "--mpi") {
-			argv = append(argv, "--mpi="+l.mpiPlugin)
+		if l.MPIPlugin != "" && !hasArg(o.LauncherArgs, "--mpi") {
+			argv = append(argv, "--mpi="+l.MPIPlugin)
 		}
 		argv = append(argv, "--kill-on-bad-exit=1")
 		if o.Hosts != "" {
 			argv = append(argv, "--nodelist="+hostNames(o.Hosts))
 		}
-	case l.flavour == build.OpenMPI:
+	case l.Flavour == build.OpenMPI:
 		argv = append(argv, "-n", n)
 		switch {
 		case o.Hosts != "":
@@ -220,7 +220,7 @@ func (l *launcher) command(o Request, s launchSpec) (argv, env []string) {
 		if s.euid == 0 {
 			env = append(env, "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 		}
-		if l.inStep {
+		if l.InStep {
 			// Open MPI starts its daemons on the allocation's other nodes
 			// with srun, which inside a job step waits for the step's
 			// CPUs unless it may overlap
@@ -255,9 +255,9 @@ func hostNames(hosts string) string {
 	return strings.Join(names, ",")
 }
 
-// explainLauncher turns a launcher's messages into a plain explanation, or
+// ExplainLauncher turns a launcher's messages into a plain explanation, or
 // "" when it recognises none.
-func explainLauncher(text string, o Request, l *launcher, cores int) string {
+func ExplainLauncher(text string, o Request, l *Launcher, cores int) string {
 	low := strings.ToLower(text)
 	has := func(subs ...string) bool {
 		for _, s := range subs {
@@ -279,24 +279,24 @@ func explainLauncher(text string, o Request, l *launcher, cores int) string {
 		return "The launcher could not run the program: on several hosts, mpigo and its cache directory (~/.cache/mpigo) must be visible on every host at the same path."
 	case has("mpi_abort was invoked", "mpi_abort"):
 		return "A rank called MPI_Abort (mpi.World.Abort), which ends every rank."
-	case has("pmix", "pmi2", "pmi server") && l.kind == "srun":
+	case has("pmix", "pmi2", "pmi server") && l.Kind == "srun":
 		return "srun's process management (PMI) and the MPI library do not match: try `-- --mpi=pmix` or `-- --mpi=pmi2`."
 	}
 	return ""
 }
 
-// remote reports whether the ranks may run on other hosts than this one,
+// Remote reports whether the ranks may run on other hosts than this one,
 // and so must reach the kernel over the network: under srun, with --hosts
 // or --hostfile, and for any launcher inside a SLURM allocation (an
 // mpirun there starts ranks on the allocation's nodes).
-func (l *launcher) remote(o Request, getenv func(string) string) bool {
-	return l.kind == "srun" || o.Hosts != "" || o.Hostfile != "" || getenv("SLURM_JOB_ID") != ""
+func (l *Launcher) Remote(o Request, getenv func(string) string) bool {
+	return l.Kind == "srun" || o.Hosts != "" || o.Hostfile != "" || getenv("SLURM_JOB_ID") != ""
 }
 
-// placementNote says how the ranks of o are placed when that is not one
+// PlacementNote says how the ranks of o are placed when that is not one
 // rank per task of the SLURM allocation (planSrun's note), "" otherwise.
-func (l *launcher) placementNote(o Request, getenv func(string) string) string {
-	if l.kind != "srun" {
+func (l *Launcher) PlacementNote(o Request, getenv func(string) string) string {
+	if l.Kind != "srun" {
 		return ""
 	}
 	p, err := planSrun(o, getenv)
@@ -306,16 +306,16 @@ func (l *launcher) placementNote(o Request, getenv func(string) string) string {
 	return p.note
 }
 
-// mpiNote says which --mpi plugin srun gets and why, for --verbose; ""
+// MPINote says which --mpi plugin srun gets and why, for --verbose; ""
 // for mpirun.
-func (l *launcher) mpiNote(o Request) string {
+func (l *Launcher) MPINote(o Request) string {
 	switch {
-	case l.kind != "srun":
+	case l.Kind != "srun":
 		return ""
 	case hasArg(o.LauncherArgs, "--mpi"):
 		return "srun: --mpi from the launcher arguments"
-	case l.mpiPlugin == "":
-		return "srun: no --mpi: " + l.mpiWhy
+	case l.MPIPlugin == "":
+		return "srun: no --mpi: " + l.MPIWhy
 	}
-	return "srun: --mpi=" + l.mpiPlugin + " (" + l.mpiWhy + ")"
+	return "srun: --mpi=" + l.MPIPlugin + " (" + l.MPIWhy + ")"
 }

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,58 +32,76 @@ const (
 	// live: time for a rank's failure to arrive first, which makes the
 	// launcher's own report of it redundant.
 	launcherHold = 150 * time.Millisecond
-	// maxLauncherText bounds the launcher output kept for the summary.
-	maxLauncherText = 32 << 10
+	// MaxLauncherText bounds the launcher output kept for the summary.
+	MaxLauncherText = 32 << 10
 )
 
-// job is one launch.
-type job struct {
-	req      Request
-	l        *launcher
-	wrapper  []string // runs the rank wrapper: the rankio binary, or mpigo rankio
-	program  []string // the program and its arguments
-	em       *emitter
-	rewrite  func(string) string
-	progress func(started, ended int)
-	verbose  func(string)
+// Job is one launch.
+type Job struct {
+	Req      Request
+	Launcher *Launcher
+	Wrapper  []string // runs the rank wrapper: the rankio binary, or mpigo rankio
+	Program  []string // the program and its arguments
+	Emitter  *Emitter
+	Rewrite  func(string) string
+	Progress func(started, ended int)
+	Verbose  func(string)
+	Log      *slog.Logger // diagnostics
 }
 
-// outcome is how a launch ended.
-// stopReason is why the magic stopped the ranks of a run.
-type stopReason int
+// StopReason is why the magic stopped the ranks of a run.
+type StopReason int
 
 const (
-	ranToEnd      stopReason = iota // it did not: the run ended by itself
-	stopInterrupt                   // the cell was interrupted
-	stopTimeout                     // --timeout expired
-	stopFailure                     // a rank failed: the others were stopped
-	stopCancelled                   // the batch job was cancelled (scancel, SLURM)
+	RanToEnd      StopReason = iota // it did not: the run ended by itself
+	StopInterrupt                   // the cell was interrupted
+	StopTimeout                     // --timeout expired
+	StopFailure                     // a rank failed: the others were stopped
+	StopCancelled                   // the batch job was cancelled (scancel, SLURM)
 )
 
-type outcome struct {
-	results      []rankResult
-	launcherText string        // everything the launcher wrote
-	launcherErr  error         // its exit status (nil: 0)
-	reason       stopReason    // why the magic stopped the ranks, if it did
-	launcherExit time.Duration // from the start to the launcher's exit
-	running      []int         // ranks still running when the stop began
-	took         time.Duration
+// String names r, for logs and test names.
+func (r StopReason) String() string {
+	switch r {
+	case RanToEnd:
+		return "ranToEnd"
+	case StopInterrupt:
+		return "interrupt"
+	case StopTimeout:
+		return "timeout"
+	case StopFailure:
+		return "failure"
+	case StopCancelled:
+		return "cancelled"
+	}
+	return "StopReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Outcome is how a launch ended.
+type Outcome struct {
+	Results      []RankResult
+	LauncherText string        // everything the launcher wrote
+	LauncherErr  error         // its exit status (nil: 0)
+	Reason       StopReason    // why the magic stopped the ranks, if it did
+	LauncherExit time.Duration // from the start to the launcher's exit
+	Running      []int         // ranks still running when the stop began
+	Took         time.Duration
 }
 
 // launch runs j and collects its ranks until the launcher and every rank
 // are gone. Cancelling ctx stops everything within about two seconds:
 // SIGTERM to the launcher's process group and to every rank's program
 // (through its wrapper), SIGKILL to all of them after rankio.KillGrace.
-func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
-	remote := j.l.remote(j.req, j.req.Environ.Get)
-	c, err := newCollector(j.req.N, remote, j.em, j.rewrite, m.log)
+func Run(ctx context.Context, j Job) (*Outcome, error) {
+	remote := j.Launcher.Remote(j.Req, j.Req.Environ.Get)
+	c, err := NewCollector(j.Req.N, remote, j.Emitter, j.Rewrite, j.Log)
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	rankEnv := c.rankEnv(remote, j.req.Env)
-	argv, env := j.l.command(j.req, launchSpec{wrapper: j.wrapper, program: j.program, env: rankEnv, cores: physicalCores(), euid: os.Geteuid()})
-	if j.verbose != nil {
+	defer c.Close()
+	rankEnv := c.RankEnv(remote, j.Req.Env)
+	argv, env := j.Launcher.Command(j.Req, commandSpec{wrapper: j.Wrapper, program: j.Program, env: rankEnv, cores: Cores(), euid: os.Geteuid()})
+	if j.Verbose != nil {
 		var shown []string
 		for _, kv := range env {
 			if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, display.EnvToken+"=") {
@@ -91,20 +110,20 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 			}
 			shown = append(shown, kv)
 		}
-		j.verbose("launch: " + shell.Join(shown) + " " + shell.Join(argv))
+		j.Verbose("launch: " + shell.Join(shown) + " " + shell.Join(argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = environ.Merge(j.req.Environ.Child(), env)
+	cmd.Env = environ.Merge(j.Req.Environ.Child(), env)
 	cmd.SysProcAttr = launcherProcAttr()
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("starting %s: %w", j.l.name(), err)
+		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, fmt.Errorf("starting %s: %w", j.l.name(), err)
+		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	start := time.Now()
@@ -114,24 +133,24 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return nil, fmt.Errorf("starting %s: %w", j.l.name(), err)
+		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
 	}
-	lo := newLauncherOutput(c, j.em)
+	lo := newLauncherOutput(c, j.Emitter)
 	lo.read(outR, "stdout")
 	lo.read(errR, "stderr")
-	g := &launcherGroup{pgid: cmd.Process.Pid, c: c, progress: j.progress, log: m.log, exits: make(chan backendNews, 1)}
+	g := &launcherGroup{pgid: cmd.Process.Pid, c: c, progress: j.Progress, log: j.Log, exits: make(chan News, 1)}
 	go g.wait(cmd, start)
 
 	// --timeout is ctx's deadline (the callers set it): here it counts
 	// from the launch, and the supervisor has no clock of its own to run.
-	o := newSupervisor(g, c, j.req.N).run(ctx)
+	o := NewSupervisor(g, c, j.Req.N).Run(ctx)
 	lo.wait()
-	if j.progress != nil {
-		j.progress(c.counts())
+	if j.Progress != nil {
+		j.Progress(c.Counts())
 	}
-	o.took = time.Since(start)
-	o.launcherText = lo.text()
-	o.launcherErr, o.launcherExit = g.err, g.exit
+	o.Took = time.Since(start)
+	o.LauncherText = lo.text()
+	o.LauncherErr, o.LauncherExit = g.err, g.exit
 	return o, nil
 }
 
@@ -139,67 +158,67 @@ func (m *Magic) launch(ctx context.Context, j job) (*outcome, error) {
 // its process group, which holds the ranks it starts on this host.
 type launcherGroup struct {
 	pgid     int
-	c        *collector
+	c        *Collector
 	progress func(started, ended int)
 	log      *slog.Logger
-	exits    chan backendNews // the launcher's exit (room for it: it may come after the supervisor gave up)
-	err      error            // the launcher's exit status, once it exited
-	exit     time.Duration    // from the start to its exit
+	exits    chan News     // the launcher's exit (room for it: it may come after the supervisor gave up)
+	err      error         // the launcher's exit status, once it exited
+	exit     time.Duration // from the start to its exit
 }
 
 // wait waits for the launcher to exit and reports it.
 func (g *launcherGroup) wait(cmd *exec.Cmd, start time.Time) {
 	err := cmd.Wait()
-	g.exits <- backendNews{ended: true, apply: func() { g.err, g.exit = err, time.Since(start) }}
+	g.exits <- News{Ended: true, Apply: func() { g.err, g.exit = err, time.Since(start) }}
 }
 
-func (g *launcherGroup) news() <-chan backendNews { return g.exits }
+func (g *launcherGroup) News() <-chan News { return g.exits }
 
-// ranksChanged shows the ranks' counts.
-func (g *launcherGroup) ranksChanged(bool) {
+// RanksChanged shows the ranks' counts.
+func (g *launcherGroup) RanksChanged(bool) {
 	if g.progress != nil {
-		g.progress(g.c.counts())
+		g.progress(g.c.Counts())
 	}
 }
 
-// terminate passes SIGTERM to the launcher's group, for every reason:
+// Terminate passes SIGTERM to the launcher's group, for every reason:
 // after a failure, failStopDelay went by without the launcher stopping
 // the other ranks itself.
-func (g *launcherGroup) terminate(stopReason) { _ = syscall.Kill(-g.pgid, syscall.SIGTERM) }
+func (g *launcherGroup) Terminate(StopReason) { _ = syscall.Kill(-g.pgid, syscall.SIGTERM) }
 
-// kill SIGKILLs the launcher's group and the wrappers of the ranks here.
-func (g *launcherGroup) kill() {
+// Kill SIGKILLs the launcher's group and the wrappers of the ranks here.
+func (g *launcherGroup) Kill() {
 	_ = syscall.Kill(-g.pgid, syscall.SIGKILL)
 	g.c.killLocal()
 }
 
-// ranksEnded does nothing: the launcher exits by itself once its ranks
+// RanksEnded does nothing: the launcher exits by itself once its ranks
 // ended (an interrupt stops one that does not).
-func (g *launcherGroup) ranksEnded() {}
+func (g *launcherGroup) RanksEnded() {}
 
-// giveUp: the launcher did not exit by the stop's deadline, SIGKILL
+// GiveUp: the launcher did not exit by the stop's deadline, SIGKILL
 // notwithstanding: the cell ends without it, and the log says so.
-func (g *launcherGroup) giveUp() {
+func (g *launcherGroup) GiveUp() {
 	g.log.Warn("mpirun: the launcher did not exit after SIGKILL", "pid", g.pgid)
 }
 
-// passOutput does nothing: the launcher's pipes have readers of their own
+// PassOutput does nothing: the launcher's pipes have readers of their own
 // (launcherOutput).
-func (g *launcherGroup) passOutput() {}
+func (g *launcherGroup) PassOutput() {}
 
-// wrapUp SIGKILLs what is left of the launcher's group.
-func (g *launcherGroup) wrapUp() { _ = syscall.Kill(-g.pgid, syscall.SIGKILL) }
+// WrapUp SIGKILLs what is left of the launcher's group.
+func (g *launcherGroup) WrapUp() { _ = syscall.Kill(-g.pgid, syscall.SIGKILL) }
 
-// stoppedBy: a launcher does not stop ranks on its own account.
-func (g *launcherGroup) stoppedBy() stopReason { return ranToEnd }
+// StoppedBy: a launcher does not stop ranks on its own account.
+func (g *launcherGroup) StoppedBy() StopReason { return RanToEnd }
 
 // launcherOutput passes the launcher's own output on, each line held back
 // a moment and dropped from the live output (not from the summary) when a
 // rank failed or the ranks are being stopped: the launcher then only
 // repeats what the magic reports better.
 type launcherOutput struct {
-	c     *collector
-	em    *emitter
+	c     *Collector
+	em    *Emitter
 	lines chan launcherLine
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -214,7 +233,7 @@ type launcherLine struct {
 	at     time.Time
 }
 
-func newLauncherOutput(c *collector, em *emitter) *launcherOutput {
+func newLauncherOutput(c *Collector, em *Emitter) *launcherOutput {
 	lo := &launcherOutput{c: c, em: em, lines: make(chan launcherLine, 256), done: make(chan struct{})}
 	go lo.show()
 	return lo
@@ -237,7 +256,7 @@ func (lo *launcherOutput) read(r io.ReadCloser, stream string) {
 					line += "\n"
 				}
 				lo.mu.Lock()
-				if lo.buf.Len() < maxLauncherText {
+				if lo.buf.Len() < MaxLauncherText {
 					lo.buf.WriteString(line)
 				}
 				lo.mu.Unlock()
@@ -256,8 +275,8 @@ func (lo *launcherOutput) show() {
 		if d := time.Until(l.at.Add(launcherHold)); d > 0 {
 			time.Sleep(d)
 		}
-		if !lo.c.quiet() {
-			lo.em.text(l.stream, []byte(l.text))
+		if !lo.c.Quiet() {
+			lo.em.Text(l.stream, []byte(l.text))
 		}
 	}
 }
@@ -281,7 +300,7 @@ func (lo *launcherOutput) wait() {
 	<-lo.done
 }
 
-// text is everything the launcher wrote (up to maxLauncherText).
+// text is everything the launcher wrote (up to MaxLauncherText).
 func (lo *launcherOutput) text() string {
 	lo.mu.Lock()
 	defer lo.mu.Unlock()

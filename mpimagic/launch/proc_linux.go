@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import "syscall"
 

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"os"
@@ -44,12 +44,12 @@ func TestHostfileSlots(t *testing.T) {
 
 func TestCheckAllocation(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	srun := &launcher{kind: "srun", path: "/usr/bin/srun"}
-	mpirun := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
+	srun := &Launcher{Kind: "srun", Path: "/usr/bin/srun"}
+	mpirun := &Launcher{Kind: "mpirun", Path: "/usr/bin/mpirun", Flavour: build.OpenMPI}
 	slurm := env(map[string]string{"SLURM_JOB_ID": "7", "SLURM_JOB_CPUS_PER_NODE": "4(x2)"})
 	tests := []struct {
 		o    Request
-		l    *launcher
+		l    *Launcher
 		env  func(string) string
 		want string // substring of the error; "" for none
 	}{
@@ -73,9 +73,9 @@ func TestCheckAllocation(t *testing.T) {
 		{Request{N: 100000}, mpirun, env(nil), "too many ranks"},
 	}
 	for _, tt := range tests {
-		err := checkAllocation(tt.o, tt.l, tt.env, 2)
+		err := CheckAllocation(tt.o, tt.l, tt.env, 2)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("checkAllocation(%+v, %s) = %v, want %q", tt.o, tt.l.kind, err, tt.want)
+			t.Errorf("checkAllocation(%+v, %s) = %v, want %q", tt.o, tt.l.Kind, err, tt.want)
 		}
 	}
 }

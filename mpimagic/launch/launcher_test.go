@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"context"
@@ -13,16 +13,16 @@ import (
 )
 
 func TestLauncherCommand(t *testing.T) {
-	spec := launchSpec{wrapper: []string{"/bin/mpigo", "rankio"}, program: []string{"/c/prog", "arg"}, env: []string{"MPIGO_RANKIO=x", "K=V"}, cores: 2}
-	ompi := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
-	mpich := &launcher{kind: "mpirun", path: "/usr/bin/mpirun.mpich", flavour: build.MPICH}
-	srun := &launcher{kind: "srun", path: "/usr/bin/srun"}
-	pmix := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix"}
-	stepped := &launcher{kind: "srun", path: "/usr/bin/srun", mpiPlugin: "pmix", inStep: true}
+	spec := commandSpec{wrapper: []string{"/bin/mpigo", "rankio"}, program: []string{"/c/prog", "arg"}, env: []string{"MPIGO_RANKIO=x", "K=V"}, cores: 2}
+	ompi := &Launcher{Kind: "mpirun", Path: "/usr/bin/mpirun", Flavour: build.OpenMPI}
+	mpich := &Launcher{Kind: "mpirun", Path: "/usr/bin/mpirun.mpich", Flavour: build.MPICH}
+	srun := &Launcher{Kind: "srun", Path: "/usr/bin/srun"}
+	pmix := &Launcher{Kind: "srun", Path: "/usr/bin/srun", MPIPlugin: "pmix"}
+	stepped := &Launcher{Kind: "srun", Path: "/usr/bin/srun", MPIPlugin: "pmix", InStep: true}
 	tail := []string{"/bin/mpigo", "rankio", "--", "/c/prog", "arg"}
 	tests := []struct {
 		name string
-		l    *launcher
+		l    *Launcher
 		o    Request
 		euid int
 		argv []string
@@ -45,7 +45,7 @@ func TestLauncherCommand(t *testing.T) {
 			append([]string{"/usr/bin/srun", "-n", "4", "--mpi=pmix", "--kill-on-bad-exit=1"}, tail...), spec.env},
 		{"srun, the user's --mpi wins", pmix, Request{N: 4, LauncherArgs: []string{"--mpi=pmi2"}}, 0,
 			append([]string{"/usr/bin/srun", "-n", "4", "--kill-on-bad-exit=1", "--mpi=pmi2"}, tail...), spec.env},
-		{"Open MPI inside a job step: its srun may overlap", &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI, inStep: true}, Request{N: 2}, 1000,
+		{"Open MPI inside a job step: its srun may overlap", &Launcher{Kind: "mpirun", Path: "/usr/bin/mpirun", Flavour: build.OpenMPI, InStep: true}, Request{N: 2}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "-x", "MPIGO_RANKIO", "-x", "K"}, tail...), append([]string{"SLURM_OVERLAP=1"}, spec.env...)},
 		{"Open MPI in an allocation: slots are not CPUs", ompi, Request{N: 2, LauncherArgs: []string{"--bind-to", "none"}}, 1000,
 			append([]string{"/usr/bin/mpirun", "-n", "2", "--oversubscribe", "-x", "MPIGO_RANKIO", "-x", "K", "--bind-to", "none"}, tail...), spec.env},
@@ -59,7 +59,7 @@ func TestLauncherCommand(t *testing.T) {
 		if strings.Contains(tt.name, "allocation") {
 			s.getenv = func(k string) string { return map[string]string{"SLURM_JOB_ID": "3"}[k] }
 		}
-		argv, env := tt.l.command(tt.o, s)
+		argv, env := tt.l.Command(tt.o, s)
 		if !reflect.DeepEqual(argv, tt.argv) || !reflect.DeepEqual(env, tt.env) {
 			t.Errorf("%s:\n got %q %q\nwant %q %q", tt.name, argv, env, tt.argv, tt.env)
 		}
@@ -77,7 +77,7 @@ func TestLauncherCommand(t *testing.T) {
 	} {
 		s := spec
 		s.getenv = func(k string) string { return tt.env[k] }
-		argv, _ := stepped.command(tt.o, s)
+		argv, _ := stepped.Command(tt.o, s)
 		if want := append(tt.want, tail...); !reflect.DeepEqual(argv, want) {
 			t.Errorf("srun in %v:\n got %q\nwant %q", tt.env, argv, want)
 		}
@@ -85,12 +85,12 @@ func TestLauncherCommand(t *testing.T) {
 }
 
 func TestRemote(t *testing.T) {
-	srun := &launcher{kind: "srun"}
-	mpirun := &launcher{kind: "mpirun", flavour: build.OpenMPI}
+	srun := &Launcher{Kind: "srun"}
+	mpirun := &Launcher{Kind: "mpirun", Flavour: build.OpenMPI}
 	none := func(string) string { return "" }
 	inJob := func(k string) string { return map[string]string{"SLURM_JOB_ID": "9"}[k] }
 	for _, tt := range []struct {
-		l      *launcher
+		l      *Launcher
 		o      Request
 		getenv func(string) string
 		want   bool
@@ -101,8 +101,8 @@ func TestRemote(t *testing.T) {
 		{mpirun, Request{N: 2}, inJob, true}, // mpirun starts ranks on the allocation's nodes
 		{srun, Request{N: 2}, none, true},
 	} {
-		if got := tt.l.remote(tt.o, tt.getenv); got != tt.want {
-			t.Errorf("remote(%s, %+v, SLURM_JOB_ID=%q) = %v", tt.l.kind, tt.o, tt.getenv("SLURM_JOB_ID"), got)
+		if got := tt.l.Remote(tt.o, tt.getenv); got != tt.want {
+			t.Errorf("remote(%s, %+v, SLURM_JOB_ID=%q) = %v", tt.l.Kind, tt.o, tt.getenv("SLURM_JOB_ID"), got)
 		}
 	}
 }
@@ -137,14 +137,14 @@ func TestChooseMPIPlugin(t *testing.T) {
 
 func TestExplainLauncher(t *testing.T) {
 	o := Request{N: 8}
-	l := &launcher{kind: "mpirun", path: "/usr/bin/mpirun", flavour: build.OpenMPI}
+	l := &Launcher{Kind: "mpirun", Path: "/usr/bin/mpirun", Flavour: build.OpenMPI}
 	for text, want := range map[string]string{
 		"There are not enough slots available in the system to satisfy the 8\nslots": "fewer slots",
 		"ssh: Could not resolve hostname nodeX":                                      "ssh",
 		"MPI_ABORT was invoked on rank 1 in communicator MPI_COMM_WORLD":             "MPI_Abort",
 		"everything is fine": "",
 	} {
-		got := explainLauncher(text, o, l, 2)
+		got := ExplainLauncher(text, o, l, 2)
 		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
 			t.Errorf("explainLauncher(%q) = %q, want %q", text, got, want)
 		}
@@ -193,16 +193,16 @@ func TestFindLauncher(t *testing.T) {
 		{"auto", map[string]string{"MPIGO_MPIRUN": "mpirun.mpich"}, "mpirun", "mpirun.mpich", build.MPICH},
 	}
 	for _, tt := range tests {
-		l, err := findLauncher(ctx, tt.choice, get(tt.env))
+		l, err := FindLauncher(ctx, tt.choice, get(tt.env))
 		if err != nil {
 			t.Errorf("findLauncher(%q, %v): %v", tt.choice, tt.env, err)
 			continue
 		}
-		if l.kind != tt.kind || filepath.Base(l.path) != tt.path || l.flavour != tt.flavour {
+		if l.Kind != tt.kind || filepath.Base(l.Path) != tt.path || l.Flavour != tt.flavour {
 			t.Errorf("findLauncher(%q, %v) = %+v", tt.choice, tt.env, l)
 		}
 	}
-	if _, err := findLauncher(ctx, "mpiexec.none", get(nil)); err == nil || !strings.Contains(err.Error(), "no mpiexec.none found") {
+	if _, err := FindLauncher(ctx, "mpiexec.none", get(nil)); err == nil || !strings.Contains(err.Error(), "no mpiexec.none found") {
 		t.Errorf("a missing mpirun: %v", err)
 	}
 
@@ -226,8 +226,8 @@ func TestFindLauncher(t *testing.T) {
 		{"none", map[string]string{"SLURM_JOB_ID": "42", "SLURM_STEP_ID": "batch"}, "pmix", false},
 	} {
 		script("scontrol", "Configuration data as of 2026-01-01T00:00:00\nMpiDefault              = "+tt.deflt+"\nMpiParams               = (null)")
-		l, err := findLauncher(ctx, "auto", get(tt.env))
-		if err != nil || l.kind != "srun" || l.mpiPlugin != tt.want || l.inStep != tt.step {
+		l, err := FindLauncher(ctx, "auto", get(tt.env))
+		if err != nil || l.Kind != "srun" || l.MPIPlugin != tt.want || l.InStep != tt.step {
 			t.Errorf("findLauncher with MpiDefault %s, %v = %+v, %v; want --mpi=%s, in a step: %v", tt.deflt, tt.env, l, err, tt.want, tt.step)
 		}
 	}

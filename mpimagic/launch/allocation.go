@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"bufio"
@@ -17,13 +17,13 @@ import (
 // few cores is fine for teaching, hundreds of ranks on a laptop are a typo.
 func localRankLimit(cores int) int { return max(64, 16*cores) }
 
-// checkAllocation reports, as a plain error, -n beyond what the ranks would
+// CheckAllocation reports, as a plain error, -n beyond what the ranks would
 // run on: the CPUs of the SLURM allocation for srun, or for an mpirun inside
 // one (planSrun), the slots of --hosts or --hostfile, or (locally)
 // localRankLimit.
-func checkAllocation(o Request, l *launcher, getenv func(string) string, cores int) error {
+func CheckAllocation(o Request, l *Launcher, getenv func(string) string, cores int) error {
 	switch {
-	case l.kind == "srun":
+	case l.Kind == "srun":
 		_, err := planSrun(o, getenv)
 		return err
 	case getenv("SLURM_JOB_ID") != "" && o.Hosts == "" && o.Hostfile == "":
@@ -138,7 +138,7 @@ func planSrun(o Request, getenv func(string) string) (srunPlan, error) {
 		tasks := cpus / per
 		p.cpusPerRank = 1
 		p.note = fmt.Sprintf("1 CPU per rank: the allocation's %d CPUs hold %s of %d CPUs, and %d ranks were asked for",
-			cpus, plural(tasks, "task"), per, o.N)
+			cpus, tasksOf(tasks), per, o.N)
 	default:
 		return p, tooMany(cpus, fmt.Sprintf("it has %d CPUs (SLURM_JOB_CPUS_PER_NODE=%s) and each rank needs one", cpus, cpusText))
 	}
@@ -230,10 +230,10 @@ func hostfileSlots(path string) (int, error) {
 	return total, nil
 }
 
-// physicalCores counts the cores this process may run on, as Open MPI counts
+// Cores counts the cores this process may run on, as Open MPI counts
 // slots: hardware threads of one core count once. Read once: every cell
 // asks, and the machine does not change under a running kernel.
-var physicalCores = sync.OnceValue(func() int {
+var Cores = sync.OnceValue(func() int {
 	n := runtime.NumCPU()
 	cpus, _ := filepath.Glob("/sys/devices/system/cpu/cpu[0-9]*/topology/core_id")
 	if len(cpus) == 0 {
@@ -250,3 +250,11 @@ var physicalCores = sync.OnceValue(func() int {
 	}
 	return max(1, min(n, len(seen)))
 })
+
+// tasksOf says "1 task" or "N tasks".
+func tasksOf(n int) string {
+	if n == 1 {
+		return "1 task"
+	}
+	return fmt.Sprintf("%d tasks", n)
+}

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"time"
@@ -21,12 +21,4 @@ type Request struct {
 	Command bool
 	// Environ is the environment the launch starts from, read once.
 	Environ environ.Env
-}
-
-// request is the launch o asks for.
-func (o Options) request() Request {
-	return Request{
-		N: o.N, Hosts: o.Hosts, Hostfile: o.Hostfile, LauncherArgs: o.LauncherArgs, Env: o.Env,
-		Timeout: o.Timeout, Command: o.Target != "", Environ: o.env,
-	}
 }

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"bytes"
@@ -14,55 +14,29 @@ import (
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/display"
+	"github.com/mpigo/mpigo/mpimagic/launch/launchtest"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 
-// newRecorder returns a cellio.Output that keeps what it gets.
-func newRecorder() *celliotest.Recorder { return celliotest.New() }
-
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// dialRank connects to c as a rank's wrapper would.
-func dialRank(t *testing.T, c *collector, token string, rank int) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", c.ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := json.Marshal(rankio.Hello{Token: token, Rank: rank, Host: "test", PID: 1})
-	if err := rankio.WriteFrame(conn, rankio.FrameHello, h); err != nil {
-		t.Fatal(err)
-	}
-	return conn
-}
-
-// waitFor polls cond for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func TestCollector(t *testing.T) {
-	rec := newRecorder()
-	em := newEmitter(rec)
+	rec := celliotest.New()
+	em := NewEmitter(rec)
 	rewrite := func(s string) string { return strings.Replace(s, "\tcell[mpirun]:", "\tcell[7]:", 1) }
-	c, err := newCollector(2, false, em, rewrite, quietLog)
+	c, err := NewCollector(2, false, em, rewrite, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A connection without the token is dropped and changes nothing.
-	bad := dialRank(t, c, "wrong", 0)
+	bad := launchtest.DialRank(t, c.Address(false), "wrong", 0)
 	if _, err := bad.Read(make([]byte, 1)); err == nil {
 		t.Error("a connection with a bad token stayed open")
 	}
-	r0 := dialRank(t, c, c.token, 0)
-	r1 := dialRank(t, c, c.token, 1)
-	waitFor(t, "ranks 0 and 1", func() bool { started, _ := c.counts(); return started == 2 })
-	dup := dialRank(t, c, c.token, 1) // a second rank 1 is refused
+	r0 := launchtest.DialRank(t, c.Address(false), c.token, 0)
+	r1 := launchtest.DialRank(t, c.Address(false), c.token, 1)
+	launchtest.WaitFor(t, "ranks 0 and 1", func() bool { started, _ := c.Counts(); return started == 2 })
+	dup := launchtest.DialRank(t, c.Address(false), c.token, 1) // a second rank 1 is refused
 	if _, err := dup.Read(make([]byte, 1)); err == nil {
 		t.Error("a duplicate rank stayed open")
 	}
@@ -92,9 +66,9 @@ func TestCollector(t *testing.T) {
 	rankio.WriteFrame(r1, rankio.FrameExit, exit)
 	r0.Close()
 	r1.Close()
-	waitFor(t, "both ranks to end", func() bool { started, ended := c.counts(); return started == 2 && ended == 2 && !c.open() })
-	c.close()
-	em.close()
+	launchtest.WaitFor(t, "both ranks to end", func() bool { started, ended := c.Counts(); return started == 2 && ended == 2 && !c.open() })
+	c.Close()
+	em.Close()
 
 	out := rec.Text("stdout")
 	for _, want := range []string{"[rank 0] hello\n", "[rank 1] one\n", "[rank 0] after\n", "[rank 1] two\n"} {
@@ -109,7 +83,7 @@ func TestCollector(t *testing.T) {
 		t.Errorf("displays = %+v: want the first shown, the second an update", rec.Displays())
 	}
 	rs := c.results()
-	if !rs[0].ok() || rs[0].Lines != 2 || rs[1].Exit.Signal != int(syscall.SIGSEGV) || rs[1].Lines != 3 {
+	if !rs[0].OK() || rs[0].Lines != 2 || rs[1].Exit.Signal != int(syscall.SIGSEGV) || rs[1].Lines != 3 {
 		t.Errorf("results = %+v", rs)
 	}
 	if c.firstFailure().IsZero() {
@@ -118,13 +92,13 @@ func TestCollector(t *testing.T) {
 }
 
 func TestEmitterMergesInOrder(t *testing.T) {
-	rec := newRecorder()
-	em := newEmitter(rec)
+	rec := celliotest.New()
+	em := NewEmitter(rec)
 	for i := 0; i < 1000; i++ {
-		em.text("stdout", []byte("x\n"))
+		em.Text("stdout", []byte("x\n"))
 	}
-	em.text("stderr", []byte("e\n"))
-	em.close()
+	em.Text("stderr", []byte("e\n"))
+	em.Close()
 	if got := rec.Text("stdout"); got != strings.Repeat("x\n", 1000) {
 		t.Errorf("stdout: %d bytes", len(got))
 	}
@@ -135,9 +109,9 @@ func TestEmitterMergesInOrder(t *testing.T) {
 
 // startRankIO runs rankio.Main in the test process as rank `rank` of c with the
 // given program, and returns its exit status channel.
-func startRankIO(t *testing.T, c *collector, rank string, program ...string) chan int {
+func startRankIO(t *testing.T, c *Collector, rank string, program ...string) chan int {
 	t.Helper()
-	t.Setenv(rankio.EnvVar, c.spec(false))
+	t.Setenv(rankio.EnvVar, c.Address(false).String())
 	t.Setenv("OMPI_COMM_WORLD_RANK", rank)
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -146,9 +120,9 @@ func startRankIO(t *testing.T, c *collector, rank string, program ...string) cha
 }
 
 func TestRankIO(t *testing.T) {
-	rec := newRecorder()
-	em := newEmitter(rec)
-	c, err := newCollector(3, false, em, nil, quietLog)
+	rec := celliotest.New()
+	em := NewEmitter(rec)
+	c, err := NewCollector(3, false, em, nil, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,9 +135,9 @@ func TestRankIO(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("rankio.Main did not return")
 	}
-	waitFor(t, "the rank's connection to end", func() bool { return !c.open() })
-	c.close()
-	em.close()
+	launchtest.WaitFor(t, "the rank's connection to end", func() bool { return !c.open() })
+	c.Close()
+	em.Close()
 	if got := rec.Text("stdout"); got != "[rank 2] ab\n[rank 2] no newline\n" {
 		t.Errorf("stdout = %q", got)
 	}
@@ -177,14 +151,14 @@ func TestRankIO(t *testing.T) {
 }
 
 func TestRankIOTerminate(t *testing.T) {
-	em := newEmitter(newRecorder())
-	c, err := newCollector(1, false, em, nil, quietLog)
+	em := NewEmitter(celliotest.New())
+	c, err := NewCollector(1, false, em, nil, quietLog)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer em.close()
+	defer em.Close()
 	done := startRankIO(t, c, "0", "/bin/sh", "-c", `echo started; exec sleep 30`)
-	waitFor(t, "the rank to start", func() bool { started, _ := c.counts(); return started == 1 })
+	launchtest.WaitFor(t, "the rank to start", func() bool { started, _ := c.Counts(); return started == 1 })
 	c.stop()
 	c.control(rankio.CtlTerminate)
 	select {
@@ -195,8 +169,8 @@ func TestRankIOTerminate(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the program was not terminated")
 	}
-	waitFor(t, "the rank's connection to end", func() bool { return !c.open() })
-	c.close()
+	launchtest.WaitFor(t, "the rank's connection to end", func() bool { return !c.open() })
+	c.Close()
 	if r := c.results()[0]; r.Exit.Signal != int(syscall.SIGTERM) {
 		t.Errorf("rank 0 = %+v", r)
 	}
@@ -214,28 +188,28 @@ func (b *blockedOutput) Stream(name, text string) {
 }
 
 func TestEmitterBackpressure(t *testing.T) {
-	out := &blockedOutput{Recorder: newRecorder(), release: make(chan struct{})}
-	em := newEmitter(out)
+	out := &blockedOutput{Recorder: celliotest.New(), release: make(chan struct{})}
+	em := NewEmitter(out)
 	chunk := make([]byte, maxQueued/2+1)
-	em.text("stdout", chunk) // taken by the flush, which then blocks in Stream
-	waitFor(t, "the first flush", func() bool { em.mu.Lock(); defer em.mu.Unlock(); return len(em.q) == 0 })
-	em.text("stdout", chunk)
-	em.text("stdout", chunk) // the queue is now over the bound
+	em.Text("stdout", chunk) // taken by the flush, which then blocks in Stream
+	launchtest.WaitFor(t, "the first flush", func() bool { em.mu.Lock(); defer em.mu.Unlock(); return len(em.q) == 0 })
+	em.Text("stdout", chunk)
+	em.Text("stdout", chunk) // the queue is now over the bound
 	pushed := make(chan struct{})
-	go func() { em.text("stdout", chunk); close(pushed) }()
+	go func() { em.Text("stdout", chunk); close(pushed) }()
 	select {
 	case <-pushed:
 		t.Fatal("text was queued past the bound")
 	case <-time.After(100 * time.Millisecond):
 	}
-	em.display(cellio.Display{Data: map[string]any{"text/plain": "progress"}}) // displays never wait
+	em.Display(cellio.Display{Data: map[string]any{"text/plain": "progress"}}) // displays never wait
 	close(out.release)
 	select {
 	case <-pushed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the writer was not released")
 	}
-	em.close()
+	em.Close()
 	if got := len(out.Text("stdout")); got != 4*len(chunk) {
 		t.Errorf("%d bytes out, want %d", got, 4*len(chunk))
 	}

@@ -1,4 +1,4 @@
-package mpimagic
+package launch
 
 import (
 	"crypto/rand"
@@ -24,10 +24,10 @@ import (
 // summary and error messages.
 const tailLines = 100
 
-// outLine is one line a rank wrote, without its newline.
-type outLine struct {
-	stderr bool
-	text   string
+// Line is one line a rank wrote, without its newline.
+type Line struct {
+	Stderr bool
+	Text   string
 }
 
 // rankState is what the collector knows about one rank.
@@ -42,20 +42,20 @@ type rankState struct {
 	stdout    rankio.LineBuffer
 	stderr    rankio.LineBuffer
 	splitter  *display.Splitter
-	tail      []outLine // the last tailLines lines
+	tail      []Line    // the last tailLines lines
 	lines     int       // lines written in all
 	digest    hash.Hash // of every line, for folding identical outputs
 }
 
-// collector is the magic's end of the rank I/O channel: it accepts one
+// Collector is the magic's end of the rank I/O channel: it accepts one
 // connection per rank, turns the output frames into "[rank N] " lines on
 // the emitter, and records how each rank ended.
-type collector struct {
+type Collector struct {
 	n       int
 	token   string
 	display string // token of display records in rank output
 	ln      net.Listener
-	em      *emitter
+	em      *Emitter
 	rewrite func(string) string // applied to each line (cell positions); may be nil
 	log     *slog.Logger
 
@@ -75,9 +75,9 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// newCollector listens for n ranks: on the loopback interface when they
+// NewCollector listens for n ranks: on the loopback interface when they
 // all run here, on every interface when they may run on other hosts.
-func newCollector(n int, remote bool, em *emitter, rewrite func(string) string, log *slog.Logger) (*collector, error) {
+func NewCollector(n int, remote bool, em *Emitter, rewrite func(string) string, log *slog.Logger) (*Collector, error) {
 	addr := "127.0.0.1:0"
 	if remote {
 		addr = ":0"
@@ -86,7 +86,7 @@ func newCollector(n int, remote bool, em *emitter, rewrite func(string) string, 
 	if err != nil {
 		return nil, fmt.Errorf("listening for rank output: %w", err)
 	}
-	c := &collector{
+	c := &Collector{
 		n: n, token: newToken(), display: newToken(), ln: ln, em: em, rewrite: rewrite, log: log,
 		ranks: make([]*rankState, n), shown: map[string]bool{}, changed: make(chan struct{}, 1),
 	}
@@ -98,7 +98,10 @@ func newCollector(n int, remote bool, em *emitter, rewrite func(string) string, 
 }
 
 // spec is the value of $MPIGO_RANKIO for the wrappers.
-func (c *collector) spec(remote bool) string {
+// Address is where the ranks' wrappers connect, and the token they must
+// say hello with: every non-loopback address of this host when remote, and
+// the loopback one last.
+func (c *Collector) Address(remote bool) rankio.Address {
 	port := c.ln.Addr().(*net.TCPAddr).Port
 	addrs := []string{}
 	if remote {
@@ -111,17 +114,17 @@ func (c *collector) spec(remote bool) string {
 		}
 	}
 	addrs = append(addrs, net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
-	return rankio.Address{Addrs: addrs, Token: c.token, Host: rankio.Hostname()}.String()
+	return rankio.Address{Addrs: addrs, Token: c.token, Host: rankio.Hostname()}
 }
 
-func (c *collector) poke() {
+func (c *Collector) poke() {
 	select {
 	case c.changed <- struct{}{}:
 	default:
 	}
 }
 
-func (c *collector) accept() {
+func (c *Collector) accept() {
 	for {
 		conn, err := c.ln.Accept()
 		if err != nil {
@@ -136,7 +139,7 @@ func (c *collector) accept() {
 }
 
 // serve reads one rank's connection to its end.
-func (c *collector) serve(conn net.Conn) {
+func (c *Collector) serve(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	typ, payload, err := rankio.ReadFrame(conn)
@@ -190,7 +193,7 @@ func (c *collector) serve(conn net.Conn) {
 // output handles bytes a rank wrote. What it shows is handed to the
 // emitter outside the lock: the emitter may make it wait (backpressure),
 // and stopping the ranks must not wait for that.
-func (c *collector) output(r *rankState, stderr bool, b []byte) {
+func (c *Collector) output(r *rankState, stderr bool, b []byte) {
 	var out []outItem
 	c.mu.Lock()
 	if stderr {
@@ -209,7 +212,7 @@ func (c *collector) output(r *rankState, stderr bool, b []byte) {
 }
 
 // lines appends to out the whole lines in b (the rest waits for its newline).
-func (c *collector) lines(r *rankState, stderr bool, b []byte, out *[]outItem) {
+func (c *Collector) lines(r *rankState, stderr bool, b []byte, out *[]outItem) {
 	lb := &r.stdout
 	if stderr {
 		lb = &r.stderr
@@ -220,7 +223,7 @@ func (c *collector) lines(r *rankState, stderr bool, b []byte, out *[]outItem) {
 }
 
 // line records one line (newline included) and appends it, prefixed, to out.
-func (c *collector) line(r *rankState, stderr bool, line, out []byte) []byte {
+func (c *Collector) line(r *rankState, stderr bool, line, out []byte) []byte {
 	text := string(line[:len(line)-1])
 	if c.rewrite != nil {
 		text = c.rewrite(text)
@@ -232,7 +235,7 @@ func (c *collector) line(r *rankState, stderr bool, line, out []byte) []byte {
 		r.digest.Write([]byte{1})
 	}
 	r.digest.Write([]byte(text))
-	r.tail = append(r.tail, outLine{stderr: stderr, text: text})
+	r.tail = append(r.tail, Line{Stderr: stderr, Text: text})
 	if len(r.tail) > tailLines {
 		r.tail = append(r.tail[:0], r.tail[len(r.tail)-tailLines:]...)
 	}
@@ -256,7 +259,7 @@ func appendText(out *[]outItem, stderr bool, text []byte) {
 // record appends a display record from a rank to out (any rank: a cell
 // guards its displays with `if rank == 0` when it wants one). The first
 // use of a display id shows it, later ones update it.
-func (c *collector) record(rec *display.Record, out *[]outItem) {
+func (c *Collector) record(rec *display.Record, out *[]outItem) {
 	if rec.Kind != "display" {
 		return
 	}
@@ -274,7 +277,7 @@ func (c *collector) record(rec *display.Record, out *[]outItem) {
 
 // finish records a rank's exit (info nil: its connection ended). A partial
 // last line is passed on.
-func (c *collector) finish(r *rankState, info *rankio.Exit) {
+func (c *Collector) finish(r *rankState, info *rankio.Exit) {
 	var out []outItem
 	c.mu.Lock()
 	if !r.exited {
@@ -302,8 +305,8 @@ func (c *collector) finish(r *rankState, info *rankio.Exit) {
 	c.poke()
 }
 
-// counts returns how many ranks started and ended.
-func (c *collector) counts() (started, ended int) {
+// Counts returns how many ranks started and ended.
+func (c *Collector) Counts() (started, ended int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.ranks {
@@ -318,23 +321,23 @@ func (c *collector) counts() (started, ended int) {
 }
 
 // firstFailure returns when the first rank failed (zero if none has).
-func (c *collector) firstFailure() time.Time {
+func (c *Collector) firstFailure() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.failed
 }
 
-// quiet reports whether launcher messages should stay out of the live
+// Quiet reports whether launcher messages should stay out of the live
 // output: a rank failed (the launcher's report of it is redundant) or the
 // magic is stopping the ranks.
-func (c *collector) quiet() bool {
+func (c *Collector) Quiet() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopped || !c.failed.IsZero()
 }
 
 // open reports whether some rank's connection is still open.
-func (c *collector) open() bool {
+func (c *Collector) open() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.ranks {
@@ -347,7 +350,7 @@ func (c *collector) open() bool {
 
 // stop marks the ranks as being stopped and returns the ranks still
 // running.
-func (c *collector) stop() []int {
+func (c *Collector) stop() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stopped = true
@@ -361,7 +364,7 @@ func (c *collector) stop() []int {
 }
 
 // control sends a control byte to every rank whose program still runs.
-func (c *collector) control(b byte) {
+func (c *Collector) control(b byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.ranks {
@@ -375,7 +378,7 @@ func (c *collector) control(b byte) {
 // killLocal SIGKILLs the wrappers (and their programs) of the ranks on
 // this host that are still connected, without the launcher's help. An
 // open connection means the wrapper is alive, so its pid is still its own.
-func (c *collector) killLocal() {
+func (c *Collector) killLocal() {
 	host := rankio.Hostname()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -395,9 +398,9 @@ func (c *collector) killLocal() {
 	}
 }
 
-// close stops listening, closes the connections left and waits for their
+// Close stops listening, closes the connections left and waits for their
 // readers.
-func (c *collector) close() {
+func (c *Collector) Close() {
 	c.ln.Close()
 	c.mu.Lock()
 	for _, r := range c.ranks {
@@ -410,23 +413,23 @@ func (c *collector) close() {
 }
 
 // results returns what became of each rank.
-func (c *collector) results() []rankResult {
+func (c *Collector) results() []RankResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]rankResult, len(c.ranks))
+	out := make([]RankResult, len(c.ranks))
 	for i, r := range c.ranks {
-		out[i] = rankResult{
+		out[i] = RankResult{
 			Rank: r.rank, Started: r.connected, Exited: r.exited, Exit: r.exit, ExitAt: r.exitAt,
 			Host: r.hello.Host, PID: r.hello.ChildPID, Lines: r.lines,
-			Tail: append([]outLine(nil), r.tail...), Digest: hex.EncodeToString(r.digest.Sum(nil)),
+			Tail: append([]Line(nil), r.tail...), Digest: hex.EncodeToString(r.digest.Sum(nil)),
 		}
 	}
 	return out
 }
 
-// rankEnv is the environment every rank gets: where to send its output
+// RankEnv is the environment every rank gets: where to send its output
 // (remote: an address other hosts reach), the display token, then extra
 // (the cell's --env).
-func (c *collector) rankEnv(remote bool, extra []string) []string {
-	return append([]string{rankio.EnvVar + "=" + c.spec(remote), display.EnvToken + "=" + c.display}, extra...)
+func (c *Collector) RankEnv(remote bool, extra []string) []string {
+	return append([]string{rankio.EnvVar + "=" + c.Address(remote).String(), display.EnvToken + "=" + c.display}, extra...)
 }
