@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/slurm"
+
 	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/launch/launchtest"
@@ -115,7 +117,7 @@ func TestBatchFollow(t *testing.T) {
 		go func() { oc, _ := b.follow(context.Background(), col, time.Now()); result <- oc }()
 		// The first poll comes at once and the next pollEvery later: the
 		// job waits past its --timeout, and is not cancelled.
-		time.Sleep(pollEvery + 100*time.Millisecond)
+		time.Sleep(slurm.PollEvery + 100*time.Millisecond)
 		if got := cancels(); got != "" {
 			t.Fatalf("a pending job was cancelled (%q)", got)
 		}

@@ -91,14 +91,14 @@ func TestJobScript(t *testing.T) {
 
 func TestJobAndModuleNames(t *testing.T) {
 	for dir, want := range map[string][2]string{
-		"/x/hello":             {"hello", "hello"},
-		"/x/My Job (2)": {"My_Job__2_", "my_job__2"},
-		"/x/.hidden":           {"hidden", "hidden"},
-		"/x/héllo":             {"h_llo", "h_llo"},
-		"/":                    {progName, progName},
-		"/x/run-1.2":           {"run-1.2", "run-1.2"},
-		"/x/---":               {progName, progName},
-		"/x/2024_results":      {"2024_results", "2024_results"},
+		"/x/hello":        {"hello", "hello"},
+		"/x/My Job (2)":   {"My_Job__2_", "my_job__2"},
+		"/x/.hidden":      {"hidden", "hidden"},
+		"/x/héllo":        {"h_llo", "h_llo"},
+		"/":               {progName, progName},
+		"/x/run-1.2":      {"run-1.2", "run-1.2"},
+		"/x/---":          {progName, progName},
+		"/x/2024_results": {"2024_results", "2024_results"},
 	} {
 		job := jobName(dir)
 		if job != want[0] || moduleName(job) != want[1] {

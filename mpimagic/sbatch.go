@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,20 +45,6 @@ import (
 //     the job with scancel, and the cell waits until it has left the queue.
 
 const (
-	// pollEvery is how often the job's state is asked for in its first
-	// pollSlowAfter; then every pollSlow, and every pollSlowest after
-	// pollSlowestAfter, to spare the SLURM controller the questions of a
-	// notebook whose job waits for hours. The ranks' connections say when
-	// the job starts without waiting for a poll.
-	pollEvery        = 500 * time.Millisecond
-	pollSlowAfter    = 30 * time.Second
-	pollSlow         = 2 * time.Second
-	pollSlowestAfter = 5 * time.Minute
-	pollSlowest      = 5 * time.Second
-	// pollFast is how often it is asked for once the job should be ending.
-	pollFast = 200 * time.Millisecond
-	// slurmCmdTimeout bounds one sbatch, scontrol, squeue, sacct or scancel.
-	slurmCmdTimeout = 30 * time.Second
 	// jobEndWait is how long the cell waits, after every rank ended or the
 	// job was cancelled, for SLURM to report the job's end; after it the
 	// job is cancelled (if it was not) and the cell ends anyway.
@@ -81,164 +65,6 @@ func checkSbatch(o Options) error {
 		return fmt.Errorf("--launcher %s does not go with --sbatch: the batch job starts its ranks with srun", o.Launcher)
 	}
 	return slurm.CheckEnv(o.Env)
-}
-
-// jobState is what SLURM says about a job.
-type jobState struct {
-	State    string // JobState: PENDING, RUNNING, COMPLETED, ... ("" unknown)
-	Reason   string // why it is pending (Resources, Priority, ...), "" for None
-	Nodes    string // NodeList, e.g. n[1-2]; "" before it runs
-	ExitCode string // "0:0" (exit status:signal); "" unknown
-	// Gone: SLURM no longer knows the job (it ended more than MinJobAge
-	// ago, or never existed).
-	Gone bool
-}
-
-// terminalStates are the states of a job that has ended.
-var terminalStates = map[string]bool{
-	"COMPLETED": true, "CANCELLED": true, "FAILED": true, "TIMEOUT": true, "NODE_FAIL": true,
-	"PREEMPTED": true, "BOOT_FAIL": true, "DEADLINE": true, "OUT_OF_MEMORY": true,
-	"REVOKED": true, "SPECIAL_EXIT": true,
-}
-
-// ended reports whether the job has ended (or SLURM forgot it).
-func (s jobState) ended() bool { return s.Gone || terminalStates[s.State] }
-
-// started reports whether the job has begun running: it runs, or it ended
-// on nodes (a job cancelled while pending ended on none).
-func (s jobState) started() bool {
-	switch s.State {
-	case "", "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING":
-		return false
-	case "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT", "RESIZING":
-		return true
-	}
-	return s.Nodes != ""
-}
-
-// describe is the state for the progress line, e.g. "pending (Resources)",
-// "running on n[1-2]".
-func (s jobState) describe() string {
-	state := strings.ToLower(s.State)
-	if state == "" {
-		state = "in an unknown state"
-	}
-	switch {
-	case s.State == "PENDING" && s.Reason != "":
-		return state + " (" + s.Reason + ")"
-	case s.State == "RUNNING" && s.Nodes != "":
-		return state + " on " + s.Nodes
-	}
-	return state
-}
-
-// final is the job's final state for messages, e.g. "COMPLETED",
-// "FAILED (exit code 3)", "CANCELLED".
-func (s jobState) final() string {
-	state := s.State
-	if state == "" {
-		return "ended (final state unknown: SLURM no longer knows the job and sacct has no record of it)"
-	}
-	code, sig, _ := strings.Cut(s.ExitCode, ":")
-	switch {
-	case state == "COMPLETED" || state == "CANCELLED" || state == "TIMEOUT":
-	case sig != "" && sig != "0":
-		state += " (signal " + sig + ")"
-	case code != "" && code != "0":
-		state += " (exit code " + code + ")"
-	}
-	return state
-}
-
-// scontrolKey matches the start of a "Key=" field of scontrol's output.
-var scontrolKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_/:]*=`)
-
-// parseScontrol reads the Key=Value fields of `scontrol -o show job ID`.
-// A word that does not start a field belongs to the value before it
-// (values may hold spaces: a WorkDir, a Comment).
-func parseScontrol(out string) map[string]string {
-	fields := map[string]string{}
-	key := ""
-	for _, w := range strings.Fields(out) {
-		if loc := scontrolKey.FindStringIndex(w); loc != nil {
-			key = w[:loc[1]-1]
-			fields[key] = w[loc[1]:]
-			continue
-		}
-		if key != "" {
-			fields[key] += " " + w
-		}
-	}
-	return fields
-}
-
-// scontrolState turns the fields of `scontrol -o show job` into a jobState.
-func scontrolState(f map[string]string) jobState {
-	s := jobState{State: f["JobState"], Reason: f["Reason"], Nodes: f["NodeList"], ExitCode: f["ExitCode"]}
-	if s.Reason == "None" || s.Reason == "(null)" {
-		s.Reason = ""
-	}
-	if s.Nodes == "(null)" {
-		s.Nodes = ""
-	}
-	return s
-}
-
-// parseSqueue reads `squeue -h -j ID -o %T|%r|%N`; ok is false when the
-// output holds no line for the job (it has left the queue).
-func parseSqueue(out string) (s jobState, ok bool) {
-	line := strings.TrimSpace(out)
-	if line == "" {
-		return jobState{}, false
-	}
-	line, _, _ = strings.Cut(line, "\n")
-	parts := strings.SplitN(line, "|", 3)
-	for len(parts) < 3 {
-		parts = append(parts, "")
-	}
-	s = jobState{State: parts[0], Reason: parts[1], Nodes: parts[2]}
-	if s.Reason == "None" || s.Reason == "(null)" {
-		s.Reason = ""
-	}
-	return s, true
-}
-
-// parseSacct reads `sacct -n -X -P -j ID -o State,ExitCode,NodeList`:
-// "CANCELLED by 0|0:15|n1". ok is false without a line.
-func parseSacct(out string) (s jobState, ok bool) {
-	for _, line := range strings.Split(out, "\n") {
-		parts := strings.Split(strings.TrimSpace(line), "|")
-		if len(parts) < 2 || parts[0] == "" {
-			continue
-		}
-		state, _, _ := strings.Cut(parts[0], " ") // "CANCELLED by 1000"
-		s = jobState{State: state, ExitCode: parts[1]}
-		if len(parts) > 2 && parts[2] != "None assigned" {
-			s.Nodes = parts[2]
-		}
-		return s, true
-	}
-	return jobState{}, false
-}
-
-// sbatchJobID reads the job id that sbatch --parsable prints: "ID" or
-// "ID;CLUSTER".
-func sbatchJobID(out string) (string, error) {
-	line := strings.TrimSpace(out)
-	if i := strings.LastIndexByte(line, '\n'); i >= 0 { // messages before it
-		line = strings.TrimSpace(line[i+1:])
-	}
-	id, _, _ := strings.Cut(line, ";")
-	if _, err := strconv.ParseUint(id, 10, 64); err != nil || id == "" {
-		return "", fmt.Errorf("sbatch --parsable printed %q, not a job id", strings.TrimSpace(out))
-	}
-	return id, nil
-}
-
-// invalidJob reports whether a scontrol or squeue error says the job is
-// unknown to SLURM.
-func invalidJob(text string) bool {
-	return strings.Contains(strings.ToLower(text), "invalid job id")
 }
 
 // batchSpec is what the job script is made from.
@@ -294,150 +120,6 @@ func batchScript(s batchSpec) string {
 	return b.String()
 }
 
-// slurmEnv is the environment of sbatch, scontrol, squeue, sacct and
-// scancel: the kernel's, without what would tie the new job to an
-// allocation the kernel may run in (SLURM_* but SLURM_CONF), or make its
-// ranks believe they belong to another MPI job.
-func slurmEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range environ.New(env...).Child() {
-		if strings.HasPrefix(kv, "SLURM_") && !strings.HasPrefix(kv, "SLURM_CONF=") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-// slurmCmd runs a SLURM command and returns its stdout, or an error that
-// holds what it wrote on stderr.
-func slurmCmd(ctx context.Context, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, slurmCmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if msg == "" {
-			msg = err.Error()
-		}
-		return stdout.String(), fmt.Errorf("%s: %s", name, msg)
-	}
-	return stdout.String(), nil
-}
-
-// queryJob asks SLURM for the state of job id: scontrol (squeue where
-// there is no scontrol); for a job SLURM no longer knows, sacct.
-func queryJob(ctx context.Context, env []string, id string) (jobState, error) {
-	var s jobState
-	if _, err := environ.New(env...).LookPath("scontrol"); err == nil {
-		out, err := slurmCmd(ctx, env, "scontrol", "-o", "show", "job", id)
-		switch {
-		case err == nil:
-			s = scontrolState(parseScontrol(out))
-			if s.State != "" {
-				return s, nil
-			}
-			return s, fmt.Errorf("scontrol show job %s printed no JobState: %q", id, strings.TrimSpace(out))
-		case !invalidJob(err.Error()):
-			return s, err
-		}
-	} else {
-		out, err := slurmCmd(ctx, env, "squeue", "-h", "-j", id, "-o", "%T|%r|%N")
-		switch {
-		case err == nil:
-			if st, ok := parseSqueue(out); ok {
-				return st, nil
-			}
-		case !invalidJob(err.Error()):
-			return s, err
-		}
-	}
-	// SLURM has forgotten the job (or, for squeue, it left the queue):
-	// accounting may know how it ended.
-	s = jobState{Gone: true}
-	if out, err := slurmCmd(ctx, env, "sacct", "-n", "-X", "-P", "-j", id, "-o", "State,ExitCode,NodeList"); err == nil {
-		if st, ok := parseSacct(out); ok {
-			st.Gone = true
-			return st, nil
-		}
-	}
-	return s, nil
-}
-
-// poller asks for a job's state in a loop and passes on each answer.
-type poller struct {
-	states chan jobState
-	errs   chan error
-	hurry  chan struct{}
-	quit   chan struct{}
-}
-
-// startPoller polls job id until stop; hurry makes the polls more frequent.
-func startPoller(env []string, id string) *poller {
-	p := &poller{states: make(chan jobState, 1), errs: make(chan error, 1), hurry: make(chan struct{}, 1), quit: make(chan struct{})}
-	go func() {
-		start, fast := time.Now(), false
-		for {
-			s, err := queryJob(context.Background(), env, id)
-			if err != nil {
-				select {
-				case p.errs <- err:
-				default:
-				}
-			} else {
-				select { // keep only the latest state
-				case <-p.states:
-				default:
-				}
-				p.states <- s
-				if s.ended() {
-					return
-				}
-			}
-			every := pollInterval(time.Since(start))
-			if fast {
-				every = pollFast
-			}
-			select {
-			case <-p.quit:
-				return
-			case <-p.hurry:
-				fast = true
-			case <-time.After(every):
-			}
-		}
-	}()
-	return p
-}
-
-// pollInterval is the time between two polls, age after the first.
-func pollInterval(age time.Duration) time.Duration {
-	switch {
-	case age >= pollSlowestAfter:
-		return pollSlowest
-	case age >= pollSlowAfter:
-		return pollSlow
-	}
-	return pollEvery
-}
-
-// faster makes the polls more frequent (the job should be ending).
-func (p *poller) faster() {
-	select {
-	case p.hurry <- struct{}{}:
-	default:
-	}
-}
-
-// stop ends the polls.
-func (p *poller) stop() { close(p.quit) }
-
 // batchJobDir makes a private directory for one job under
 // CACHE/sbatch and removes those old ones left by kernels that died.
 func batchJobDir(cache string) (string, error) {
@@ -457,6 +139,13 @@ func batchJobDir(cache string) (string, error) {
 		return "", fmt.Errorf("creating a directory for the job script: %w", err)
 	}
 	return dir, nil
+}
+
+// haveScontrol reports whether scontrol is on the PATH of SLURM's
+// commands (squeue answers where it is not).
+func (b *batchRun) haveScontrol() bool {
+	_, err := environ.New(b.env...).LookPath("scontrol")
+	return err == nil
 }
 
 // tailFile reads what a file gained since offset (at most
@@ -496,7 +185,7 @@ type batchRun struct {
 	outFile string // the job's output file
 	outOff  int64
 	outText strings.Builder
-	state   jobState
+	state   slurm.JobState
 	// cancelErr is scancel's failure, if it failed.
 	cancelErr error
 }
@@ -528,7 +217,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 		return mpiError(err)
 	}
 	defer col.Close()
-	b := &batchRun{c: c, env: slurmEnv(c.o.env.List()), dir: dir}
+	b := &batchRun{c: c, env: slurm.ClientEnv(c.o.env.Child()), dir: dir}
 	spec := batchSpec{
 		opts: o, name: "mpigo-" + strings.NewReplacer("[", "", "]", "").Replace(c.cellName), cellName: c.cellName,
 		output:  filepath.Join(dir, "slurm-%j.out"),
@@ -553,9 +242,9 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	submitted := time.Now()
 	// Not bound to ctx: once sbatch runs, the cell must learn the job id
 	// to cancel the job.
-	sout, err := slurmCmd(context.Background(), b.env, "sbatch", args...)
+	sout, err := slurm.Command(context.Background(), b.env, "sbatch", args...)
 	if err == nil {
-		b.id, err = sbatchJobID(sout)
+		b.id, err = slurm.JobID(sout)
 	}
 	if err != nil {
 		c.pr.set("not submitted: sbatch failed", true)
@@ -622,8 +311,8 @@ func (b *batchRun) follow(ctx context.Context, col *launch.Collector, submitted 
 	oc := s.Run(ctx)
 	b.readOutput(col)
 	oc.LauncherText = b.outText.String()
-	if !b.state.ended() || b.state.State != "COMPLETED" {
-		oc.LauncherErr = fmt.Errorf("job %s %s", b.id, b.state.final())
+	if !b.state.Ended() || b.state.State != "COMPLETED" {
+		oc.LauncherErr = fmt.Errorf("job %s %s", b.id, b.state.Final())
 	}
 	if !s.RanAt.IsZero() {
 		oc.Took = time.Since(s.RanAt)
@@ -637,7 +326,7 @@ func (b *batchRun) follow(ctx context.Context, col *launch.Collector, submitted 
 type batchJob struct {
 	*batchRun
 	col       *launch.Collector
-	p         *poller
+	p         *slurm.Poller
 	answers   chan launch.News // the poller's answers and the progress line's ticks
 	quit      chan struct{}
 	submitted time.Time
@@ -650,9 +339,9 @@ type batchJob struct {
 
 // startBatchJob starts polling job b.id and shows it pending.
 func startBatchJob(b *batchRun, col *launch.Collector, submitted time.Time) *batchJob {
-	j := &batchJob{batchRun: b, col: col, p: startPoller(b.env, b.id), answers: make(chan launch.News), quit: make(chan struct{}), submitted: submitted}
+	j := &batchJob{batchRun: b, col: col, p: slurm.StartPoller(b.env, b.id, b.haveScontrol()), answers: make(chan launch.News), quit: make(chan struct{}), submitted: submitted}
 	go j.forward()
-	j.state = jobState{State: "PENDING"}
+	j.state = slurm.JobState{State: "PENDING"}
 	j.show()
 	return j
 }
@@ -660,14 +349,14 @@ func startBatchJob(b *batchRun, col *launch.Collector, submitted time.Time) *bat
 // forward passes the poller's answers on, and a tick every pollEvery: the
 // time in the queue on the progress line goes on.
 func (j *batchJob) forward() {
-	tick := time.NewTicker(pollEvery)
+	tick := time.NewTicker(slurm.PollEvery)
 	defer tick.Stop()
 	for {
 		var n launch.News
 		select {
-		case s := <-j.p.states:
-			n = launch.News{Apply: func() { j.state, j.pollErr = s, ""; j.show() }, Running: s.started(), Ended: s.ended()}
-		case err := <-j.p.errs:
+		case s := <-j.p.States:
+			n = launch.News{Apply: func() { j.state, j.pollErr = s, ""; j.show() }, Running: s.Started(), Ended: s.Ended()}
+		case err := <-j.p.Errs:
 			n = launch.News{Apply: func() { j.pollFailed(err) }}
 		case <-tick.C:
 			n = launch.News{Apply: j.show}
@@ -685,7 +374,7 @@ func (j *batchJob) forward() {
 // close ends the polls.
 func (j *batchJob) close() {
 	close(j.quit)
-	j.p.stop()
+	j.p.Stop()
 }
 
 func (j *batchJob) pollFailed(err error) {
@@ -700,7 +389,7 @@ func (j *batchJob) show() {
 	if j.stopping {
 		return
 	}
-	text := "job " + j.id + " " + j.state.describe()
+	text := "job " + j.id + " " + j.state.Describe()
 	if j.state.State == "PENDING" || j.state.State == "" {
 		text += ", " + waited(time.Since(j.submitted)) + " in the queue"
 	}
@@ -722,7 +411,7 @@ func (j *batchJob) scancel() {
 		return
 	}
 	j.cancelled = true
-	if _, err := slurmCmd(context.Background(), j.env, "scancel", j.id); err != nil {
+	if _, err := slurm.Command(context.Background(), j.env, "scancel", j.id); err != nil {
 		j.c.m.log.Warn("mpirun --sbatch: scancel failed", "job", j.id, "err", err)
 		j.cancelErr = err
 	}
@@ -734,7 +423,7 @@ func (j *batchJob) News() <-chan launch.News { return j.answers }
 // runs, maybe before a poll does.
 func (j *batchJob) RanksChanged(first bool) {
 	if first {
-		j.state = jobState{State: "RUNNING", Nodes: j.state.Nodes}
+		j.state = slurm.JobState{State: "RUNNING", Nodes: j.state.Nodes}
 	}
 	j.show()
 }
@@ -748,7 +437,7 @@ func (j *batchJob) Terminate(reason launch.StopReason) {
 		j.c.pr.set("cancelling job "+j.id+" (scancel)…", false)
 		j.scancel()
 	}
-	j.p.faster()
+	j.p.Faster()
 }
 
 // Kill does nothing beyond the collector's CtlKill: the ranks run on
@@ -757,7 +446,7 @@ func (j *batchJob) Terminate(reason launch.StopReason) {
 func (j *batchJob) Kill() {}
 
 // RanksEnded: the job should end now.
-func (j *batchJob) RanksEnded() { j.p.faster() }
+func (j *batchJob) RanksEnded() { j.p.Faster() }
 
 // GiveUp: the job outlived its ranks (or its stop) by jobEndWait: cancel
 // it, if that was not done, and say that it may still be in the queue.
@@ -797,7 +486,7 @@ func (b *batchRun) readOutput(col *launch.Collector) {
 		return
 	}
 	data := tailFile(b.outFile, b.outOff)
-	if !b.state.ended() { // whole lines only while the job runs
+	if !b.state.Ended() { // whole lines only while the job runs
 		data = data[:bytes.LastIndexByte(data, '\n')+1]
 	}
 	if len(data) == 0 {
@@ -820,7 +509,7 @@ func (b *batchRun) readOutput(col *launch.Collector) {
 func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *cellio.Error {
 	c, o, l := b.c, b.c.o, b.c.l
 	job := "job " + b.id
-	final := b.state.final()
+	final := b.state.Final()
 	where := ""
 	if b.state.Nodes != "" {
 		where = " on " + b.state.Nodes
@@ -867,7 +556,7 @@ func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *celli
 }
 
 // batchTitle is summaryTitle, with SLURM's stops named as such.
-func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s jobState) string {
+func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s slurm.JobState) string {
 	shown := *oc
 	switch {
 	case oc.Reason == launch.StopCancelled:
@@ -919,7 +608,7 @@ func (b *batchRun) stopError(oc *launch.Outcome, ranAt time.Time) *cellio.Error 
 		value += fmt.Sprintf(". scancel failed (%v): the job may still be in the queue; check with squeue -j %s and cancel it with scancel %s", b.cancelErr, b.id, b.id)
 	}
 	tb := append([]string{string(name) + ": " + value}, where(oc)...)
-	state := b.state.final()
+	state := b.state.Final()
 	if b.state.Nodes != "" {
 		state += " on " + b.state.Nodes
 	}
