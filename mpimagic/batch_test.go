@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/report"
+
 	"github.com/mpigo/mpigo/mpimagic/slurm"
 
 	"github.com/mpigo/mpigo/cellio/celliotest"
@@ -56,7 +58,7 @@ func newFakeBatch(t *testing.T, o Options) (*batchRun, *launch.Collector) {
 		t.Fatal(err)
 	}
 	t.Cleanup(col.Close)
-	c := &cellRun{m: &Magic{log: quietLog}, o: o, em: em, pr: newProgress(em), verbose: func(string) {}}
+	c := &cellRun{m: &Magic{log: quietLog}, o: o, em: em, pr: report.NewProgress(em), verbose: func(string) {}}
 	return &batchRun{c: c, env: os.Environ(), id: "7"}, col
 }
 

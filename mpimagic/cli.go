@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mpigo/mpigo/mpimagic/report"
+
 	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/mpimagic/program"
@@ -90,7 +92,7 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return fail("%v", err)
 	}
-	if werr := judge(oc, o.request(), l); werr != nil {
+	if werr := report.Judge(oc, o.request(), l); werr != nil {
 		fmt.Fprintln(stderr, "mpigo run: "+strings.Join(werr.Traceback, "\n"))
 		if oc.Reason == launch.StopInterrupt {
 			return 130
@@ -98,8 +100,8 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		return 1
 	}
 	if o.Verbose {
-		s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.Results)}
-		fmt.Fprint(stderr, s.plain())
+		s := &report.Summary{Title: report.Title(oc, o.request(), l), Groups: report.Fold(oc.Results)}
+		fmt.Fprint(stderr, s.Plain())
 	}
 	return 0
 }

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mpigo/mpigo/mpimagic/report"
+
 	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/mpimagic/build"
@@ -61,7 +63,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	cellName := "cell[" + strconv.Itoa(cell) + "]"
 	rename := func(s string) string { return strings.ReplaceAll(s, program.CellFile, cellName) }
 	exportErr := func(err error) error {
-		return exportError(err)
+		return report.ExportError(err)
 	}
 	dirArg := filepath.Clean(o.Export)
 	abs, err := filepath.Abs(dirArg)
@@ -78,12 +80,12 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	}
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return cellio.Result{}, magicError(err)
+		return cellio.Result{}, report.MagicError(err)
 	}
 	defer done()
 	em := launch.NewEmitter(out)
 	defer em.Close()
-	pr := newProgress(em)
+	pr := report.NewProgress(em)
 	verbose := func(string) {}
 	if o.Verbose {
 		verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
@@ -92,16 +94,16 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	decls := m.decls()
 	src, err := m.sources()
 	if err != nil {
-		return cellio.Result{}, magicError(err)
+		return cellio.Result{}, report.MagicError(err)
 	}
 	gen, err := program.Generate(body, decls, src.Exports())
 	if err != nil {
-		pr.set("does not compile: nothing exported", true)
+		pr.Set("does not compile: nothing exported", true)
 		return cellio.Result{}, compileError(err, rename)
 	}
 	plain, tidy, err := program.ExportSources(body, decls, src.Exports(), cellName)
 	if err != nil {
-		pr.set("failed", true)
+		pr.Set("failed", true)
 		return cellio.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
 	}
 
@@ -110,7 +112,7 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	// Where nothing can be compiled (no MPI here), the plain version is
 	// written: it is the cell's program with comments moved.
 	mainGo, compiled := plain, ""
-	pr.set("building…", false)
+	pr.Set("building…", false)
 	local := o
 	if local.Launcher == "srun" {
 		local.Launcher = "auto" // the job's srun need not be here: build for this MPI
@@ -122,10 +124,10 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	var ce *program.CompileError
 	switch {
 	case ctx.Err() != nil:
-		pr.set("interrupted: nothing exported", true)
-		return cellio.Result{}, interruptedError("while its program was being built; nothing was exported")
+		pr.Set("interrupted: nothing exported", true)
+		return cellio.Result{}, report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built; nothing was exported")
 	case errors.As(buildErr, &ce):
-		pr.set("does not compile: nothing exported", true)
+		pr.Set("does not compile: nothing exported", true)
 		return cellio.Result{}, compileError(buildErr, rename)
 	case buildErr != nil:
 		verbose("not compiled here: " + buildErr.Error())
@@ -136,8 +138,8 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 			_, err := m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, o.env, verbose)
 			switch {
 			case ctx.Err() != nil:
-				pr.set("interrupted: nothing exported", true)
-				return cellio.Result{}, interruptedError("while its program was being built; nothing was exported")
+				pr.Set("interrupted: nothing exported", true)
+				return cellio.Result{}, report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built; nothing was exported")
 			case err == nil:
 				mainGo = tidy
 			default:
@@ -150,10 +152,10 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	files := exportFiles(spec, mainGo, src)
 	res, err := writeExport(abs, files)
 	if err != nil {
-		pr.set("failed: nothing exported", true)
+		pr.Set("failed: nothing exported", true)
 		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
-	pr.set("exported to "+dirArg, true)
+	pr.Set("exported to "+dirArg, true)
 	em.Text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
 	return cellio.Result{}, nil
 }
@@ -436,7 +438,7 @@ func exportReport(s jobSpec, abs string, inherited []goeval.Decl, res *exportRes
 		for _, d := range inherited {
 			names = append(names, fmt.Sprintf("%s %s (cell[%d])", d.Kind, d.Name, d.Cell))
 		}
-		fmt.Fprintf(&b, ", with %s from earlier cells: %s", plural(len(inherited), "declaration"), strings.Join(names, ", "))
+		fmt.Fprintf(&b, ", with %s from earlier cells: %s", report.Plural(len(inherited), "declaration"), strings.Join(names, ", "))
 	}
 	b.WriteString("\n")
 	dir := s.dirArg
@@ -451,7 +453,7 @@ func exportReport(s jobSpec, abs string, inherited []goeval.Decl, res *exportRes
 	}
 	row("go.mod", "its module, with github.com/mpigo/mpigo from ./mpigo")
 	row("mpigo/", "packages mpi and display: go build needs no network")
-	row("job.sh", fmt.Sprintf("the SLURM job: %s, --time=%s; builds and runs the program", plural(s.opts.N, "task"), jobTime(s.opts)))
+	row("job.sh", fmt.Sprintf("the SLURM job: %s, --time=%s; builds and runs the program", report.Plural(s.opts.N, "task"), jobTime(s.opts)))
 	row("README.md", "how to build, run and submit it")
 	if len(res.written) == 0 {
 		b.WriteString("(every file already held this export)\n")

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/report"
+
 	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/mpimagic/build"
@@ -272,12 +274,12 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out cellio.Output, start func(*cellRun, context.Context) *cellio.Error) (cellio.Result, error) {
 	ctx, done, err := m.track(ctx)
 	if err != nil {
-		return cellio.Result{}, magicError(err)
+		return cellio.Result{}, report.MagicError(err)
 	}
 	defer done()
 	em := launch.NewEmitter(out)
 	defer em.Close()
-	c := &cellRun{m: m, o: o, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: newProgress(em), verbose: func(string) {}}
+	c := &cellRun{m: m, o: o, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: report.NewProgress(em), verbose: func(string) {}}
 	if o.Verbose {
 		c.verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
 	}
@@ -297,7 +299,7 @@ type cellRun struct {
 	cell     int    // the execution count
 	cellName string // cell[N]
 	em       *launch.Emitter
-	pr       *progress
+	pr       *report.Progress
 	verbose  func(string)
 	// set by prepare
 	l       *launch.Launcher
@@ -323,24 +325,24 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	m, o := c.m, c.o
 	l, tc, err := m.setup(ctx, o)
 	if err != nil {
-		c.pr.set("failed: "+err.Error(), true)
-		return mpiError(err)
+		c.pr.Set("failed: "+err.Error(), true)
+		return report.MPIError(err)
 	}
 	c.l = l
 	if !o.Sbatch { // --sbatch: a new job, not this allocation
 		if err := launch.CheckAllocation(o.request(), l, o.env.Get, launch.Cores()); err != nil {
-			c.pr.set("not started: too many ranks", true)
+			c.pr.Set("not started: too many ranks", true)
 			return usageError(&UsageError{Reason: err.Error()})
 		}
 	}
 	decls := m.decls()
 	src, err := m.sources()
 	if err != nil {
-		return magicError(err)
+		return report.MagicError(err)
 	}
 	gen, err := program.Generate(body, decls, src.Exports())
 	if err != nil {
-		c.pr.set("does not compile", true)
+		c.pr.Set("does not compile", true)
 		return compileError(err, c.rename)
 	}
 	if o.Verbose && len(gen.Inherited) > 0 {
@@ -350,15 +352,15 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		}
 		c.verbose("from earlier cells: " + strings.Join(names, ", "))
 	}
-	c.pr.set("building…", false)
+	c.pr.Set("building…", false)
 	wrap := m.startWrapper(ctx, tc, o.env)
 	b, err := m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, c.verbose)
 	if err != nil {
 		if ctx.Err() != nil {
-			c.pr.set("interrupted while building", true)
-			return interruptedError("while its program was being built")
+			c.pr.Set("interrupted while building", true)
+			return report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built")
 		}
-		c.pr.set("does not compile", true)
+		c.pr.Set("does not compile", true)
 		return compileError(err, c.rename)
 	}
 	c.bin = b.Bin
@@ -366,10 +368,10 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	c.verbose("program: " + b.Bin + " (source: " + filepath.Join(filepath.Dir(b.Bin), "main.go") + ")")
 	c.note = "build cached"
 	if !b.Cached {
-		c.note = "built in " + seconds(b.Took)
+		c.note = "built in " + report.Seconds(b.Took)
 	}
 	if c.wrapper = wrap.wait(); c.wrapper == nil {
-		return magicError(errors.New("mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"))
+		return report.MagicError(errors.New("mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"))
 	}
 	return nil
 }
@@ -382,7 +384,7 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	what := plural(o.N, "rank") + " with " + l.Name()
+	what := report.Plural(o.N, "rank") + " with " + l.Name()
 	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
 		what += " (" + l.Flavour + ")"
 	}
@@ -393,28 +395,28 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 	if note := l.MPINote(o.request()); note != "" {
 		c.verbose(note)
 	}
-	c.pr.set("launching "+what+placement+"…", false)
+	c.pr.Set("launching "+what+placement+"…", false)
 	oc, err := launch.Run(ctx, launch.Job{Log: c.m.log,
 		Req: o.request(), Launcher: l, Wrapper: c.wrapper, Program: []string{c.bin}, Emitter: c.em,
 		Rewrite: c.rewriteLine,
 		Progress: func(started, ended int) {
-			c.pr.set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
+			c.pr.Set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
 		},
 		Verbose: c.verbose,
 	})
 	if err != nil {
-		c.pr.set("failed: "+err.Error(), true)
-		return mpiError(err)
+		c.pr.Set("failed: "+err.Error(), true)
+		return report.MPIError(err)
 	}
 	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.Took, "launcher_exit", oc.LauncherExit, "build", c.note)
-	werr := judge(oc, o.request(), l)
+	werr := report.Judge(oc, o.request(), l)
 	if werr == nil {
-		c.pr.set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, seconds(oc.Took), placement), true)
+		c.pr.Set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, report.Seconds(oc.Took), placement), true)
 	} else {
-		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
+		c.pr.Set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}
-	s := &summary{title: summaryTitle(oc, o.request(), l), groups: fold(oc.Results), launcher: strings.TrimRight(oc.LauncherText, "\n"), plainLauncher: werr == nil}
-	c.em.Display(cellio.Display{Data: s.data()})
+	s := &report.Summary{Title: report.Title(oc, o.request(), l), Groups: report.Fold(oc.Results), Launcher: strings.TrimRight(oc.LauncherText, "\n"), PlainLauncher: werr == nil}
+	c.em.Display(cellio.Display{Data: s.Data()})
 	return werr
 }
 
@@ -422,13 +424,9 @@ func (c *cellRun) run(ctx context.Context) *cellio.Error {
 func usageError(err error) *cellio.Error {
 	var ue *UsageError
 	if !errors.As(err, &ue) {
-		return &cellio.Error{Name: cellio.UsageError, Value: err.Error()}
+		return report.UsageError(err.Error(), "")
 	}
-	tb := []string{"UsageError: " + ue.Reason}
-	if ue.Usage != "" {
-		tb = append(tb, "", "usage: "+strings.TrimRight(ue.Usage, "\n"))
-	}
-	return &cellio.Error{Name: cellio.UsageError, Value: ue.Reason, Traceback: tb}
+	return report.UsageError(ue.Reason, ue.Usage)
 }
 
 // compileError is the cell error of a program that does not build.
@@ -438,7 +436,7 @@ func compileError(err error, rename func(string) string) *cellio.Error {
 		return usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if !errors.As(err, &ce) {
-		return buildFailed(rename(err.Error()))
+		return report.BuildError(rename(err.Error()))
 	}
 	lines := make([]string, 0, len(ce.Lines)+1)
 	undefined := false
@@ -456,7 +454,7 @@ func compileError(err error, rename func(string) string) *cellio.Error {
 	if undefined {
 		tb = append(tb, "", "(%mpirun programs see the declarations of earlier cells (import, func, type, const, var) but not variables made with :=; declare those in this cell)")
 	}
-	return &cellio.Error{Name: cellio.CompileError, Value: lines[0], Traceback: tb}
+	return report.CompileError(lines[0], tb)
 }
 
 // environ returns the environment of a cell starting now: Config.Environ's,

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpigo/mpigo/mpimagic/report"
+
 	"github.com/mpigo/mpigo/mpimagic/launch"
 
 	"github.com/mpigo/mpigo/mpimagic/build"
@@ -106,7 +108,7 @@ func batchScript(s batchSpec) string {
 # holds only what SLURM and srun say. Submitted with sbatch --parsable; the
 # kernel cancels it (scancel) when the cell is interrupted.
 
-`, s.cellName, plural(o.N, "rank"))
+`, s.cellName, report.Plural(o.N, "rank"))
 	slurm.WriteExports(&b, s.env)
 	argv := []string{"srun"}
 	if s.mpi != "" {
@@ -196,7 +198,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	o, m := c.o, c.m
 	bc, err := m.cache()
 	if err != nil {
-		return magicError(err)
+		return report.MagicError(err)
 	}
 	cache := bc.Dir()
 	if nodeLocal(cache) {
@@ -205,16 +207,16 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	}
 	dir, err := batchJobDir(cache)
 	if err != nil {
-		c.pr.set("failed: "+err.Error(), true)
-		return magicError(err)
+		c.pr.Set("failed: "+err.Error(), true)
+		return report.MagicError(err)
 	}
 	if !o.Verbose {
 		defer os.RemoveAll(dir)
 	}
 	col, err := launch.NewCollector(o.N, true, c.em, c.rewriteLine, m.log)
 	if err != nil {
-		c.pr.set("failed: "+err.Error(), true)
-		return mpiError(err)
+		c.pr.Set("failed: "+err.Error(), true)
+		return report.MPIError(err)
 	}
 	defer col.Close()
 	b := &batchRun{c: c, env: slurm.ClientEnv(c.o.env.Child()), dir: dir}
@@ -231,14 +233,14 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 	}
 	script := filepath.Join(dir, "job.sh")
 	if err := os.WriteFile(script, []byte(batchScript(spec)), 0o700); err != nil {
-		c.pr.set("failed: "+err.Error(), true)
-		return magicError(fmt.Errorf("writing the job script: %w", err))
+		c.pr.Set("failed: "+err.Error(), true)
+		return report.MagicError(fmt.Errorf("writing the job script: %w", err))
 	}
 	args := append([]string{"--parsable"}, o.LauncherArgs...)
 	args = append(args, script)
 	c.verbose("job script: " + script + " (kept after the cell, as --verbose is on)")
 	c.verbose("submit: " + shell.Join(append([]string{"sbatch"}, args...)))
-	c.pr.set("submitting the job (sbatch)…", false)
+	c.pr.Set("submitting the job (sbatch)…", false)
 	submitted := time.Now()
 	// Not bound to ctx: once sbatch runs, the cell must learn the job id
 	// to cancel the job.
@@ -247,7 +249,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 		b.id, err = slurm.JobID(sout)
 	}
 	if err != nil {
-		c.pr.set("not submitted: sbatch failed", true)
+		c.pr.Set("not submitted: sbatch failed", true)
 		return submitError(err, args[:len(args)-1])
 	}
 	b.outFile = filepath.Join(dir, "slurm-"+b.id+".out")
@@ -287,7 +289,7 @@ func submitError(err error, args []string) *cellio.Error {
 			break
 		}
 	}
-	return refusedJob(value, tb)
+	return report.SubmitError(value, tb)
 }
 
 // firstLine is the first line of s.
@@ -401,7 +403,7 @@ func (j *batchJob) show() {
 	}
 	if text != j.shown {
 		j.shown = text
-		j.c.pr.set(text, false)
+		j.c.pr.Set(text, false)
 	}
 }
 
@@ -434,7 +436,7 @@ func (j *batchJob) RanksChanged(first bool) {
 func (j *batchJob) Terminate(reason launch.StopReason) {
 	j.stopping = true
 	if reason != launch.StopFailure {
-		j.c.pr.set("cancelling job "+j.id+" (scancel)…", false)
+		j.c.pr.Set("cancelling job "+j.id+" (scancel)…", false)
 		j.scancel()
 	}
 	j.p.Faster()
@@ -516,14 +518,14 @@ func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *celli
 	}
 	queued := ""
 	if !ranAt.IsZero() {
-		queued = seconds(ranAt.Sub(submitted)) + " in the queue"
+		queued = report.Seconds(ranAt.Sub(submitted)) + " in the queue"
 	}
 	var werr *cellio.Error
 	switch oc.Reason {
 	case launch.StopInterrupt, launch.StopTimeout, launch.StopCancelled:
 		werr = b.stopError(oc, ranAt)
 	default:
-		werr = judge(oc, o.request(), l)
+		werr = report.Judge(oc, o.request(), l)
 		if werr != nil {
 			werr.Traceback = append(werr.Traceback, "", job+": "+final+where)
 			if ex := b.explain(oc); ex != "" {
@@ -532,16 +534,16 @@ func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *celli
 			}
 		}
 	}
-	what := plural(o.N, "rank") + " with srun"
+	what := report.Plural(o.N, "rank") + " with srun"
 	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
 		what += " (" + l.Flavour + ")"
 	}
 	if werr == nil {
-		c.pr.set(fmt.Sprintf("done: %s %s%s, %s, %s, %s, ran %s", job, final, where, what, c.note, queued, seconds(oc.Took)), true)
+		c.pr.Set(fmt.Sprintf("done: %s %s%s, %s, %s, %s, ran %s", job, final, where, what, c.note, queued, report.Seconds(oc.Took)), true)
 	} else if strings.Contains(werr.Value, job) {
-		c.pr.set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
+		c.pr.Set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	} else {
-		c.pr.set(fmt.Sprintf("%s (%s %s, %s)", werr.Value, job, final, c.note), true)
+		c.pr.Set(fmt.Sprintf("%s (%s %s, %s)", werr.Value, job, final, c.note), true)
 	}
 	if ranAt.IsZero() && oc.Reason != launch.RanToEnd {
 		return werr // cancelled while pending: no rank to sum up
@@ -550,8 +552,8 @@ func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *celli
 	if queued != "" {
 		title += " after " + queued
 	}
-	s := &summary{title: title, groups: fold(oc.Results), launcher: strings.TrimRight(oc.LauncherText, "\n"), plainLauncher: werr == nil}
-	c.em.Display(cellio.Display{Data: s.data()})
+	s := &report.Summary{Title: title, Groups: report.Fold(oc.Results), Launcher: strings.TrimRight(oc.LauncherText, "\n"), PlainLauncher: werr == nil}
+	c.em.Display(cellio.Display{Data: s.Data()})
 	return werr
 }
 
@@ -561,11 +563,11 @@ func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s slurm.JobSt
 	switch {
 	case oc.Reason == launch.StopCancelled:
 		shown.Reason = launch.StopInterrupt
-		return strings.Replace(summaryTitle(&shown, o.request(), l), ": interrupted in ", ": cancelled in ", 1)
+		return strings.Replace(report.Title(&shown, o.request(), l), ": interrupted in ", ": cancelled in ", 1)
 	case oc.Reason == launch.StopTimeout && s.State == "TIMEOUT":
-		return strings.Replace(summaryTitle(oc, o.request(), l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
+		return strings.Replace(report.Title(oc, o.request(), l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
 	}
-	return summaryTitle(oc, o.request(), l)
+	return report.Title(oc, o.request(), l)
 }
 
 // waited says how long a job has been waiting, to the second in its first
@@ -585,35 +587,33 @@ func waited(d time.Duration) string {
 func (b *batchRun) stopError(oc *launch.Outcome, ranAt time.Time) *cellio.Error {
 	o := b.c.o
 	job := "job " + b.id
-	name, value := cellio.Interrupted, "the cell was interrupted: "+job+" was cancelled (scancel)"
+	value := "the cell was interrupted: " + job + " was cancelled (scancel)"
 	switch {
 	case oc.Reason == launch.StopTimeout && b.state.State == "TIMEOUT":
 		limit := "-t " + batchTime(o)
 		if o.Batch.Time == "" {
 			limit = batchTime(o) + ", from --timeout"
 		}
-		name, value = cellio.Timeout, job+" reached its time limit ("+limit+") and SLURM stopped it"
+		value = job + " reached its time limit (" + limit + ") and SLURM stopped it"
 	case oc.Reason == launch.StopTimeout:
-		name, value = cellio.Timeout, fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
+		value = fmt.Sprintf("--timeout %s expired: %s was cancelled (scancel)", o.Timeout, job)
 	case oc.Reason == launch.StopCancelled:
-		name, value = cellio.Cancelled, job+" was cancelled outside this notebook (scancel, or by an administrator)"
+		value = job + " was cancelled outside this notebook (scancel, or by an administrator)"
 	}
 	if ranAt.IsZero() {
 		value += " while it was still waiting in the queue; no rank had started"
 	} else {
-		value += "; " + stillRunning(oc)
+		value += "; " + report.StillRunning(oc)
 	}
 	if b.cancelErr != nil {
 		value = strings.Replace(value, " was cancelled (scancel)", " could not be cancelled", 1)
 		value += fmt.Sprintf(". scancel failed (%v): the job may still be in the queue; check with squeue -j %s and cancel it with scancel %s", b.cancelErr, b.id, b.id)
 	}
-	tb := append([]string{string(name) + ": " + value}, where(oc)...)
 	state := b.state.Final()
 	if b.state.Nodes != "" {
 		state += " on " + b.state.Nodes
 	}
-	tb = append(tb, "", job+": "+state)
-	return &cellio.Error{Name: name, Value: value, Traceback: tb}
+	return report.Stopped(oc.Reason, value, append(report.Where(oc), "", job+": "+state)...)
 }
 
 // explain says what the job's output tells about ranks that never

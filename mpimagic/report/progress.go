@@ -1,4 +1,4 @@
-package mpimagic
+package report
 
 import (
 	"html"
@@ -16,9 +16,9 @@ import (
 // one always goes out).
 const progressEvery = 100 * time.Millisecond
 
-// progress is the one-line display a cell updates in place while it
+// Progress is the one-line display a cell updates in place while it
 // builds and runs (update_display_data).
-type progress struct {
+type Progress struct {
 	em      *launch.Emitter
 	id      string
 	mu      sync.Mutex
@@ -29,12 +29,12 @@ type progress struct {
 	done    bool
 }
 
-func newProgress(em *launch.Emitter) *progress {
-	return &progress{em: em, id: "mpigo-mpirun-" + strconv.FormatUint(rand.Uint64(), 16)}
+func NewProgress(em *launch.Emitter) *Progress {
+	return &Progress{em: em, id: "mpigo-mpirun-" + strconv.FormatUint(rand.Uint64(), 16)}
 }
 
-// set shows text; final marks the last state (later calls are ignored).
-func (p *progress) set(text string, final bool) {
+// Set shows text; final marks the last state (later calls are ignored).
+func (p *Progress) Set(text string, final bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done {
@@ -58,7 +58,7 @@ func (p *progress) set(text string, final bool) {
 	p.send(text)
 }
 
-func (p *progress) flushPending() {
+func (p *Progress) flushPending() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.timer = nil
@@ -68,7 +68,7 @@ func (p *progress) flushPending() {
 }
 
 // send publishes text (p.mu held).
-func (p *progress) send(text string) {
+func (p *Progress) send(text string) {
 	p.pending = ""
 	p.last = time.Now()
 	p.em.Display(cellio.Display{

@@ -1,4 +1,4 @@
-package mpimagic
+package report
 
 import (
 	"errors"
@@ -16,16 +16,16 @@ import (
 // maxRanksDetailed bounds the ranks an error message describes one by one.
 const maxRanksDetailed = 4
 
-// judge turns an outcome into the cell's error, or nil when every rank
+// Judge turns an outcome into the cell's error, or nil when every rank
 // exited 0 (and the launcher too).
-func judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Error {
+func Judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Error {
 	if oc.Reason == launch.StopInterrupt || oc.Reason == launch.StopTimeout {
-		name, head := cellio.Interrupted, "the cell was interrupted"
+		head := "the cell was interrupted"
 		if oc.Reason == launch.StopTimeout {
-			name, head = cellio.Timeout, fmt.Sprintf("--timeout %s expired", o.Timeout)
+			head = fmt.Sprintf("--timeout %s expired", o.Timeout)
 		}
-		value := head + ": " + stillRunning(oc) + "; every rank and the launcher were stopped"
-		return &cellio.Error{Name: name, Value: value, Traceback: append([]string{string(name) + ": " + value}, where(oc)...)}
+		value := head + ": " + StillRunning(oc) + "; every rank and the launcher were stopped"
+		return Stopped(oc.Reason, value, Where(oc)...)
 	}
 	if fails := launch.Failures(oc.Results); len(fails) > 0 {
 		return rankError(oc, fails, l, o)
@@ -46,8 +46,8 @@ func judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Err
 		if len(lost) == 0 {
 			return nil
 		}
-		value := fmt.Sprintf("%s ended without an exit status (killed with the launcher?)", rankList(lost))
-		return failedRanks(value, nil)
+		value := fmt.Sprintf("%s ended without an exit status (killed with the launcher?)", RankList(lost))
+		return RankError(value, nil)
 	}
 	status := "exit status 0"
 	var ee *exec.ExitError
@@ -61,7 +61,7 @@ func judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Err
 	case len(notStarted) == o.N:
 		value = fmt.Sprintf("%s could not start the ranks (%s)", l.Name(), status)
 	case len(notStarted) > 0:
-		value = fmt.Sprintf("%s ended (%s) before %s started", l.Name(), status, rankList(notStarted))
+		value = fmt.Sprintf("%s ended (%s) before %s started", l.Name(), status, RankList(notStarted))
 	default:
 		value = fmt.Sprintf("every rank exited 0, but %s failed (%s)", l.Name(), status)
 	}
@@ -76,7 +76,7 @@ func judge(oc *launch.Outcome, o launch.Request, l *launch.Launcher) *cellio.Err
 			tb = append(tb, "    "+line)
 		}
 	}
-	return launchError(value, tb)
+	return LaunchError(value, tb)
 }
 
 // rankError describes the ranks that failed, with their last lines.
@@ -87,7 +87,7 @@ func rankError(oc *launch.Outcome, fails []launch.RankResult, l *launch.Launcher
 		ranks = append(ranks, r.Rank)
 		statuses[r.Status()] = true
 	}
-	value := rankList(ranks) + " failed"
+	value := RankList(ranks) + " failed"
 	if len(statuses) == 1 {
 		value += ": " + fails[0].Status()
 	}
@@ -98,7 +98,7 @@ func rankError(oc *launch.Outcome, fails []launch.RankResult, l *launch.Launcher
 		}
 	}
 	if len(stopped) > 0 {
-		value += "; " + rankList(stopped) + " stopped"
+		value += "; " + RankList(stopped) + " stopped"
 	}
 	tb := []string{"RankError: " + value}
 	for i, r := range fails {
@@ -120,11 +120,11 @@ func rankError(oc *launch.Outcome, fails []launch.RankResult, l *launch.Launcher
 	if ex := launch.ExplainLauncher(oc.LauncherText, o, l, 0); ex != "" && strings.Contains(ex, "MPI_Abort") {
 		tb = append(tb, "", ex)
 	}
-	return failedRanks(value, tb)
+	return RankError(value, tb)
 }
 
-// stillRunning says which ranks the stop caught running.
-func stillRunning(oc *launch.Outcome) string {
+// StillRunning says which ranks the stop caught running.
+func StillRunning(oc *launch.Outcome) string {
 	var running, waiting []int
 	started := map[int]bool{}
 	for _, r := range oc.Results {
@@ -141,12 +141,12 @@ func stillRunning(oc *launch.Outcome) string {
 	switch len(running) {
 	case 0:
 	case 1:
-		parts = append(parts, rankList(running)+" was still running")
+		parts = append(parts, RankList(running)+" was still running")
 	default:
-		parts = append(parts, rankList(running)+" were still running")
+		parts = append(parts, RankList(running)+" were still running")
 	}
 	if len(waiting) > 0 {
-		parts = append(parts, rankList(waiting)+" had not started yet")
+		parts = append(parts, RankList(waiting)+" had not started yet")
 	}
 	if len(parts) == 0 {
 		return "no rank was running any more"
@@ -154,8 +154,8 @@ func stillRunning(oc *launch.Outcome) string {
 	return strings.Join(parts, ", ")
 }
 
-// where tells, for the ranks caught running, their host, pid and last line.
-func where(oc *launch.Outcome) []string {
+// Where tells, for the ranks caught running, their host, pid and last line.
+func Where(oc *launch.Outcome) []string {
 	byRank := map[int]launch.RankResult{}
 	for _, r := range oc.Results {
 		byRank[r.Rank] = r
@@ -181,8 +181,8 @@ func where(oc *launch.Outcome) []string {
 	return out
 }
 
-// summaryTitle is the first line of the summary.
-func summaryTitle(oc *launch.Outcome, o launch.Request, l *launch.Launcher) string {
+// Title is the first line of the summary.
+func Title(oc *launch.Outcome, o launch.Request, l *launch.Launcher) string {
 	head := fmt.Sprintf("%s -n %d", l.Name(), o.N)
 	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
 		head += ", " + l.Flavour
@@ -206,7 +206,7 @@ func summaryTitle(oc *launch.Outcome, o launch.Request, l *launch.Launcher) stri
 	default:
 		what = fmt.Sprintf("%d of %d ranks exited 0", ok, o.N)
 	}
-	return fmt.Sprintf("%s: %s in %s", head, what, seconds(oc.Took))
+	return fmt.Sprintf("%s: %s in %s", head, what, Seconds(oc.Took))
 }
 
 // tailOf returns the last n elements of s.

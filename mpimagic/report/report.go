@@ -1,4 +1,4 @@
-package mpimagic
+package report
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/launch"
 )
 
-// rankList writes ranks compactly: "rank 3", "ranks 0-31", "ranks 0-2, 5".
-func rankList(ranks []int) string {
+// RankList writes ranks compactly: "rank 3", "ranks 0-31", "ranks 0-2, 5".
+func RankList(ranks []int) string {
 	if len(ranks) == 0 {
 		return "no rank"
 	}
@@ -37,8 +37,8 @@ func rankList(ranks []int) string {
 	return "ranks " + strings.Join(parts, ", ")
 }
 
-// group is ranks that ended the same way with the same output.
-type group struct {
+// Group is ranks that ended the same way with the same output.
+type Group struct {
 	ranks      []int
 	status     string
 	ok         bool
@@ -47,17 +47,17 @@ type group struct {
 	tail       []launch.Line
 }
 
-// fold groups ranks with identical status and output, in rank order.
-func fold(rs []launch.RankResult) []*group {
-	var groups []*group
-	byKey := map[string]*group{}
+// Fold groups ranks with identical status and output, in rank order.
+func Fold(rs []launch.RankResult) []*Group {
+	var groups []*Group
+	byKey := map[string]*Group{}
 	for _, r := range rs {
 		st := r.Status()
 		key := st + "\x00" + r.Digest + "\x00" + strconv.Itoa(r.Lines)
 		g := byKey[key]
 		w := time.Duration(r.Exit.WallNS)
 		if g == nil {
-			g = &group{status: st, ok: r.OK(), lines: r.Lines, tail: r.Tail, minW: w, maxW: w}
+			g = &Group{status: st, ok: r.OK(), lines: r.Lines, tail: r.Tail, minW: w, maxW: w}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
@@ -67,30 +67,30 @@ func fold(rs []launch.RankResult) []*group {
 	return groups
 }
 
-// seconds formats a duration in seconds, "0.42 s".
-func seconds(d time.Duration) string {
+// Seconds formats a duration in Seconds, "0.42 s".
+func Seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
 }
 
-func (g *group) wall() string {
+func (g *Group) wall() string {
 	if g.maxW == 0 {
 		return "-"
 	}
 	if g.maxW-g.minW < 10*time.Millisecond {
-		return seconds(g.maxW)
+		return Seconds(g.maxW)
 	}
-	return strings.TrimSuffix(seconds(g.minW), " s") + "–" + seconds(g.maxW)
+	return strings.TrimSuffix(Seconds(g.minW), " s") + "–" + Seconds(g.maxW)
 }
 
-// summary is the end-of-run display.
-type summary struct {
-	title  string // e.g. "mpirun -n 4 (Open MPI 4.1.4): all 4 ranks exited 0 in 0.52 s"
-	groups []*group
-	// launcher is what the launcher wrote, if anything: collapsed in the
+// Summary is the end-of-run display.
+type Summary struct {
+	Title  string // e.g. "mpirun -n 4 (Open MPI 4.1.4): all 4 ranks exited 0 in 0.52 s"
+	Groups []*Group
+	// Launcher is what the Launcher wrote, if anything: collapsed in the
 	// HTML, in the text only with plainLauncher (when no error message
 	// already explains it).
-	launcher      string
-	plainLauncher bool
+	Launcher      string
+	PlainLauncher bool
 }
 
 // collapseAt is the number of output lines from which the HTML summary
@@ -100,55 +100,55 @@ const collapseAt = 10
 // plainLines is how many output lines per group the text summary shows.
 const plainLines = 3
 
-// data returns the summary as a MIME bundle.
-func (s *summary) data() map[string]any {
-	return map[string]any{"text/html": s.html(), "text/plain": s.plain()}
+// Data returns the summary as a MIME bundle.
+func (s *Summary) Data() map[string]any {
+	return map[string]any{"text/html": s.html(), "text/plain": s.Plain()}
 }
 
-func (s *summary) plain() string {
+func (s *Summary) Plain() string {
 	var b strings.Builder
-	b.WriteString(s.title + "\n")
-	for _, g := range s.groups {
-		fmt.Fprintf(&b, "  %-14s %-18s %-12s %s\n", rankList(g.ranks), g.status, g.wall(), plural(g.lines, "line"))
+	b.WriteString(s.Title + "\n")
+	for _, g := range s.Groups {
+		fmt.Fprintf(&b, "  %-14s %-18s %-12s %s\n", RankList(g.ranks), g.status, g.wall(), Plural(g.lines, "line"))
 		shown := g.tail
 		if len(shown) > plainLines {
 			shown = shown[len(shown)-plainLines:]
-			fmt.Fprintf(&b, "      … %s before\n", plural(g.lines-plainLines, "line"))
+			fmt.Fprintf(&b, "      … %s before\n", Plural(g.lines-plainLines, "line"))
 		}
 		for _, l := range shown {
 			b.WriteString("      | " + l.Text + "\n")
 		}
 	}
-	if s.launcher != "" && s.plainLauncher {
+	if s.Launcher != "" && s.PlainLauncher {
 		b.WriteString("  launcher output:\n")
-		for _, l := range strings.Split(strings.TrimRight(s.launcher, "\n"), "\n") {
+		for _, l := range strings.Split(strings.TrimRight(s.Launcher, "\n"), "\n") {
 			b.WriteString("      " + l + "\n")
 		}
 	}
 	return b.String()
 }
 
-func (s *summary) html() string {
+func (s *Summary) html() string {
 	// Many groups share a budget of lines, so that the summary of 32 ranks
 	// with long, different outputs stays a reasonable size.
-	per := max(10, summaryLines/max(1, len(s.groups)))
+	per := max(10, summaryLines/max(1, len(s.Groups)))
 	var b strings.Builder
 	b.WriteString(`<div class="mpigo-mpirun-summary">`)
-	fmt.Fprintf(&b, "<p><b>%s</b></p>", html.EscapeString(s.title))
+	fmt.Fprintf(&b, "<p><b>%s</b></p>", html.EscapeString(s.Title))
 	b.WriteString(`<table><thead><tr><th style="text-align:left">ranks</th><th style="text-align:left">status</th>` +
 		`<th style="text-align:left">wall time</th><th style="text-align:left">output</th></tr></thead><tbody>`)
-	for _, g := range s.groups {
+	for _, g := range s.Groups {
 		color := ""
 		if !g.ok {
 			color = ` style="color:#b00"`
 		}
 		fmt.Fprintf(&b, `<tr style="vertical-align:top"><td style="text-align:left">%s</td><td style="text-align:left"%s>%s</td><td style="text-align:left">%s</td><td style="text-align:left">%s</td></tr>`,
-			html.EscapeString(strings.TrimPrefix(strings.TrimPrefix(rankList(g.ranks), "ranks "), "rank ")),
+			html.EscapeString(strings.TrimPrefix(strings.TrimPrefix(RankList(g.ranks), "ranks "), "rank ")),
 			color, html.EscapeString(g.status), html.EscapeString(g.wall()), outputHTML(g, per))
 	}
 	b.WriteString("</tbody></table>")
-	if s.launcher != "" {
-		fmt.Fprintf(&b, "<details><summary>launcher output</summary><pre>%s</pre></details>", html.EscapeString(s.launcher))
+	if s.Launcher != "" {
+		fmt.Fprintf(&b, "<details><summary>launcher output</summary><pre>%s</pre></details>", html.EscapeString(s.Launcher))
 	}
 	b.WriteString("</div>")
 	return b.String()
@@ -160,7 +160,7 @@ const summaryLines = 2000
 
 // outputHTML renders the last (at most) limit lines of a group's output,
 // collapsed when long.
-func outputHTML(g *group, limit int) string {
+func outputHTML(g *Group, limit int) string {
 	if g.lines == 0 {
 		return "<i>no output</i>"
 	}
@@ -171,7 +171,7 @@ func outputHTML(g *group, limit int) string {
 	var pre strings.Builder
 	pre.WriteString(`<pre style="margin:0">`)
 	if g.lines > len(tail) {
-		fmt.Fprintf(&pre, "<i>… %s before</i>\n", plural(g.lines-len(tail), "line"))
+		fmt.Fprintf(&pre, "<i>… %s before</i>\n", Plural(g.lines-len(tail), "line"))
 	}
 	for _, l := range tail {
 		if l.Stderr {
@@ -192,11 +192,11 @@ func outputHTML(g *group, limit int) string {
 		}
 		first = ": last <code>" + html.EscapeString(first) + "</code>"
 	}
-	return "<details><summary>" + plural(g.lines, "line") + first + "</summary>" + pre.String() + "</details>"
+	return "<details><summary>" + Plural(g.lines, "line") + first + "</summary>" + pre.String() + "</details>"
 }
 
-// plural is "1 line", "3 lines".
-func plural(n int, word string) string {
+// Plural is "1 line", "3 lines".
+func Plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}

@@ -1,4 +1,4 @@
-package mpimagic
+package report
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ func TestRankList(t *testing.T) {
 		}(), "ranks 0-31"},
 	}
 	for _, tt := range tests {
-		if got := rankList(tt.ranks); got != tt.want {
+		if got := RankList(tt.ranks); got != tt.want {
 			t.Errorf("rankList(%v) = %q, want %q", tt.ranks, got, tt.want)
 		}
 	}
@@ -57,11 +57,11 @@ func TestFoldAndSummary(t *testing.T) {
 		long = append(long, fmt.Sprint("line ", i))
 	}
 	rs[7] = result(7, 0, long...)
-	groups := fold(rs)
-	if len(groups) != 3 || rankList(groups[0].ranks) != "ranks 0-4, 6, 8-31" || rankList(groups[1].ranks) != "rank 5" || rankList(groups[2].ranks) != "rank 7" {
+	groups := Fold(rs)
+	if len(groups) != 3 || RankList(groups[0].ranks) != "ranks 0-4, 6, 8-31" || RankList(groups[1].ranks) != "rank 5" || RankList(groups[2].ranks) != "rank 7" {
 		t.Fatalf("groups: %v", func() (s []string) {
 			for _, g := range groups {
-				s = append(s, rankList(g.ranks))
+				s = append(s, RankList(g.ranks))
 			}
 			return
 		}())
@@ -69,7 +69,7 @@ func TestFoldAndSummary(t *testing.T) {
 	if groups[0].wall() != "0.10–0.13 s" || groups[1].status != "exit 2 (panic)" || groups[1].ok {
 		t.Errorf("group 0 wall %q, group 1 %q", groups[0].wall(), groups[1].status)
 	}
-	s := &summary{title: "mpirun -n 32: 31 of 32 ranks exited 0 in 1.00 s", groups: groups, launcher: "a <warning>"}
+	s := &Summary{Title: "mpirun -n 32: 31 of 32 ranks exited 0 in 1.00 s", Groups: groups, Launcher: "a <warning>"}
 	h := s.html()
 	for _, want := range []string{"0-4, 6, 8-31", "exit 2 (panic)", `<span style="color:#b00">panic: boom</span>`, "<details><summary>15 lines", "a &lt;warning&gt;", "line 14"} {
 		if !strings.Contains(h, want) {
@@ -79,7 +79,7 @@ func TestFoldAndSummary(t *testing.T) {
 	if strings.Contains(groups[0].tail[0].Text, "details") || strings.Count(h, "<details>") != 2 {
 		t.Errorf("want the long output and the launcher output collapsed, only: %s", h)
 	}
-	p := s.plain()
+	p := s.Plain()
 	for _, want := range []string{"ranks 0-4, 6, 8-31", "| same", "… 12 lines before", "| line 14"} {
 		if !strings.Contains(p, want) {
 			t.Errorf("text lacks %q:\n%s", want, p)
