@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/report"
-
-	"github.com/mpigo/mpigo/mpimagic/slurm"
-
 	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/launch/launchtest"
+	"github.com/mpigo/mpigo/mpimagic/report"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // fakeSlurm puts scontrol and scancel on PATH that answer for job 7 from a
@@ -58,7 +56,7 @@ func newFakeBatch(t *testing.T, o Options) (*batchRun, *launch.Collector) {
 		t.Fatal(err)
 	}
 	t.Cleanup(col.Close)
-	c := &cellRun{m: &Magic{log: quietLog}, o: o, em: em, pr: report.NewProgress(em), verbose: func(string) {}}
+	c := &cellRun{run: &run{m: &Magic{log: quietLog}, o: o, req: o.request(), em: em, pr: report.NewProgress(em), verbose: func(string) {}}}
 	return &batchRun{c: c, env: os.Environ(), id: "7"}, col
 }
 

@@ -8,13 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mpigo/mpigo/mpimagic/report"
-
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
-	"github.com/mpigo/mpigo/mpimagic/program"
-
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/program"
+	"github.com/mpigo/mpigo/mpimagic/report"
 )
 
 // RunCommand is `mpigo run [flags] FILE.go|DIR [ARGS...]`: it builds the
@@ -33,74 +31,61 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		fmt.Fprint(stdout, RunUsage)
 		return 0
 	}
+	r, ctx, end, err := m.startRun(ctx, o, &termOutput{stdout: stdout, stderr: stderr}, "stderr", false)
+	if err != nil {
+		fmt.Fprintf(stderr, "mpigo run: %v\n", err)
+		return 1
+	}
+	defer end()
 	fail := func(format string, a ...any) int {
+		r.em.Close() // what --verbose said before
 		fmt.Fprintf(stderr, "mpigo run: "+format+"\n", a...)
 		return 1
 	}
-	ctx, done, err := m.track(ctx)
-	if err != nil {
+	if err := r.setup(ctx, true); err != nil {
 		return fail("%v", err)
 	}
-	defer done()
-	out := &termOutput{stdout: stdout, stderr: stderr}
-	verbose := func(string) {}
-	if o.Verbose {
-		verbose = func(s string) { out.Stream("stderr", "mpigo: "+s+"\n") }
-	}
-	l, tc, err := m.setup(ctx, o)
-	if err != nil {
-		return fail("%v", err)
-	}
-	if err := launch.CheckAllocation(o.request(), l, o.env.Get, launch.Cores()); err != nil {
-		return fail("%v", err)
-	}
-	for _, note := range []string{l.MPINote(o.request()), l.PlacementNote(o.request(), o.env.Get)} {
+	for _, note := range []string{r.l.MPINote(r.req), r.l.PlacementNote(r.req, o.env.Get)} {
 		if note != "" {
-			verbose(note)
+			r.verbose(note)
 		}
 	}
-	wrap := m.startWrapper(ctx, tc, o.env)
-	bc, err := m.cache()
-	if err != nil {
-		return fail("%v", err)
-	}
-	b, err := bc.Target(ctx, o.Target, tc, o.env, verbose)
-	if err != nil {
-		var ce *program.CompileError
-		if errors.As(err, &ce) {
-			return fail("%s does not compile:\n%s", o.Target, strings.Join(ce.Lines, "\n"))
+	err = r.build(ctx, func() (*build.Program, error) {
+		bc, err := m.cache()
+		if err != nil {
+			return nil, err
 		}
-		if ctx.Err() != nil {
-			return 130
-		}
-		return fail("%v", err)
-	}
-	wrapper := wrap.wait()
-	if wrapper == nil {
-		return fail("no rank wrapper: neither the rankio binary nor mpigo itself could be found")
-	}
-	runCtx, cancel := ctx, context.CancelFunc(func() {})
-	if o.Timeout > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, o.Timeout)
-	}
-	defer cancel()
-	em := launch.NewEmitter(out)
-	oc, err := launch.Run(runCtx, launch.Job{Log: m.log,
-		Req: o.request(), Launcher: l, Wrapper: wrapper, Program: append([]string{b.Bin}, o.ProgramArgs...), Emitter: em, Verbose: verbose,
+		return bc.Target(ctx, o.Target, r.tc, o.env, r.verbose)
 	})
-	em.Close()
+	var ce *program.CompileError
+	switch {
+	case errors.As(err, &ce):
+		return fail("%s does not compile:\n%s", o.Target, strings.Join(ce.Lines, "\n"))
+	case err != nil && ctx.Err() != nil:
+		return 130
+	case err != nil:
+		return fail("%v", err)
+	}
+	oc, err := r.launch(ctx, o.ProgramArgs, nil, nil)
+	r.em.Close() // every rank's output before the verdict
 	if err != nil {
 		return fail("%v", err)
 	}
-	if werr := report.Judge(oc, o.request(), l); werr != nil {
+	return r.verdict(oc, stderr)
+}
+
+// verdict reports the end of an mpigo run on stderr (the summary with
+// --verbose) and returns its exit status.
+func (r *run) verdict(oc *launch.Outcome, stderr io.Writer) int {
+	if werr := report.Judge(oc, r.req, r.l); werr != nil {
 		fmt.Fprintln(stderr, "mpigo run: "+strings.Join(werr.Traceback, "\n"))
 		if oc.Reason == launch.StopInterrupt {
 			return 130
 		}
 		return 1
 	}
-	if o.Verbose {
-		s := &report.Summary{Title: report.Title(oc, o.request(), l), Groups: report.Fold(oc.Results)}
+	if r.o.Verbose {
+		s := &report.Summary{Title: report.Title(oc, r.req, r.l), Groups: report.Fold(oc.Results)}
 		fmt.Fprint(stderr, s.Plain())
 	}
 	return 0

@@ -16,17 +16,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mpigo/mpigo/mpimagic/report"
-
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
-	"github.com/mpigo/mpigo/mpimagic/build"
-	"github.com/mpigo/mpigo/mpimagic/program"
-	"github.com/mpigo/mpigo/mpimagic/shell"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
-
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/program"
+	"github.com/mpigo/mpigo/mpimagic/report"
+	"github.com/mpigo/mpigo/mpimagic/shell"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // %mpirun --export DIR writes the cell to DIR as a program that stands
@@ -61,103 +58,110 @@ type exportFile struct {
 // exportCell is %mpirun --export: o.Export is the directory.
 func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string, out cellio.Output) (cellio.Result, error) {
 	cellName := "cell[" + strconv.Itoa(cell) + "]"
-	rename := func(s string) string { return strings.ReplaceAll(s, program.CellFile, cellName) }
-	exportErr := func(err error) error {
-		return report.ExportError(err)
-	}
 	dirArg := filepath.Clean(o.Export)
 	abs, err := filepath.Abs(dirArg)
 	if err != nil {
-		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
+		return cellio.Result{}, report.ExportError(fmt.Errorf("--export %s: %w", dirArg, err))
 	}
 	if err := slurm.CheckEnv(o.Env); err != nil {
 		return cellio.Result{}, usageError(&UsageError{Reason: err.Error(), Usage: MagicUsage})
 	}
 	if o.Hostfile != "" {
 		if o.Hostfile, err = filepath.Abs(o.Hostfile); err != nil {
-			return cellio.Result{}, exportErr(fmt.Errorf("--hostfile: %w", err))
+			return cellio.Result{}, report.ExportError(fmt.Errorf("--hostfile: %w", err))
 		}
 	}
-	ctx, done, err := m.track(ctx)
-	if err != nil {
-		return cellio.Result{}, report.MagicError(err)
-	}
-	defer done()
-	em := launch.NewEmitter(out)
-	defer em.Close()
-	pr := report.NewProgress(em)
-	verbose := func(string) {}
-	if o.Verbose {
-		verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
-	}
-
-	decls := m.decls()
-	src, err := m.sources()
-	if err != nil {
-		return cellio.Result{}, report.MagicError(err)
-	}
-	gen, err := program.Generate(body, decls, src.Exports())
-	if err != nil {
-		pr.Set("does not compile: nothing exported", true)
-		return cellio.Result{}, compileError(err, rename)
-	}
-	plain, tidy, err := program.ExportSources(body, decls, src.Exports(), cellName)
-	if err != nil {
-		pr.Set("failed", true)
-		return cellio.Result{}, exportErr(fmt.Errorf("--export: writing the program: %w", err))
-	}
-
-	// Compile the program as the cell runs it (errors name the cell's
-	// lines), then the tidy version, which is kept only if it compiles too.
-	// Where nothing can be compiled (no MPI here), the plain version is
-	// written: it is the cell's program with comments moved.
-	mainGo, compiled := plain, ""
-	pr.Set("building…", false)
 	local := o
 	if local.Launcher == "srun" {
 		local.Launcher = "auto" // the job's srun need not be here: build for this MPI
 	}
-	_, tc, buildErr := m.setup(ctx, local)
-	if buildErr == nil {
-		_, buildErr = m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, verbose)
+	r, ctx, end, err := m.startRun(ctx, local, out, "stdout", true)
+	if err != nil {
+		return cellio.Result{}, report.MagicError(err)
+	}
+	defer end()
+	c := &cellRun{run: r, cell: cell, cellName: cellName}
+	x, werr := c.exportProgram(ctx, body)
+	if werr != nil {
+		return cellio.Result{}, werr
+	}
+	spec := jobSpec{opts: o, name: jobName(abs), cellName: cellName, dirArg: dirArg}
+	res, err := writeExport(abs, exportFiles(spec, x.mainGo, x.src))
+	if err != nil {
+		r.pr.Set("failed: nothing exported", true)
+		return cellio.Result{}, report.ExportError(fmt.Errorf("--export %s: %w", dirArg, err))
+	}
+	r.pr.Set("exported to "+dirArg, true)
+	r.em.Text("stdout", []byte(exportReport(spec, abs, x.inherited, res, x.compiled, x.buildErr)))
+	return cellio.Result{}, nil
+}
+
+// exported is the program an export writes.
+type exported struct {
+	src       *build.Sources
+	mainGo    []byte
+	inherited []goeval.Decl // the declarations of earlier cells in it
+	compiled  string        // the MPI it was compiled with here ("": not compiled)
+	buildErr  error         // why it was not
+}
+
+// exportProgram makes the program to export and compiles it as the cell
+// runs it (errors name the cell's lines), then the tidy version, which is
+// kept only if it compiles too. Where nothing can be compiled (no MPI
+// here), the plain version is written: it is the cell's program with
+// comments moved.
+func (c *cellRun) exportProgram(ctx context.Context, body string) (*exported, *cellio.Error) {
+	src, err := c.m.sources()
+	if err != nil {
+		return nil, report.MagicError(err)
+	}
+	decls := c.m.decls()
+	gen, err := program.Generate(body, decls, src.Exports())
+	if err != nil {
+		c.pr.Set("does not compile: nothing exported", true)
+		return nil, compileError(err, c.rename)
+	}
+	plain, tidy, err := program.ExportSources(body, decls, src.Exports(), c.cellName)
+	if err != nil {
+		c.pr.Set("failed", true)
+		return nil, report.ExportError(fmt.Errorf("--export: writing the program: %w", err))
+	}
+	x := &exported{src: src, mainGo: plain, inherited: gen.Inherited}
+	c.pr.Set("building…", false)
+	if x.buildErr = c.setup(ctx, false); x.buildErr == nil {
+		_, x.buildErr = c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
 	}
 	var ce *program.CompileError
 	switch {
 	case ctx.Err() != nil:
-		pr.Set("interrupted: nothing exported", true)
-		return cellio.Result{}, report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built; nothing was exported")
-	case errors.As(buildErr, &ce):
-		pr.Set("does not compile: nothing exported", true)
-		return cellio.Result{}, compileError(buildErr, rename)
-	case buildErr != nil:
-		verbose("not compiled here: " + buildErr.Error())
-	default:
-		compiled = tc.Describe()
-		m.remember(cell, body, gen.HasMain)
-		if !bytes.Equal(tidy, plain) {
-			_, err := m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, tc, o.env, verbose)
-			switch {
-			case ctx.Err() != nil:
-				pr.Set("interrupted: nothing exported", true)
-				return cellio.Result{}, report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built; nothing was exported")
-			case err == nil:
-				mainGo = tidy
-			default:
-				m.log.Warn("mpirun --export: the tidied program does not compile; exporting it as generated", "err", err)
-			}
+		return nil, c.exportInterrupted()
+	case errors.As(x.buildErr, &ce):
+		c.pr.Set("does not compile: nothing exported", true)
+		return nil, compileError(x.buildErr, c.rename)
+	case x.buildErr != nil:
+		c.verbose("not compiled here: " + x.buildErr.Error())
+		return x, nil
+	}
+	x.compiled = c.tc.Describe()
+	c.m.remember(c.cell, body, gen.HasMain)
+	if !bytes.Equal(tidy, plain) {
+		_, err := c.m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, c.tc, c.o.env, c.verbose)
+		switch {
+		case ctx.Err() != nil:
+			return nil, c.exportInterrupted()
+		case err == nil:
+			x.mainGo = tidy
+		default:
+			c.m.log.Warn("mpirun --export: the tidied program does not compile; exporting it as generated", "err", err)
 		}
 	}
+	return x, nil
+}
 
-	spec := jobSpec{opts: o, name: jobName(abs), cellName: cellName, dirArg: dirArg}
-	files := exportFiles(spec, mainGo, src)
-	res, err := writeExport(abs, files)
-	if err != nil {
-		pr.Set("failed: nothing exported", true)
-		return cellio.Result{}, exportErr(fmt.Errorf("--export %s: %w", dirArg, err))
-	}
-	pr.Set("exported to "+dirArg, true)
-	em.Text("stdout", []byte(exportReport(spec, abs, gen.Inherited, res, compiled, buildErr)))
-	return cellio.Result{}, nil
+// exportInterrupted is an export interrupted while it was building.
+func (c *cellRun) exportInterrupted() *cellio.Error {
+	c.pr.Set("interrupted: nothing exported", true)
+	return report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built; nothing was exported")
 }
 
 // goMod is the go.mod of an export: the program's module, with mpigo's

@@ -11,13 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mpigo/mpigo/cellio/celliotest"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/program"
-
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/cellio/celliotest"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/program"
 )
 
 func TestSbatchLines(t *testing.T) {

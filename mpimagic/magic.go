@@ -14,16 +14,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/report"
-
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
-	"github.com/mpigo/mpigo/mpimagic/build"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/program"
-
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/program"
+	"github.com/mpigo/mpigo/mpimagic/report"
 )
 
 // Config configures a Magic.
@@ -265,24 +262,18 @@ func (m *Magic) Cell(ctx context.Context, cell int, args []string, body string, 
 	if o.Sbatch {
 		return m.sbatchCell(ctx, cell, o, body, out)
 	}
-	return m.runCell(ctx, cell, o, body, out, (*cellRun).run)
+	return m.runCell(ctx, cell, o, body, out, (*cellRun).runHere)
 }
 
-// runCell runs a cell's program: it registers the run for Close, builds
-// the program (prepare) and hands it to launch (run, or runBatch for
-// --sbatch).
+// runCell runs a cell's program: it starts the run, builds the program
+// (prepare) and hands it to start (runHere, or runBatch for --sbatch).
 func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, out cellio.Output, start func(*cellRun, context.Context) *cellio.Error) (cellio.Result, error) {
-	ctx, done, err := m.track(ctx)
+	r, ctx, end, err := m.startRun(ctx, o, out, "stdout", true)
 	if err != nil {
 		return cellio.Result{}, report.MagicError(err)
 	}
-	defer done()
-	em := launch.NewEmitter(out)
-	defer em.Close()
-	c := &cellRun{m: m, o: o, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]", em: em, pr: report.NewProgress(em), verbose: func(string) {}}
-	if o.Verbose {
-		c.verbose = func(s string) { em.Text("stdout", []byte("mpigo: "+s+"\n")) }
-	}
+	defer end()
+	c := &cellRun{run: r, cell: cell, cellName: "cell[" + strconv.Itoa(cell) + "]"}
 	if werr := c.prepare(ctx, body); werr != nil {
 		return cellio.Result{}, werr
 	}
@@ -294,18 +285,10 @@ func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, o
 
 // cellRun is one %mpirun cell on its way.
 type cellRun struct {
-	m        *Magic
-	o        Options
+	*run
 	cell     int    // the execution count
 	cellName string // cell[N]
-	em       *launch.Emitter
-	pr       *report.Progress
-	verbose  func(string)
-	// set by prepare
-	l       *launch.Launcher
-	bin     string   // the program
-	wrapper []string // the rank wrapper's command
-	note    string   // how the build went, for the progress line
+	note     string // how the build went, for the progress line
 }
 
 // rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
@@ -319,103 +302,94 @@ func (c *cellRun) rewriteLine(s string) string {
 // rename names the cell as the user sees it in a message.
 func (c *cellRun) rename(s string) string { return strings.ReplaceAll(s, program.CellFile, c.cellName) }
 
-// prepare finds the launcher, generates and builds the program and gets
-// the rank wrapper ready.
+// prepare sets the run up, generates the program and builds it with the
+// rank wrapper.
 func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
-	m, o := c.m, c.o
-	l, tc, err := m.setup(ctx, o)
-	if err != nil {
+	var ae *allocationError
+	if err := c.setup(ctx, !c.o.Sbatch); errors.As(err, &ae) { // --sbatch: a new job, not this allocation
+		c.pr.Set("not started: too many ranks", true)
+		return usageError(&UsageError{Reason: err.Error()})
+	} else if err != nil {
 		c.pr.Set("failed: "+err.Error(), true)
 		return report.MPIError(err)
 	}
-	c.l = l
-	if !o.Sbatch { // --sbatch: a new job, not this allocation
-		if err := launch.CheckAllocation(o.request(), l, o.env.Get, launch.Cores()); err != nil {
-			c.pr.Set("not started: too many ranks", true)
-			return usageError(&UsageError{Reason: err.Error()})
-		}
-	}
-	decls := m.decls()
-	src, err := m.sources()
+	src, err := c.m.sources()
 	if err != nil {
 		return report.MagicError(err)
 	}
-	gen, err := program.Generate(body, decls, src.Exports())
+	gen, err := program.Generate(body, c.m.decls(), src.Exports())
 	if err != nil {
 		c.pr.Set("does not compile", true)
 		return compileError(err, c.rename)
 	}
-	if o.Verbose && len(gen.Inherited) > 0 {
-		var names []string
-		for _, d := range gen.Inherited {
-			names = append(names, fmt.Sprintf("%s %s (cell[%d])", d.Kind, d.Name, d.Cell))
-		}
-		c.verbose("from earlier cells: " + strings.Join(names, ", "))
-	}
+	c.showInherited(gen.Inherited)
 	c.pr.Set("building…", false)
-	wrap := m.startWrapper(ctx, tc, o.env)
-	b, err := m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, tc, o.env, c.verbose)
-	if err != nil {
-		if ctx.Err() != nil {
-			c.pr.Set("interrupted while building", true)
-			return report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built")
-		}
+	err = c.build(ctx, func() (*build.Program, error) {
+		return c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
+	})
+	switch {
+	case errors.Is(err, errNoWrapper):
+		return report.MagicError(errors.New("mpirun: " + err.Error()))
+	case err != nil && ctx.Err() != nil:
+		c.pr.Set("interrupted while building", true)
+		return report.Stopped(launch.StopInterrupt, "the cell was interrupted while its program was being built")
+	case err != nil:
 		c.pr.Set("does not compile", true)
 		return compileError(err, c.rename)
 	}
-	c.bin = b.Bin
-	m.remember(c.cell, body, gen.HasMain)
-	c.verbose("program: " + b.Bin + " (source: " + filepath.Join(filepath.Dir(b.Bin), "main.go") + ")")
+	c.m.remember(c.cell, body, gen.HasMain)
+	c.verbose("program: " + c.prog.Bin + " (source: " + filepath.Join(filepath.Dir(c.prog.Bin), "main.go") + ")")
 	c.note = "build cached"
-	if !b.Cached {
-		c.note = "built in " + report.Seconds(b.Took)
-	}
-	if c.wrapper = wrap.wait(); c.wrapper == nil {
-		return report.MagicError(errors.New("mpirun: no rank wrapper: neither the rankio binary nor mpigo itself could be found"))
+	if !c.prog.Cached {
+		c.note = "built in " + report.Seconds(c.prog.Took)
 	}
 	return nil
 }
 
-// run launches the program, then shows the summary and judges the run.
-func (c *cellRun) run(ctx context.Context) *cellio.Error {
-	o, l := c.o, c.l
-	if o.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
+// showInherited names, for --verbose, the declarations of earlier cells
+// the program holds.
+func (c *cellRun) showInherited(inherited []goeval.Decl) {
+	if !c.o.Verbose || len(inherited) == 0 {
+		return
 	}
+	var names []string
+	for _, d := range inherited {
+		names = append(names, fmt.Sprintf("%s %s (cell[%d])", d.Kind, d.Name, d.Cell))
+	}
+	c.verbose("from earlier cells: " + strings.Join(names, ", "))
+}
+
+// runHere launches the program here, then shows the summary and judges
+// the run.
+func (c *cellRun) runHere(ctx context.Context) *cellio.Error {
+	o, l := c.o, c.l
 	what := report.Plural(o.N, "rank") + " with " + l.Name()
 	if l.Flavour != "" && l.Flavour != build.UnknownMPI {
 		what += " (" + l.Flavour + ")"
 	}
-	placement := l.PlacementNote(o.request(), o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
+	placement := l.PlacementNote(c.req, o.env.Get) // e.g. 1 CPU per rank in a one-task allocation
 	if placement != "" {
 		placement = "; " + placement
 	}
-	if note := l.MPINote(o.request()); note != "" {
+	if note := l.MPINote(c.req); note != "" {
 		c.verbose(note)
 	}
 	c.pr.Set("launching "+what+placement+"…", false)
-	oc, err := launch.Run(ctx, launch.Job{Log: c.m.log,
-		Req: o.request(), Launcher: l, Wrapper: c.wrapper, Program: []string{c.bin}, Emitter: c.em,
-		Rewrite: c.rewriteLine,
-		Progress: func(started, ended int) {
-			c.pr.Set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
-		},
-		Verbose: c.verbose,
+	oc, err := c.launch(ctx, nil, c.rewriteLine, func(started, ended int) {
+		c.pr.Set(fmt.Sprintf("running %s: %d of %d started, %d finished", what, started, o.N, ended), false)
 	})
 	if err != nil {
 		c.pr.Set("failed: "+err.Error(), true)
 		return report.MPIError(err)
 	}
 	c.m.log.Debug("mpirun: ran", "cell", c.cellName, "launch", oc.Took, "launcher_exit", oc.LauncherExit, "build", c.note)
-	werr := report.Judge(oc, o.request(), l)
+	werr := report.Judge(oc, c.req, l)
 	if werr == nil {
 		c.pr.Set(fmt.Sprintf("done: %s, %s, ran %s%s", what, c.note, report.Seconds(oc.Took), placement), true)
 	} else {
 		c.pr.Set(fmt.Sprintf("%s (%s)", werr.Value, c.note), true)
 	}
-	s := &report.Summary{Title: report.Title(oc, o.request(), l), Groups: report.Fold(oc.Results), Launcher: strings.TrimRight(oc.LauncherText, "\n"), PlainLauncher: werr == nil}
+	s := &report.Summary{Title: report.Title(oc, c.req, l), Groups: report.Fold(oc.Results), Launcher: strings.TrimRight(oc.LauncherText, "\n"), PlainLauncher: werr == nil}
 	c.em.Display(cellio.Display{Data: s.Data()})
 	return werr
 }

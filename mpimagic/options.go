@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
 	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 

@@ -12,17 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/report"
-
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
+	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/rankio"
+	"github.com/mpigo/mpigo/mpimagic/report"
 	"github.com/mpigo/mpigo/mpimagic/shell"
 	"github.com/mpigo/mpigo/mpimagic/slurm"
-
-	"github.com/mpigo/mpigo/cellio"
-	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 
 // %mpirun --sbatch submits the cell as a SLURM batch job instead of
@@ -225,7 +222,7 @@ func (c *cellRun) runBatch(ctx context.Context) *cellio.Error {
 		output:  filepath.Join(dir, "slurm-%j.out"),
 		env:     col.RankEnv(true, o.Env),
 		mpi:     c.l.MPIPlugin, // as srun would be run here (launcher.go)
-		wrapper: c.wrapper, program: []string{c.bin},
+		wrapper: c.wrapper, program: []string{c.prog.Bin},
 	}
 	// the words after -- go to sbatch, not srun: no launcher arguments
 	if note := c.l.MPINote(launch.Request{}); note != "" {

@@ -11,15 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpigo/mpigo/cellio/celliotest"
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
-	"github.com/mpigo/mpigo/mpimagic/build"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
-
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/cellio/celliotest"
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/environ"
+	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 func TestBatchScript(t *testing.T) {

@@ -14,27 +14,19 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/environ"
-	"github.com/mpigo/mpigo/mpimagic/shell"
-
 	"github.com/mpigo/mpigo/display"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
+	"github.com/mpigo/mpigo/mpimagic/shell"
 )
 
-const (
-	// failStopDelay is how long the launcher gets to stop the other ranks
-	// after one failed before the magic stops them itself.
-	failStopDelay = 1500 * time.Millisecond
-	// stopDeadline bounds a stop: after it the launcher and every rank
-	// have been SIGKILLed and the magic stops waiting.
-	stopDeadline = 1800 * time.Millisecond
-	// launcherHold is how long a launcher line waits before it is shown
-	// live: time for a rank's failure to arrive first, which makes the
-	// launcher's own report of it redundant.
-	launcherHold = 150 * time.Millisecond
-	// MaxLauncherText bounds the launcher output kept for the summary.
-	MaxLauncherText = 32 << 10
-)
+// MaxLauncherText bounds the launcher output kept for the summary.
+const MaxLauncherText = 32 << 10
+
+// launcherHold is how long a launcher line waits before it is shown live:
+// time for a rank's failure to arrive first, which makes the launcher's
+// own report of it redundant.
+const launcherHold = 150 * time.Millisecond
 
 // Job is one launch.
 type Job struct {
@@ -102,37 +94,14 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	rankEnv := c.RankEnv(remote, j.Req.Env)
 	argv, env := j.Launcher.Command(j.Req, commandSpec{wrapper: j.Wrapper, program: j.Program, env: rankEnv, cores: Cores(), euid: os.Geteuid()})
 	if j.Verbose != nil {
-		var shown []string
-		for _, kv := range env {
-			if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, display.EnvToken+"=") {
-				k, _, _ := strings.Cut(kv, "=")
-				kv = k + "=…"
-			}
-			shown = append(shown, kv)
-		}
-		j.Verbose("launch: " + shell.Join(shown) + " " + shell.Join(argv))
+		j.Verbose("launch: " + shownCommand(env, argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ.Merge(j.Req.Environ.Child(), env)
 	cmd.SysProcAttr = launcherProcAttr()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
 	start := time.Now()
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
+	outR, errR, err := rankio.StartPiped(cmd)
 	if err != nil {
-		outR.Close()
-		errR.Close()
 		return nil, fmt.Errorf("starting %s: %w", j.Launcher.Name(), err)
 	}
 	lo := newLauncherOutput(c, j.Emitter)
@@ -152,6 +121,20 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	o.LauncherText = lo.text()
 	o.LauncherErr, o.LauncherExit = g.err, g.exit
 	return o, nil
+}
+
+// shownCommand is the launcher's command for --verbose, with the values of
+// the tokens of the rank I/O channel and of display records left out.
+func shownCommand(env, argv []string) string {
+	var shown []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, display.EnvToken+"=") {
+			k, _, _ := strings.Cut(kv, "=")
+			kv = k + "=…"
+		}
+		shown = append(shown, kv)
+	}
+	return shell.Join(shown) + " " + shell.Join(argv)
 }
 
 // launcherGroup is the backend of a launch here: the launcher process and

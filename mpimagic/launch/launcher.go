@@ -201,13 +201,9 @@ func (l *Launcher) Command(o Request, s commandSpec) (argv, env []string) {
 			argv = append(argv, "--nodelist="+hostNames(o.Hosts))
 		}
 	case l.Flavour == build.OpenMPI:
-		argv = append(argv, "-n", n)
-		switch {
-		case o.Hosts != "":
-			argv = append(argv, "--host", o.Hosts)
-		case o.Hostfile != "":
-			argv = append(argv, "--hostfile", o.Hostfile)
-		case o.N > s.cores || getenv("SLURM_JOB_ID") != "":
+		hosts := hostArgs(o, "--host", "--hostfile")
+		argv = append(append(argv, "-n", n), hosts...)
+		if hosts == nil && (o.N > s.cores || getenv("SLURM_JOB_ID") != "") {
 			// in a SLURM allocation Open MPI counts its tasks (inside a
 			// job step: the step's) as slots, not its CPUs, which bound
 			// -n (checkAllocation)
@@ -227,13 +223,7 @@ func (l *Launcher) Command(o Request, s commandSpec) (argv, env []string) {
 			env = append(env, "SLURM_OVERLAP=1")
 		}
 	default: // MPICH's Hydra and its relatives (Intel MPI, MVAPICH)
-		argv = append(argv, "-n", n)
-		switch {
-		case o.Hosts != "":
-			argv = append(argv, "-hosts", o.Hosts)
-		case o.Hostfile != "":
-			argv = append(argv, "-f", o.Hostfile)
-		}
+		argv = append(append(argv, "-n", n), hostArgs(o, "-hosts", "-f")...)
 	}
 	argv = append(argv, o.LauncherArgs...)
 	argv = append(argv, s.wrapper...)
@@ -241,6 +231,18 @@ func (l *Launcher) Command(o Request, s commandSpec) (argv, env []string) {
 	argv = append(argv, s.program...)
 	env = append(env, s.env...)
 	return argv, env
+}
+
+// hostArgs are a launcher's arguments for --hosts or --hostfile, given
+// its flags for them; nil when the request has neither.
+func hostArgs(o Request, hostsFlag, hostfileFlag string) []string {
+	switch {
+	case o.Hosts != "":
+		return []string{hostsFlag, o.Hosts}
+	case o.Hostfile != "":
+		return []string{hostfileFlag, o.Hostfile}
+	}
+	return nil
 }
 
 // hostNames turns "h1:4,h2:4" into "h1,h2".

@@ -23,6 +23,14 @@ import (
 //
 // Then the collector closes and the outcome is made from what it saw.
 
+// failStopDelay is how long the launcher gets to stop the other ranks
+// after one failed before the supervisor stops them itself.
+const failStopDelay = 1500 * time.Millisecond
+
+// stopDeadline bounds a stop: after it the launcher and every rank have
+// been SIGKILLed and the supervisor stops waiting.
+const stopDeadline = 1800 * time.Millisecond
+
 // connGrace is how long the ranks' connections get to end after the
 // backend ended: a rank's last output may still be on its way.
 const connGrace = time.Second

@@ -24,12 +24,9 @@ const supWait = 5 * time.Second
 
 // Test timings: long enough apart to tell which came first on a busy machine.
 const (
-	tFailDelay = 40 * time.Millisecond
-	tKillGrace = 40 * time.Millisecond
-	tStopWait  = 150 * time.Millisecond
-	tDoneWait  = 150 * time.Millisecond
-	tConnGrace = 30 * time.Millisecond
-	tTimeout   = 60 * time.Millisecond
+	tFailDelay, tKillGrace = 40 * time.Millisecond, 40 * time.Millisecond
+	tStopWait, tDoneWait   = 150 * time.Millisecond, 150 * time.Millisecond
+	tConnGrace, tTimeout   = 30 * time.Millisecond, 60 * time.Millisecond
 )
 
 // supEvent is something the supervisor did to the fakes.
@@ -45,11 +42,12 @@ type fakeRanks struct {
 	changed chan struct{}
 	obey    map[byte]bool // control bytes that end the running ranks
 
-	mu      sync.Mutex
-	rs      []RankResult
-	conn    []bool // connected and not hung up
-	failed  time.Time
-	stopped bool
+	mu             sync.Mutex
+	rs             []RankResult
+	conn           []bool // connected and not hung up
+	started, ended int    // how many ranks connected, exited
+	failed         time.Time
+	stopped        bool
 }
 
 func newFakeRanks(n int, events chan<- supEvent) *fakeRanks {
@@ -69,6 +67,9 @@ func (f *fakeRanks) poke() {
 
 func (f *fakeRanks) connect(r int) {
 	f.mu.Lock()
+	if !f.rs[r].Started {
+		f.started++
+	}
 	f.rs[r].Started, f.conn[r] = true, true
 	f.mu.Unlock()
 	f.poke()
@@ -86,6 +87,7 @@ func (f *fakeRanks) exit(r int, e rankio.Exit, hangUp bool) {
 func (f *fakeRanks) exitLocked(r int, e rankio.Exit, hangUp bool) {
 	x := &f.rs[r]
 	if !x.Exited {
+		f.ended++
 		x.Exited, x.Exit, x.ExitAt = true, e, time.Now()
 		if (e.Code != 0 || e.Signal != 0) && f.failed.IsZero() && !f.stopped {
 			f.failed = x.ExitAt
@@ -101,15 +103,7 @@ func (f *fakeRanks) changes() <-chan struct{} { return f.changed }
 func (f *fakeRanks) Counts() (started, ended int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, r := range f.rs {
-		if r.Started {
-			started++
-		}
-		if r.Exited {
-			ended++
-		}
-	}
-	return started, ended
+	return f.started, f.ended
 }
 
 func (f *fakeRanks) firstFailure() time.Time {
@@ -123,10 +117,11 @@ func (f *fakeRanks) stop() []int {
 	defer f.mu.Unlock()
 	f.stopped = true
 	var running []int
-	for _, r := range f.rs {
-		if !r.Exited {
-			running = append(running, r.Rank)
+	for i := range f.rs {
+		if f.rs[i].Exited {
+			continue
 		}
+		running = append(running, i)
 	}
 	return running
 }

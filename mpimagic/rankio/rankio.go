@@ -158,33 +158,41 @@ type child struct {
 // goroutine must stay locked to its thread for the program's life: the
 // program gets SIGKILL when that thread (the wrapper) dies.
 func startChild(args, env []string) (*child, error) {
-	outR, outW, err := os.Pipe()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	cmd.Stdin = os.Stdin
+	cmd.SysProcAttr = childProcAttr()
+	outR, errR, err := StartPiped(cmd)
 	if err != nil {
 		return nil, err
+	}
+	return &child{cmd: cmd, outR: outR, errR: errR, exited: make(chan struct{}), start: time.Now()}, nil
+}
+
+// StartPiped starts cmd with its stdout and stderr on two pipes, and
+// returns their read ends; only cmd holds the write ends, so a read ends
+// when every process that inherited them is gone.
+func StartPiped(cmd *exec.Cmd) (stdout, stderr *os.File, err error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	cmd.Stdin = os.Stdin
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.SysProcAttr = childProcAttr()
-	c := &child{cmd: cmd, outR: outR, errR: errR, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	err = cmd.Start()
 	outW.Close()
 	errW.Close()
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	c.start = time.Now()
-	return c, nil
+	return outR, errR, nil
 }
 
 // signal sends sig to the program if it still runs.

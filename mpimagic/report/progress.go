@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/mpimagic/launch"
 )
 
 // progressEvery is the least time between two progress updates (the last

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mpigo/mpigo/mpimagic/launch"
-
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
 

@@ -6,11 +6,9 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/mpigo/mpigo/mpimagic/launch"
-
-	"github.com/mpigo/mpigo/mpimagic/build"
-
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/mpimagic/build"
+	"github.com/mpigo/mpigo/mpimagic/launch"
 )
 
 // maxRanksDetailed bounds the ranks an error message describes one by one.
