@@ -258,13 +258,16 @@ func getBuilds(t *testing.T) *builds {
 
 // ---- launching ----
 
-// cleanEnv drops launcher variables inherited from an enclosing job.
+// cleanEnv drops launcher variables inherited from an enclosing job, and
+// those of a SLURM allocation: the tests launch their ranks here, where the
+// test binary is (inside salloc or an srun step, mpirun would start them on
+// the allocation's nodes, which need not see this machine's /tmp).
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "OMPI_") || strings.HasPrefix(k, "PMIX_") || strings.HasPrefix(k, "PMI_") ||
-			strings.HasPrefix(k, "HYDRA_") || strings.HasPrefix(k, "MPIR_") || k == "MPIGO_TEST_CHILD" {
+			strings.HasPrefix(k, "HYDRA_") || strings.HasPrefix(k, "MPIR_") || strings.HasPrefix(k, "SLURM_") || k == "MPIGO_TEST_CHILD" {
 			continue
 		}
 		env = append(env, kv)

@@ -328,7 +328,8 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 
 	// Moved elsewhere, built offline (GOPROXY=off; -mod=readonly: go.mod
 	// needs no update, and no go.sum) and run by its job.sh, started from
-	// another directory.
+	// another directory, outside any allocation (testEnviron: inside one,
+	// job.sh's mpiexec would start its ranks on the allocation's nodes).
 	moved := filepath.Join(root, "moved")
 	if out, err := exec.Command("cp", "-r", dir, moved).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
@@ -336,7 +337,7 @@ fmt.Printf("%s from %d of %d: %d\n", os.Getenv("GREETING"), r, mpi.World.Size(),
 	modBefore, _ := os.ReadFile(filepath.Join(moved, "go.mod"))
 	job := exec.Command("bash", filepath.Join(moved, "job.sh"))
 	job.Dir = root
-	job.Env = append(environ.New(os.Environ()...).Child(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	job.Env = append(environ.New(testEnviron()...).Child(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
 	var stdout, stderr strings.Builder
 	job.Stdout, job.Stderr = &stdout, &stderr
 	if err := job.Run(); err != nil {

@@ -9,7 +9,8 @@ import (
 )
 
 // The supervisor runs the ranks of one %mpirun, however they run: through
-// a launcher process here (launch.go) or as a SLURM batch job (sbatch.go).
+// a launcher process here (launch.go) or as a SLURM batch job (the batch
+// backend of package mpimagic).
 // It alone decides when to stop them (an interrupt, --timeout, a failed
 // rank), when a stop turns into a kill, and how long to wait for the
 // backend and for the ranks' connections; the backends only carry out
