@@ -13,17 +13,17 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/launch/launchtest"
 	"github.com/mpigo/mpigo/mpimagic/report"
-	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // fakeSlurm puts scontrol and scancel on PATH that answer for job 7 from a
-// state file, and returns the functions that set its state and read the
-// job ids scancel got. scancel cancels the job, as SLURM would.
-func fakeSlurm(t *testing.T) (setState func(string), cancels func() string) {
+// state file, and returns the functions that set its state, read the job
+// ids scancel got and count the polls (scontrol's runs). scancel cancels
+// the job, as SLURM would.
+func fakeSlurm(t *testing.T) (setState func(string), cancels func() string, polls func() int) {
 	dir := t.TempDir()
-	state, log := filepath.Join(dir, "state"), filepath.Join(dir, "scancel.log")
+	state, log, pollLog := filepath.Join(dir, "state"), filepath.Join(dir, "scancel.log"), filepath.Join(dir, "polls")
 	scripts := map[string]string{
-		"scontrol": "#!/bin/sh\ncat " + state + "\n",
+		"scontrol": "#!/bin/sh\necho >>" + pollLog + "\ncat " + state + "\n",
 		"scancel":  "#!/bin/sh\necho \"$@\" >>" + log + "\necho 'JobId=7 JobState=CANCELLED Reason=None NodeList=n1 ExitCode=0:15' >" + state + ".new\nmv " + state + ".new " + state + "\n",
 	}
 	for name, text := range scripts {
@@ -44,7 +44,11 @@ func fakeSlurm(t *testing.T) (setState func(string), cancels func() string) {
 		b, _ := os.ReadFile(log)
 		return string(b)
 	}
-	return setState, cancels
+	polls = func() int {
+		b, _ := os.ReadFile(pollLog)
+		return len(b)
+	}
+	return setState, cancels, polls
 }
 
 // newFakeBatch is job 7 of n ranks, submitted, with its collector.
@@ -71,7 +75,7 @@ func TestBatchJobTerminate(t *testing.T) {
 		{launch.StopFailure, ""}, {launch.StopInterrupt, "7\n"}, {launch.StopTimeout, "7\n"},
 	} {
 		t.Run(tc.reason.String(), func(t *testing.T) {
-			setState, cancels := fakeSlurm(t)
+			setState, cancels, _ := fakeSlurm(t)
 			setState("JobState=RUNNING Reason=None NodeList=n1 ExitCode=0:0")
 			b, col := newFakeBatch(t, Options{N: 1})
 			j := startBatchJob(b, col, time.Now())
@@ -95,7 +99,7 @@ func TestBatchJobTerminate(t *testing.T) {
 // scontrol and scancel faked.
 func TestBatchFollow(t *testing.T) {
 	t.Run("cancelled by SLURM at its time limit", func(t *testing.T) {
-		setState, cancels := fakeSlurm(t)
+		setState, cancels, _ := fakeSlurm(t)
 		setState("JobState=TIMEOUT Reason=TimeLimit NodeList=n1 ExitCode=0:0")
 		b, col := newFakeBatch(t, Options{N: 2})
 		conn := launchtest.DialRank(t, col.Address(false), col.Address(false).Token, 0)
@@ -110,14 +114,15 @@ func TestBatchFollow(t *testing.T) {
 		}
 	})
 	t.Run("--timeout counts from the job's start", func(t *testing.T) {
-		setState, cancels := fakeSlurm(t)
+		setState, cancels, polls := fakeSlurm(t)
 		setState("JobState=PENDING Reason=Resources NodeList=(null) ExitCode=0:0")
 		b, col := newFakeBatch(t, Options{N: 1, Timeout: 50 * time.Millisecond})
 		result := make(chan *launch.Outcome, 1)
 		go func() { oc, _ := b.follow(context.Background(), col, time.Now()); result <- oc }()
-		// The first poll comes at once and the next pollEvery later: the
-		// job waits past its --timeout, and is not cancelled.
-		time.Sleep(slurm.PollEvery + 100*time.Millisecond)
+		// The first poll comes at once and the third two pollEvery later:
+		// by then the job has waited well past its --timeout, and must not
+		// have been cancelled.
+		launchtest.WaitFor(t, "three polls", func() bool { return polls() >= 3 })
 		if got := cancels(); got != "" {
 			t.Fatalf("a pending job was cancelled (%q)", got)
 		}

@@ -54,11 +54,10 @@ func TestCollector(t *testing.T) {
 		{r1, rankio.FrameStdout, "o"}, // partial until the exit
 		{r0, rankio.FrameStdout, display.EncodeRecord(c.display, "display", []byte(`{"data":{"text/html":"<b>y</b>"},"display_id":"p","update":true}`))},
 	}
-	for _, f := range frames {
+	for _, f := range frames { // in order on each connection, whatever the interleaving
 		if err := rankio.WriteFrame(f.conn, f.typ, []byte(f.payload)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 	exit, _ := json.Marshal(rankio.Exit{Code: 0, WallNS: 5e6})
 	rankio.WriteFrame(r0, rankio.FrameExit, exit)
