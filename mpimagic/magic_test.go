@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +63,16 @@ func TestMagicWithMPI(t *testing.T) {
 		if !ok || werr.Name != cellio.RankError || !strings.HasPrefix(werr.Value, "rank 1 failed: exit 2 (panic)") {
 			t.Fatalf("error %#v", err)
 		}
-		if tb := strings.Join(werr.Traceback, "\n"); !strings.Contains(tb, "panic: boom") || !strings.Contains(tb, "\tcell[4]:3") {
+		tb := strings.Join(werr.Traceback, "\n")
+		if !strings.Contains(tb, "panic: boom") || !strings.Contains(tb, "\tcell[4]:3") {
 			t.Errorf("traceback:\n%s", tb)
+		}
+		// every position is a line of the cell (its 5 lines, the %mpirun
+		// line first): main's frame is the %mpirun line
+		for _, m := range regexp.MustCompile(`cell\[4\]:(\d+)`).FindAllStringSubmatch(tb, -1) {
+			if n, _ := strconv.Atoi(m[1]); n < 1 || n > 5 {
+				t.Errorf("position %s past the cell's end:\n%s", m[0], tb)
+			}
 		}
 	})
 

@@ -161,7 +161,28 @@ func generate(body string, decls []goeval.Decl, mpiExports []string, opts genOpt
 			}
 		}
 	}
-	return &Generated{Source: ed.apply(src2), HasMain: hasMain, Inherited: inherited}, nil
+	src := ed.apply(src2)
+	if !hasMain && !opts.export {
+		src = nameCellCall(src)
+	}
+	return &Generated{Source: src, HasMain: hasMain, Inherited: inherited}, nil
+}
+
+// cellCall ends the function literal that holds the cell's statements,
+// and calls it.
+const cellCall = "}()"
+
+// nameCellCall names the call of the cell's function literal after the
+// %mpirun line (the cell's line 1): it is main's frame in a traceback, and
+// the lines past the cell's end, where it is, point at nothing the user
+// wrote. It is done last, so that a syntax error at the cell's end is
+// still reported there (at the literal's closing brace).
+func nameCellCall(src string) string {
+	i := strings.LastIndex(src, cellCall)
+	if i < 0 {
+		return src
+	}
+	return src[:i+1] + "/*line " + CellFile + ":1:1*/" + src[i+1:]
 }
 
 // generator writes the program's source from a cell's chunks.
@@ -221,7 +242,7 @@ func (g *generator) sourceWith(inherited, imports []goeval.Decl, paths []string)
 		}
 		b.WriteString(g.directive(-1, 2))
 		b.WriteString(g.only(chunkStmt))
-		fmt.Fprintf(&b, "\n\t}()\n\t%s.Finalize()\n}\n", MPIAlias)
+		fmt.Fprintf(&b, "\n\t%s\n\t%s.Finalize()\n}\n", cellCall, MPIAlias)
 	}
 	return b.String()
 }
