@@ -55,23 +55,31 @@ func Fold(rs []launch.RankResult) []*Group {
 		st := r.Status()
 		key := st + "\x00" + r.Digest + "\x00" + strconv.Itoa(r.Lines)
 		g := byKey[key]
-		w := time.Duration(r.Exit.WallNS)
 		if g == nil {
-			g = &Group{status: st, ok: r.OK(), lines: r.Lines, tail: r.Tail, minW: w, maxW: w}
+			g = &Group{status: st, ok: r.OK(), lines: r.Lines, tail: r.Tail}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
 		g.ranks = append(g.ranks, r.Rank)
-		g.minW, g.maxW = min(g.minW, w), max(g.maxW, w)
+		// A rank stopped before its wrapper could report (or that never
+		// started) has no wall time: it counts for none, not for 0 s.
+		if w := time.Duration(r.Exit.WallNS); r.Exited && w > 0 {
+			if g.maxW == 0 || w < g.minW {
+				g.minW = w
+			}
+			g.maxW = max(g.maxW, w)
+		}
 	}
 	return groups
 }
 
-// Seconds formats a duration in Seconds, "0.42 s".
+// Seconds formats a duration in seconds, "0.42 s".
 func Seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
 }
 
+// wall is the group's wall time: one value, or the range of its ranks'
+// when they differ; "-" when none of them reported one.
 func (g *Group) wall() string {
 	if g.maxW == 0 {
 		return "-"

@@ -88,3 +88,34 @@ func TestFoldAndSummary(t *testing.T) {
 		t.Errorf("launcher output in the text without plainLauncher:\n%s", p)
 	}
 }
+
+// TestWallOfStoppedRanks: a rank stopped before its wrapper could report
+// has no wall time; it shows "-", and does not stretch a group's range
+// down to 0.
+func TestWallOfStoppedRanks(t *testing.T) {
+	stopped := func(rank int) launch.RankResult {
+		return launch.RankResult{Rank: rank, Started: true, Stopped: true}
+	}
+	killed := result(2, -1)
+	killed.Exit.Signal, killed.Stopped = 15, true
+	for _, tt := range []struct {
+		name string
+		rs   []launch.RankResult
+		want []string
+	}{
+		{"none reported", []launch.RankResult{stopped(0), stopped(1)}, []string{"-"}},
+		// one group ("stopped"): the wall time of the rank that reported,
+		// not "0.00–0.10 s"
+		{"stopped beside reported", []launch.RankResult{stopped(0), stopped(1), killed}, []string{"0.10 s"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, g := range Fold(tt.rs) {
+				got = append(got, g.wall())
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("walls %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
