@@ -127,8 +127,8 @@ func (c *cellRun) exportProgram(ctx context.Context, body string) (*exported, *c
 		return nil, report.ExportError(fmt.Errorf("--export: writing the program: %w", err))
 	}
 	x := &exported{src: src, mainGo: plain, inherited: gen.Inherited}
-	c.pr.Set("building…", false)
 	if x.buildErr = c.setup(ctx, false); x.buildErr == nil {
+		c.pr.Set(c.buildingText(), false)
 		_, x.buildErr = c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
 	}
 	var ce *program.CompileError

@@ -57,6 +57,8 @@ type Magic struct {
 	own       program.Store // declarations of earlier %mpirun cells
 	wg        sync.WaitGroup
 	closed    bool
+	warm      *warmup // the background build Warm started
+	warmed    bool    // the build cache holds package mpi compiled
 }
 
 // New returns a Magic.
@@ -76,6 +78,7 @@ func New(cfg Config) *Magic {
 // for them to end; later calls fail. The kernel calls it when it shuts down
 // or restarts, so that no rank outlives it.
 func (m *Magic) Close() error {
+	m.stopWarm()
 	m.mu.Lock()
 	m.closed = true
 	for _, cancel := range m.runs {
@@ -323,7 +326,7 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		return compileError(err, c.rename)
 	}
 	c.showInherited(gen.Inherited)
-	c.pr.Set("building…", false)
+	c.pr.Set(c.buildingText(), false)
 	err = c.build(ctx, func() (*build.Program, error) {
 		return c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
 	})
@@ -477,4 +480,74 @@ func (m *Magic) startWrapper(ctx context.Context, tc *build.Toolchain, env envir
 func (p *pendingWrapper) wait() []string {
 	p.wg.Wait()
 	return p.argv
+}
+
+// warmup is the background build that Warm started.
+type warmup struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Warm starts filling the build cache in the background, at the lowest CPU
+// priority: the rank wrapper, and package mpi compiled with cgo, which is
+// most of a first build; a user's first %mpirun cell then only compiles
+// its own program (bench/mpirun/first_cell.py measures it with a new
+// user's empty caches). A cell that starts meanwhile stops it and builds
+// at normal priority, keeping what it compiled. Warm does nothing after
+// Close, or when it was called before.
+func (m *Magic) Warm() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.warm != nil || m.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &warmup{cancel: cancel, done: make(chan struct{})}
+	m.warm = w
+	go func() {
+		defer close(w.done)
+		start := time.Now()
+		if err := m.warmUp(ctx); err != nil {
+			m.log.Debug("mpirun: warming the build cache", "err", err, "after", time.Since(start))
+			return
+		}
+		m.log.Debug("mpirun: build cache warm", "took", time.Since(start))
+	}()
+}
+
+// warmUp builds what Warm builds, for the launcher a cell without flags
+// would get.
+func (m *Magic) warmUp(ctx context.Context) error {
+	o := Options{Launcher: "auto", env: m.environ()}
+	_, tc, err := m.setup(ctx, o)
+	if err != nil {
+		return err
+	}
+	bc, err := m.cache()
+	if err != nil {
+		return err
+	}
+	if err := bc.Warm(ctx, tc, o.env); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.warmed = true
+	m.mu.Unlock()
+	return nil
+}
+
+// stopWarm stops the background build if it still runs, waits for it,
+// and reports whether the build cache is warm: Warm finished, or a cell
+// built since.
+func (m *Magic) stopWarm() (warmed bool) {
+	m.mu.Lock()
+	w := m.warm
+	m.mu.Unlock()
+	if w != nil {
+		w.cancel()
+		<-w.done
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.warmed
 }

@@ -100,3 +100,52 @@ func TestMagicWithMPI(t *testing.T) {
 		}
 	})
 }
+
+// TestWarm: Warm fills the build cache in the background; a cell after it
+// says "building…", where the first cell of a magic that was not warmed
+// says that it compiles package mpi once, and the next one does not.
+func TestWarm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds MPI programs")
+	}
+	for _, tool := range []string{"mpirun", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	building := func(m *Magic, cell int) string {
+		t.Helper()
+		rec := celliotest.New()
+		if _, err := m.Cell(context.Background(), cell, []string{"-n", "1"}, "fmt.Println(mpi.World.Size())", rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range rec.Displays() {
+			if s, _ := d.Data["text/plain"].(string); strings.HasPrefix(s, "%mpirun: building") {
+				return strings.TrimPrefix(s, "%mpirun: ")
+			}
+		}
+		return ""
+	}
+	warm := New(Config{Environ: testEnviron, Exe: exe, Sources: mpigo.Sources, CacheDir: t.TempDir()})
+	defer warm.Close()
+	warm.Warm()
+	<-warm.warm.done
+	if !warm.warmed {
+		t.Fatal("Warm did not warm the cache")
+	}
+	if got := building(warm, 1); got != "building…" {
+		t.Errorf("after Warm: %q", got)
+	}
+	cold := New(Config{Environ: testEnviron, Exe: exe, Sources: mpigo.Sources, CacheDir: t.TempDir()})
+	defer cold.Close()
+	if got := building(cold, 1); !strings.Contains(got, "first build also compiles package mpi") {
+		t.Errorf("first cell without Warm: %q", got)
+	}
+	if got := building(cold, 2); got != "building…" {
+		t.Errorf("second cell: %q", got)
+	}
+}

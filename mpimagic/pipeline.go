@@ -34,8 +34,9 @@ type run struct {
 	pr      *report.Progress // nil for mpigo run, which shows none
 	verbose func(string)
 	// set by setup
-	l  *launch.Launcher
-	tc *build.Toolchain
+	l      *launch.Launcher
+	tc     *build.Toolchain
+	warmed bool // the build cache holds package mpi (Magic.Warm)
 	// set by build
 	prog    *build.Program
 	wrapper []string // the rank wrapper's command
@@ -74,6 +75,7 @@ func (m *Magic) startRun(ctx context.Context, o Options, out cellio.Output, verb
 // set (a launch from here, not a new batch job), checks -n against what
 // the ranks would run on: a refusal is an *allocationError.
 func (r *run) setup(ctx context.Context, checkAllocation bool) error {
+	r.warmed = r.m.stopWarm() // this run's build goes first, at full speed
 	l, tc, err := r.m.setup(ctx, r.o)
 	if err != nil {
 		return err
@@ -96,10 +98,23 @@ func (r *run) build(ctx context.Context, compile func() (*build.Program, error))
 		return err
 	}
 	r.prog = prog
+	r.m.mu.Lock()
+	r.m.warmed = true
+	r.m.mu.Unlock()
 	if r.wrapper = wrap.wait(); r.wrapper == nil {
 		return errNoWrapper
 	}
 	return nil
+}
+
+// buildingText is the progress line while the program builds: it says
+// when this is the first build, which compiles package mpi and its C part
+// (up to tens of seconds with an empty Go build cache).
+func (r *run) buildingText() string {
+	if r.warmed {
+		return "building…"
+	}
+	return "building (the first build also compiles package mpi and its C part, once)…"
 }
 
 // launch runs the program with args on the ranks here, stopped by ctx or

@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := runKernel(args[1], kernelEnv{
 			logLevel:  os.Getenv("MPIGO_LOG"),
+			warm:      os.Getenv("MPIGO_WARM") != "0",
 			parentPID: kernel.WatchedParent(os.Getenv("JPY_PARENT_PID"), os.Getppid()),
 		}); err != nil {
 			fmt.Fprintf(stderr, "mpigo kernel: %v\n", err)
@@ -126,6 +127,9 @@ func versionString() string {
 type kernelEnv struct {
 	logLevel  string // $MPIGO_LOG
 	parentPID int    // the process to watch (kernel.WatchedParent), 0 for none
+	// warm fills the build cache for %mpirun in the background once the
+	// kernel is up ($MPIGO_WARM=0 turns it off, for measurements).
+	warm bool
 }
 
 // runKernel serves Jupyter until shutdown, or until the front end that
@@ -149,6 +153,9 @@ func runKernel(connectionFile string, env kernelEnv) error {
 			engine, err = worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger})
 			if err != nil {
 				return nil, fmt.Errorf("starting the Go interpreter: %w", err)
+			}
+			if env.warm {
+				magic.Warm() // at the lowest priority, after the sockets are bound
 			}
 			return resetEngine{Engine: engine, reset: magic.Reset}, nil
 		},

@@ -55,9 +55,11 @@ func EnsurePrivateDir(dir string) error {
 // changed program recompiles only its main package.
 type builder struct {
 	// env is the environment the go command runs with.
-	env      environ.Env
-	cacheDir string
-	src      *Sources
+	env environ.Env
+	// background runs go build at the lowest CPU priority (Cache.Warm).
+	background bool
+	cacheDir   string
+	src        *Sources
 }
 
 // Program is a program ready to run.
@@ -161,7 +163,7 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	if err := b.run(cmd); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -176,6 +178,20 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 	}
 	b.prune(buildDir, key)
 	return &Program{Bin: bin, Took: took}, nil
+}
+
+// run runs go build. A background build runs at the lowest CPU priority
+// (nice 19), set on its process group as soon as it has started, so that
+// the compilers it starts inherit it and the kernel's own work goes first.
+func (b *builder) run(cmd *exec.Cmd) error {
+	if !b.background {
+		return cmd.Run()
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	_ = syscall.Setpriority(syscall.PRIO_PGRP, cmd.Process.Pid, 19)
+	return cmd.Wait()
 }
 
 // goBuildCmd is the go build of the program in dir into dir/name.

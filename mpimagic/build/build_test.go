@@ -1,13 +1,16 @@
 package build
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
 
+	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/program"
 )
 
@@ -95,5 +98,36 @@ func TestGeneratedPositions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarm builds the warm-up programs with the MPI found here (skipped
+// without one), then finds them built: a second Warm runs no go build.
+func TestWarm(t *testing.T) {
+	env := environ.New(os.Environ()...)
+	mpirun, err := env.LookPath("mpirun")
+	if err != nil {
+		t.Skip("no mpirun")
+	}
+	tc, err := DetectToolchain(context.Background(), MPI{Mpirun: mpirun, Flavour: OpenMPI}, env)
+	if err != nil {
+		t.Skip(err)
+	}
+	src, err := LoadSources(mpigo.Sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(t.TempDir(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Warm(context.Background(), tc, env); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"mpigo-rankio", "mpigo-warm"} {
+		p, err := c.Build(context.Background(), name, map[string][]byte{"main.go": []byte(map[string]string{"mpigo-rankio": WrapperMain, "mpigo-warm": warmMain}[name])}, tc, env, nil)
+		if err != nil || !p.Cached {
+			t.Errorf("%s after Warm: cached %v, %v", name, p != nil && p.Cached, err)
+		}
 	}
 }

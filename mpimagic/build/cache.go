@@ -38,10 +38,14 @@ func (c *Cache) Sources() *Sources { return c.src }
 // environment of the go command (its Child part), verbose (may be nil)
 // receives the command.
 func (c *Cache) Build(ctx context.Context, name string, files map[string][]byte, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
+	return c.build(ctx, &builder{cacheDir: c.dir, src: c.src, env: env}, name, files, tc, verbose)
+}
+
+// build builds with b, remembering whether tc needs external linking.
+func (c *Cache) build(ctx context.Context, b *builder, name string, files map[string][]byte, tc *Toolchain, verbose func(string)) (*Program, error) {
 	c.mu.Lock()
 	external := c.external[tc.fingerprint]
 	c.mu.Unlock()
-	b := &builder{cacheDir: c.dir, src: c.src, env: env}
 	res, usedExternal, err := b.build(ctx, name, files, tc, external, verbose)
 	if usedExternal && !external {
 		c.mu.Lock()
@@ -50,6 +54,40 @@ func (c *Cache) Build(ctx context.Context, name string, files map[string][]byte,
 	}
 	return res, err
 }
+
+// Warm builds, in the background at the lowest CPU priority, the rank
+// wrapper and a program that uses package mpi, so that Go's build cache
+// holds the compiled mpi package (its C part, compiled with cgo, is most of
+// a first build) and a user's first cell only compiles its own main
+// package. It returns at once when both are built already (an earlier
+// kernel warmed the cache); cancelling ctx stops the builds.
+func (c *Cache) Warm(ctx context.Context, tc *Toolchain, env environ.Env) error {
+	b := &builder{cacheDir: c.dir, src: c.src, env: env, background: true}
+	for _, p := range []struct{ name, src string }{{"mpigo-rankio", WrapperMain}, {"mpigo-warm", warmMain}} {
+		if _, err := c.build(ctx, b, p.name, map[string][]byte{"main.go": []byte(p.src)}, tc, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warmMain uses what %mpirun programs use: package mpi, display and fmt.
+const warmMain = `// Command mpigo-warm fills Go's build cache for %mpirun (Cache.Warm).
+package main
+
+import (
+	"fmt"
+
+	"github.com/mpigo/mpigo/display"
+	"github.com/mpigo/mpigo/mpi"
+)
+
+func main() {
+	mpi.Init()
+	defer mpi.Finalize()
+	fmt.Println(mpi.World.Rank(), display.EnvToken)
+}
+`
 
 // Wrapper builds the rank wrapper (WrapperMain) with tc.
 func (c *Cache) Wrapper(ctx context.Context, tc *Toolchain, env environ.Env) (*Program, error) {
