@@ -22,6 +22,8 @@ package mpi
 #cgo noescape mpigo_scatterv
 #cgo noescape mpigo_gatherv
 #cgo noescape mpigo_allgatherv
+#cgo noescape mpigo_alltoall
+#cgo noescape mpigo_alltoallv
 #cgo noescape mpigo_waitall
 #cgo noescape mpigo_processor_name
 #cgo noescape mpigo_library_version
@@ -50,6 +52,8 @@ package mpi
 #cgo nocallback mpigo_scatterv
 #cgo nocallback mpigo_gatherv
 #cgo nocallback mpigo_allgatherv
+#cgo nocallback mpigo_alltoall
+#cgo nocallback mpigo_alltoallv
 #include "mpigo.h"
 */
 import "C"

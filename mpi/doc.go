@@ -56,6 +56,8 @@
 //	comm.Gather(sendbuf, recvbuf, root=0)         comm.Gather(sendbuf, recvbuf, 0)
 //	data = comm.allgather(data)                   comm.AllgatherObj(data, &list)
 //	comm.Allgather(sendbuf, recvbuf)              comm.Allgather(sendbuf, recvbuf)
+//	comm.Scatterv, Gatherv, Allgatherv            comm.Scatterv, Gatherv, Allgatherv (see Uneven parts)
+//	comm.Alltoall, Alltoallv                      comm.Alltoall, Alltoallv (see Uneven parts)
 //	total = comm.reduce(x, op=MPI.SUM, root=0)    comm.Reduce(&x, &total, mpi.Sum, 0)
 //	comm.Reduce(sendbuf, recvbuf, MPI.SUM, 0)     comm.Reduce(sendbuf, recvbuf, mpi.Sum, 0)
 //	m = comm.allreduce(x, op=MPI.MAX)             comm.Allreduce(&x, &m, mpi.Max)
@@ -97,7 +99,76 @@
 // send on root must hold Size() times len(recv), Gather's recv on root
 // Size() times len(send), Allgather's likewise, and Reduce's and Allreduce's
 // recv exactly len(send). On other ranks than root, Scatter's send and
-// Gather's and Reduce's recv are ignored and may be nil.
+// Gather's and Reduce's recv are ignored and may be nil. Alltoall's send
+// and recv must both hold Size()*k elements. The uneven collectives check
+// their counts and displacements (see Uneven parts).
+//
+// # Uneven parts
+//
+// Scatterv, Gatherv, Allgatherv and Alltoallv move parts of different sizes
+// (MPI_Scatterv and friends); Alltoall exchanges equal blocks between every
+// pair of ranks. mpi4py passes a buffer with its counts and displacements
+// as one list, [buf, counts, displs, MPI.DOUBLE]; here they are separate
+// arguments after the buffer they describe, counted in elements, and the
+// element type comes from the slice:
+//
+//	comm.Scatterv([sendbuf, counts, displs, MPI.DOUBLE], recvbuf, root=0)
+//	    comm.Scatterv(sendbuf, counts, displs, recvbuf, 0)
+//	comm.Scatterv([sendbuf, counts, MPI.DOUBLE], recvbuf, root=0)   # packed parts
+//	    comm.Scatterv(sendbuf, counts, nil, recvbuf, 0)
+//	comm.Scatterv(None, recvbuf, root=0)           # on the other ranks
+//	    comm.Scatterv(nil, nil, nil, recvbuf, 0)
+//	comm.Gatherv(sendbuf, [recvbuf, counts, displs, MPI.DOUBLE], root=0)
+//	    comm.Gatherv(sendbuf, recvbuf, counts, displs, 0)
+//	comm.Gatherv(sendbuf, None, root=0)            # on the other ranks
+//	    comm.Gatherv(sendbuf, nil, nil, nil, 0)
+//	comm.Allgatherv(sendbuf, [recvbuf, counts, displs, MPI.DOUBLE])
+//	    comm.Allgatherv(sendbuf, recvbuf, counts, displs)
+//	comm.Alltoall(sendbuf, recvbuf)
+//	    comm.Alltoall(sendbuf, recvbuf)
+//	comm.Alltoallv([sendbuf, scounts, sdispls, MPI.DOUBLE], [recvbuf, rcounts, rdispls, MPI.DOUBLE])
+//	    comm.Alltoallv(sendbuf, scounts, sdispls, recvbuf, rcounts, rdispls)
+//
+// nil displacements pack the parts one after the other in rank order
+// (displs[i] = counts[0]+...+counts[i-1]), as mpi4py does for [buf, counts,
+// MPI.DOUBLE] or [buf, (counts, None), MPI.DOUBLE]; numpy arrays of counts
+// become []int. The receive buffer's length is what a rank receives (MPI's
+// recvcount): Scatterv's recv on rank i must hold exactly counts[i] of
+// root, and Gatherv's and Allgatherv's send exactly counts[rank]. Counts
+// and displacements matter where MPI reads them: Scatterv's and Gatherv's
+// on root only (elsewhere they may be nil), the others' on every rank. The
+// workshop's uneven scatter of size*3+1 numbers, split as numpy's
+// array_split splits them:
+//
+//	n, size := comm.Size()*3+1, comm.Size()
+//	counts := make([]int, size) // the first n%size parts one longer
+//	for i := range counts {
+//		counts[i] = n / size
+//		if i < n%size {
+//			counts[i]++
+//		}
+//	}
+//	var data []float64
+//	if comm.Rank() == 0 {
+//		data = make([]float64, n)
+//	}
+//	part := make([]float64, counts[comm.Rank()])
+//	comm.Scatterv(data, counts, nil, part, 0)
+//
+// Before MPI is called, every rank checks what it can see: one count (and
+// one displacement, unless nil) per rank; counts and displacements >= 0 and
+// within a C int (MPI's counts are ints: nothing is truncated); every part
+// within its buffer; no two parts of a buffer MPI writes overlapping (MPI
+// leaves that undefined); the element types of send and recv the same, and
+// the buffers apart (there is no in-place form); and, for Alltoallv, what a
+// rank sends itself equal to what it receives from itself. So no rank
+// reads or writes outside its slices whatever it passes. A mismatch
+// between ranks (rank i sending more than root's counts[i]) only MPI can
+// see: Open MPI reports it, an *Error with MPI_ERR_TRUNCATE on the rank
+// whose part did not fit, while MPICH 4.0 drops that part without an
+// error; neither writes past the part.
+//
+//	mpi: Comm.Scatterv: send: has 12 elements, but the parts of counts packed one after the other (displs nil) need at least 13: rank 3's part would be send[10:13]; make len(send) >= the sum of counts
 //
 // # Errors
 //

@@ -346,6 +346,119 @@ func ExampleComm_Allgather() {
 	fmt.Println(len(xg))
 }
 
+// The workshop's uneven scatter: size*3+1 numbers split as numpy's
+// array_split does (the first n%size parts one longer), then gathered back
+// (mpi4py's comm.Scatterv([data, counts, MPI.DOUBLE], part, root=0)).
+func ExampleComm_Scatterv() {
+	mpi.Init()
+	defer mpi.Finalize()
+	comm := mpi.World
+	size, n := comm.Size(), comm.Size()*3+1
+	counts := make([]int, size) // significant on root; every rank needs its own
+	for i := range counts {
+		counts[i] = n / size
+		if i < n%size {
+			counts[i]++
+		}
+	}
+	var data []float64 // only root needs it
+	if comm.Rank() == 0 {
+		data = make([]float64, n)
+		for i := range data {
+			data[i] = float64(i)
+		}
+	}
+	part := make([]float64, counts[comm.Rank()])
+	comm.Scatterv(data, counts, nil, part, 0) // nil: parts packed in rank order
+	fmt.Println(comm.Rank(), part)
+}
+
+// Every rank sends a different number of elements; root places them with
+// explicit displacements, in reverse rank order.
+func ExampleComm_Gatherv() {
+	mpi.Init()
+	defer mpi.Finalize()
+	comm := mpi.World
+	rank, size := comm.Rank(), comm.Size()
+	mine := make([]int, rank+1) // rank r sends r+1 copies of r
+	for i := range mine {
+		mine[i] = rank
+	}
+	var all []int
+	var counts, displs []int // only root needs them
+	if rank == 0 {
+		counts, displs = make([]int, size), make([]int, size)
+		pos := 0
+		for r := size - 1; r >= 0; r-- {
+			counts[r], displs[r] = r+1, pos
+			pos += r + 1
+		}
+		all = make([]int, pos)
+	}
+	comm.Gatherv(mine, all, counts, displs, 0)
+	if rank == 0 {
+		fmt.Println(all) // with 3 ranks: [2 2 2 1 1 0]
+	}
+}
+
+func ExampleComm_Allgatherv() {
+	mpi.Init()
+	defer mpi.Finalize()
+	comm := mpi.World
+	counts := make([]int, comm.Size()) // every rank passes the same counts
+	total := 0
+	for i := range counts {
+		counts[i] = i + 1
+		total += i + 1
+	}
+	mine := make([]float64, counts[comm.Rank()])
+	for i := range mine {
+		mine[i] = float64(comm.Rank())
+	}
+	all := make([]float64, total)
+	comm.Allgatherv(mine, all, counts, nil)
+	fmt.Println(comm.Rank(), all) // with 3 ranks: [0 1 1 2 2 2] everywhere
+}
+
+// A transpose of blocks: rank r's block i goes to rank i, where it becomes
+// block r.
+func ExampleComm_Alltoall() {
+	mpi.Init()
+	defer mpi.Finalize()
+	comm := mpi.World
+	rank, size := comm.Rank(), comm.Size()
+	const k = 2 // elements per block
+	send := make([]int, size*k)
+	for i := range send {
+		send[i] = 100*rank + i/k // block i holds 100*rank + i
+	}
+	recv := make([]int, size*k)
+	comm.Alltoall(send, recv)
+	fmt.Println(rank, recv) // block j holds 100*j + rank
+}
+
+// Rank r sends i+1 elements to rank i, so it receives r+1 from every rank.
+func ExampleComm_Alltoallv() {
+	mpi.Init()
+	defer mpi.Finalize()
+	comm := mpi.World
+	rank, size := comm.Rank(), comm.Size()
+	sendCounts, recvCounts := make([]int, size), make([]int, size)
+	for i := 0; i < size; i++ {
+		sendCounts[i] = i + 1    // what this rank sends to rank i
+		recvCounts[i] = rank + 1 // what rank i sends to this rank
+	}
+	var send []float64
+	for i := 0; i < size; i++ {
+		for j := 0; j <= i; j++ {
+			send = append(send, float64(10*rank+i))
+		}
+	}
+	recv := make([]float64, size*(rank+1))
+	comm.Alltoallv(send, sendCounts, nil, recv, recvCounts, nil) // nil: packed parts
+	fmt.Println(rank, recv)
+}
+
 func ExampleComm_Reduce() {
 	mpi.Init()
 	defer mpi.Finalize()

@@ -2,6 +2,7 @@ package mpi
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,7 @@ func TestMisuse(t *testing.T) {
 		{"GatherObj slicePtr", func() { var s []int; comm.GatherObj(1, s, me) }, []string{"Comm.GatherObj", "slicePtr", "pointer to a slice"}},
 		{"AllgatherObj slicePtr", func() { comm.AllgatherObj(1, nil) }, []string{"Comm.AllgatherObj", "slicePtr"}},
 	}
+	cases = append(cases, vMisuse(comm)...)
 	// A computed -1 or -2 (Go's (rank-1)%size on rank 0) is MPI_ANY_SOURCE,
 	// MPI_PROC_NULL or MPI_ANY_TAG in C, one way round in Open MPI and the
 	// other in MPICH: it must panic in both, with the hint, and never reach
@@ -141,6 +143,115 @@ func TestMisuse(t *testing.T) {
 		t.Errorf("UsageError is not usable with errors.As")
 	}
 	comm.Barrier()
+}
+
+// vMisuse are the misuses of the uneven collectives and Alltoall, each
+// triggered by one rank on its own (root is the rank itself).
+func vMisuse(comm *Comm) []misuseCase {
+	rank, size := comm.Rank(), comm.Size()
+	me := rank
+	ones := func() []int { // one element for each rank
+		c := make([]int, size)
+		for i := range c {
+			c[i] = 1
+		}
+		return c
+	}
+	with := func(c []int, i, v int) []int { c[i] = v; return c }
+	tooBig := math.MaxInt32
+	tooBig++ // a count MPI's C int cannot hold
+	n := size*3 + 1
+	split := make([]int, size) // the workshop's uneven split of size*3+1
+	for i := range split {
+		split[i] = n / size
+		if i < n%size {
+			split[i]++
+		}
+	}
+	sv, gv, agv, a2a, a2av := "Comm.Scatterv", "Comm.Gatherv", "Comm.Allgatherv", "Comm.Alltoall", "Comm.Alltoallv"
+	buf := make([]float64, 4*size+8)
+	cases := []misuseCase{
+		// Scatterv (root's checks)
+		{"Scatterv len(counts)", func() { comm.Scatterv(make([]int, n), split[:size-1], nil, make([]int, split[me]), me) }, []string{sv, "counts", "one count per rank", "comm.Size()"}},
+		{"Scatterv counts too long", func() { comm.Scatterv(make([]int, n), append(split[:size:size], 1), nil, make([]int, split[me]), me) }, []string{sv, "counts", "len(counts) == comm.Size()"}},
+		{"Scatterv nil counts on root", func() { comm.Scatterv(make([]int, n), nil, nil, make([]int, 1), me) }, []string{sv, "counts", "is nil"}},
+		{"Scatterv negative count", func() { comm.Scatterv(make([]int, n), with(ones(), size-1, -2), nil, make([]int, 1), me) }, []string{sv, "counts", "-2", "negative"}},
+		{"Scatterv count beyond C int", func() { comm.Scatterv(make([]int, n), with(ones(), 0, tooBig), nil, make([]int, 1), me) }, []string{sv, "counts[0]", "2147483648", "more than an MPI count can hold"}},
+		{"Scatterv displacement out of range", func() {
+			comm.Scatterv(make([]int, size), ones(), with(make([]int, size), size-1, size), make([]int, 1), me)
+		}, []string{sv, "displs", "out of range", "len(send)"}},
+		{"Scatterv negative displacement", func() { comm.Scatterv(make([]int, size), ones(), with(make([]int, size), 0, -1), make([]int, 1), me) }, []string{sv, "displs[0] = -1", "negative"}},
+		{"Scatterv displacement beyond C int", func() {
+			comm.Scatterv(make([]int, size), ones(), with(make([]int, size), 0, tooBig), make([]int, 1), me)
+		}, []string{sv, "displs", "more than an MPI displacement can hold"}},
+		{"Scatterv len(displs)", func() { comm.Scatterv(make([]int, size), ones(), make([]int, size+2), make([]int, 1), me) }, []string{sv, "displs", "one displacement per rank", "nil"}},
+		{"Scatterv send too short", func() { comm.Scatterv(make([]int, n-1), split, nil, make([]int, split[me]), me) }, []string{sv, "send", "need at least " + strconv.Itoa(n)}},
+		{"Scatterv recv too short", func() { comm.Scatterv(make([]int, n), split, nil, make([]int, split[me]-1), me) }, []string{sv, "recv", "counts[" + strconv.Itoa(me) + "]", "len(recv) == counts[comm.Rank()]"}},
+		{"Scatterv types", func() { comm.Scatterv(make([]int32, n), split, nil, make([]int64, split[me]), me) }, []string{sv, "send", "[]int32", "[]int64", "same element type"}},
+		{"Scatterv same memory", func() { b := make([]int, size+1); comm.Scatterv(b, ones(), nil, b[me:me+1], me) }, []string{sv, "recv", "overlaps send"}},
+		{"Scatterv unsupported", func() { comm.Scatterv([]string{"a"}, ones(), nil, make([]string, 1), me) }, []string{sv, "recv", "[]string"}},
+		{"Scatterv root", func() { comm.Scatterv(nil, nil, nil, make([]int, 1), size) }, []string{sv, "root", "out of range"}},
+		// Gatherv (root's checks)
+		{"Gatherv len(counts)", func() { comm.Gatherv(make([]int, 1), make([]int, size), append(ones(), 1), nil, me) }, []string{gv, "counts", "one count per rank"}},
+		{"Gatherv negative count", func() { comm.Gatherv(make([]int, 1), make([]int, size), with(ones(), 0, -1), nil, me) }, []string{gv, "counts[0] = -1", "negative"}},
+		{"Gatherv count beyond C int", func() { comm.Gatherv(make([]int, 1), make([]int, size), with(ones(), size-1, tooBig), nil, me) }, []string{gv, "counts", "more than an MPI count can hold"}},
+		{"Gatherv recv too short", func() { comm.Gatherv(make([]int, split[me]), make([]int, n-1), split, nil, me) }, []string{gv, "recv", "has " + strconv.Itoa(n-1) + " elements", "need at least " + strconv.Itoa(n)}},
+		{"Gatherv displacement out of range", func() { comm.Gatherv(make([]int, 1), make([]int, size), ones(), with(make([]int, size), me, size), me) }, []string{gv, "displs", "out of range", "len(recv)"}},
+		{"Gatherv send != counts[root]", func() { comm.Gatherv(make([]int, 2), make([]int, size), ones(), nil, me) }, []string{gv, "send", "counts[comm.Rank()]"}},
+		{"Gatherv nil recv on root", func() { comm.Gatherv(make([]int, 1), nil, ones(), nil, me) }, []string{gv, "recv", "nil"}},
+		{"Gatherv types", func() { comm.Gatherv(make([]float32, 1), make([]float64, size), ones(), nil, me) }, []string{gv, "recv", "[]float64", "same element type"}},
+		{"Gatherv overlap", func() { comm.Gatherv(buf[1:2], buf[:size+1], ones(), nil, me) }, []string{gv, "overlaps send"}},
+		// Allgatherv (every rank's checks)
+		{"Allgatherv len(counts)", func() { comm.Allgatherv(make([]int, 1), make([]int, size), ones()[1:], nil) }, []string{agv, "counts", "one count per rank"}},
+		{"Allgatherv negative count", func() { comm.Allgatherv(make([]int, 1), make([]int, size), with(ones(), size-1, -1), nil) }, []string{agv, "counts", "negative"}},
+		{"Allgatherv count beyond C int", func() { comm.Allgatherv(make([]int, 1), make([]int, size), with(ones(), 0, tooBig), nil) }, []string{agv, "counts[0]", "more than an MPI count can hold"}},
+		{"Allgatherv recv too short", func() { comm.Allgatherv(make([]int, split[me]), make([]int, n-1), split, nil) }, []string{agv, "recv", "need at least"}},
+		{"Allgatherv displacement out of range", func() { comm.Allgatherv(make([]int, 1), make([]int, size), ones(), with(make([]int, size), 0, size+5)) }, []string{agv, "displs[0]", "out of range"}},
+		{"Allgatherv send != counts[rank]", func() { comm.Allgatherv(make([]int, 3), make([]int, size), ones(), nil) }, []string{agv, "send", "counts[" + strconv.Itoa(me) + "]", "counts[comm.Rank()]"}},
+		{"Allgatherv types", func() { comm.Allgatherv(make([]int, 1), make([]uint, size), ones(), nil) }, []string{agv, "recv", "[]uint", "same element type"}},
+	}
+	if size > 1 { // two parts to overlap; size*3+1 not a multiple of size
+		cases = append(cases,
+			misuseCase{"Gatherv parts overlap", func() {
+				d := make([]int, size)
+				for i := range d {
+					d[i] = i
+				}
+				d[size-1] = 0 // the last part lands on the first
+				comm.Gatherv(make([]int, 1), make([]int, size), ones(), d, me)
+			}, []string{gv, "displs", "rank 0's part recv[0:1] overlaps rank " + strconv.Itoa(size-1) + "'s part recv[0:1]"}},
+			misuseCase{"Allgatherv parts overlap", func() {
+				comm.Allgatherv(make([]int, 1), make([]int, size), ones(), make([]int, size)) // all at 0
+			}, []string{agv, "displs", "overlaps"}},
+			misuseCase{"Alltoall not a multiple", func() { comm.Alltoall(make([]int, size*3+1), make([]int, size*3+1)) }, []string{a2a, "send", "not a multiple", "comm.Size()*k"}})
+	}
+	cases = append(cases, []misuseCase{
+		// Alltoall
+		{"Alltoall recv too short", func() { comm.Alltoall(make([]int, size*2), make([]int, size*2-1)) }, []string{a2a, "recv", "len(recv) == len(send)"}},
+		{"Alltoall types", func() { comm.Alltoall(make([]int8, size), make([]uint8, size)) }, []string{a2a, "recv", "[]uint8", "[]int8"}},
+		{"Alltoall same memory", func() { b := make([]int, size); comm.Alltoall(b, b) }, []string{a2a, "same memory"}},
+		// Alltoallv
+		{"Alltoallv len(sendCounts)", func() { comm.Alltoallv(make([]int, size), ones()[1:], nil, make([]int, size), ones(), nil) }, []string{a2av, "sendCounts", "len(sendCounts) == comm.Size()"}},
+		{"Alltoallv len(recvDispls)", func() {
+			comm.Alltoallv(make([]int, size), ones(), nil, make([]int, size), ones(), make([]int, size+1))
+		}, []string{a2av, "recvDispls", "one displacement per rank"}},
+		{"Alltoallv negative count", func() { comm.Alltoallv(make([]int, size), ones(), nil, make([]int, size), with(ones(), 0, -4), nil) }, []string{a2av, "recvCounts[0] = -4", "negative"}},
+		{"Alltoallv count beyond C int", func() {
+			comm.Alltoallv(make([]int, size), with(ones(), 0, tooBig), nil, make([]int, size), ones(), nil)
+		}, []string{a2av, "sendCounts[0]", "more than an MPI count can hold"}},
+		{"Alltoallv displacement out of range", func() {
+			comm.Alltoallv(make([]int, size), ones(), with(make([]int, size), size-1, size), make([]int, size), ones(), nil)
+		}, []string{a2av, "sendDispls", "out of range", "len(send)"}},
+		{"Alltoallv displacement beyond C int", func() {
+			comm.Alltoallv(make([]int, size), ones(), nil, make([]int, size), ones(), with(make([]int, size), 0, tooBig))
+		}, []string{a2av, "recvDispls", "more than an MPI displacement can hold"}},
+		{"Alltoallv recv too short", func() { comm.Alltoallv(make([]int, size), ones(), nil, make([]int, size-1), ones(), nil) }, []string{a2av, "recv", "need at least " + strconv.Itoa(size)}},
+		{"Alltoallv self counts", func() {
+			comm.Alltoallv(make([]int, size+1), with(ones(), me, 2), nil, make([]int, size), ones(), nil)
+		}, []string{a2av, "recvCounts[" + strconv.Itoa(me) + "] = 1", "sendCounts[" + strconv.Itoa(me) + "] = 2", "receives from itself"}},
+		{"Alltoallv types", func() { comm.Alltoallv(make([]complex64, size), ones(), nil, make([]complex128, size), ones(), nil) }, []string{a2av, "recv", "same element type"}},
+	}...)
+	return cases
 }
 
 // TestMPIError: an error MPI itself reports (a message longer than the

@@ -665,43 +665,69 @@ int mpigo_allreduce(const void *sbuf, void *rbuf, int count, int kind, int op, i
 			       poll);
 }
 
+/*
+ * The v-collectives take counts and displacements in elements of kind (the
+ * object calls pass MPIGO_BYTE). Go checks them all (C int range, within the
+ * buffers) before the call; arrays that MPI ignores (counts and
+ * displacements on ranks other than root) may be NULL.
+ */
 int mpigo_scatterv(const void *sbuf, const int *counts, const int *displs, void *rbuf,
-		   int rcount, int root, MPI_Comm comm, int poll)
+		   int rcount, int kind, int root, MPI_Comm comm, int poll)
 {
 	MPI_Request req;
+	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
-		return MPI_Scatterv(sbuf, counts, displs, MPI_BYTE, rbuf, rcount, MPI_BYTE, root,
-				    comm);
-	return mpigo_complete1(&req,
-			       MPI_Iscatterv(sbuf, counts, displs, MPI_BYTE, rbuf, rcount, MPI_BYTE,
-					     root, comm, &req),
-			       poll);
+		return MPI_Scatterv(sbuf, counts, displs, dt, rbuf, rcount, dt, root, comm);
+	return mpigo_complete1(
+	    &req, MPI_Iscatterv(sbuf, counts, displs, dt, rbuf, rcount, dt, root, comm, &req), poll);
 }
 
 int mpigo_gatherv(const void *sbuf, int scount, void *rbuf, const int *counts,
-		  const int *displs, int root, MPI_Comm comm, int poll)
+		  const int *displs, int kind, int root, MPI_Comm comm, int poll)
 {
 	MPI_Request req;
+	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
-		return MPI_Gatherv(sbuf, scount, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, root,
-				   comm);
-	return mpigo_complete1(&req,
-			       MPI_Igatherv(sbuf, scount, MPI_BYTE, rbuf, counts, displs, MPI_BYTE,
-					    root, comm, &req),
-			       poll);
+		return MPI_Gatherv(sbuf, scount, dt, rbuf, counts, displs, dt, root, comm);
+	return mpigo_complete1(
+	    &req, MPI_Igatherv(sbuf, scount, dt, rbuf, counts, displs, dt, root, comm, &req), poll);
 }
 
 int mpigo_allgatherv(const void *sbuf, int scount, void *rbuf, const int *counts,
-		     const int *displs, MPI_Comm comm, int poll)
+		     const int *displs, int kind, MPI_Comm comm, int poll)
 {
 	MPI_Request req;
+	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
-		return MPI_Allgatherv(sbuf, scount, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, comm);
+		return MPI_Allgatherv(sbuf, scount, dt, rbuf, counts, displs, dt, comm);
+	return mpigo_complete1(
+	    &req, MPI_Iallgatherv(sbuf, scount, dt, rbuf, counts, displs, dt, comm, &req), poll);
+}
+
+int mpigo_alltoall(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm comm, int poll)
+{
+	MPI_Request req;
+	MPI_Datatype dt = mpigo_dtype(kind);
+	mpigo_tick();
+	if (poll == MPIGO_BLOCK)
+		return MPI_Alltoall(sbuf, count, dt, rbuf, count, dt, comm);
+	return mpigo_complete1(&req, MPI_Ialltoall(sbuf, count, dt, rbuf, count, dt, comm, &req),
+			       poll);
+}
+
+int mpigo_alltoallv(const void *sbuf, const int *scounts, const int *sdispls, void *rbuf,
+		    const int *rcounts, const int *rdispls, int kind, MPI_Comm comm, int poll)
+{
+	MPI_Request req;
+	MPI_Datatype dt = mpigo_dtype(kind);
+	mpigo_tick();
+	if (poll == MPIGO_BLOCK)
+		return MPI_Alltoallv(sbuf, scounts, sdispls, dt, rbuf, rcounts, rdispls, dt, comm);
 	return mpigo_complete1(&req,
-			       MPI_Iallgatherv(sbuf, scount, MPI_BYTE, rbuf, counts, displs,
-					       MPI_BYTE, comm, &req),
+			       MPI_Ialltoallv(sbuf, scounts, sdispls, dt, rbuf, rcounts, rdispls, dt,
+					      comm, &req),
 			       poll);
 }

@@ -167,11 +167,15 @@ int mpigo_reduce(const void *sbuf, void *rbuf, int count, int kind, int op, int 
 		 MPI_Comm comm, int poll);
 int mpigo_allreduce(const void *sbuf, void *rbuf, int count, int kind, int op, int inplace,
 		    MPI_Comm comm, int poll);
+int mpigo_alltoall(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm comm, int poll);
+/* counts and displacements in elements of kind; NULL where MPI ignores them */
 int mpigo_scatterv(const void *sbuf, const int *counts, const int *displs, void *rbuf,
-		   int rcount, int root, MPI_Comm comm, int poll);
+		   int rcount, int kind, int root, MPI_Comm comm, int poll);
 int mpigo_gatherv(const void *sbuf, int scount, void *rbuf, const int *counts,
-		  const int *displs, int root, MPI_Comm comm, int poll);
+		  const int *displs, int kind, int root, MPI_Comm comm, int poll);
 int mpigo_allgatherv(const void *sbuf, int scount, void *rbuf, const int *counts,
-		     const int *displs, MPI_Comm comm, int poll);
+		     const int *displs, int kind, MPI_Comm comm, int poll);
+int mpigo_alltoallv(const void *sbuf, const int *scounts, const int *sdispls, void *rbuf,
+		    const int *rcounts, const int *rdispls, int kind, MPI_Comm comm, int poll);
 
 #endif

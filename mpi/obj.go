@@ -203,7 +203,7 @@ func (c *Comm) ScatterObj(slice any, ptr any, root int) {
 	if counts != nil {
 		cp, dp = &counts[0], &displs[0]
 	}
-	if e := C.mpigo_scatterv(bytePtr(sendBuf), cp, dp, bytePtr(data), C.int(n[0]), C.int(root), c.c, mode()); e != 0 {
+	if e := C.mpigo_scatterv(bytePtr(sendBuf), cp, dp, bytePtr(data), C.int(n[0]), C.MPIGO_BYTE, C.int(root), c.c, mode()); e != 0 {
 		c.fail(e, "Comm.ScatterObj(root=%d)", root)
 	}
 	decodeInto(call, "ptr", data, p)
@@ -284,7 +284,7 @@ func (c *Comm) GatherObj(v any, slicePtr any, root int) {
 		recv = make([]byte, total)
 		cp, dp = &counts[0], &displs[0]
 	}
-	if e := C.mpigo_gatherv(bytePtr(data), C.int(len(data)), bytePtr(recv), cp, dp, C.int(root), c.c, mode()); e != 0 {
+	if e := C.mpigo_gatherv(bytePtr(data), C.int(len(data)), bytePtr(recv), cp, dp, C.MPIGO_BYTE, C.int(root), c.c, mode()); e != 0 {
 		c.fail(e, "Comm.GatherObj(%s, root=%d)", typeName(v), root)
 	}
 	if c.rank == root {
@@ -305,7 +305,7 @@ func (c *Comm) AllgatherObj(v any, slicePtr any) {
 	data := encode(call, "v", v)
 	counts, displs, total := c.gatherSizes(call, len(data), 0, true)
 	recv := make([]byte, total)
-	if e := C.mpigo_allgatherv(bytePtr(data), C.int(len(data)), bytePtr(recv), &counts[0], &displs[0], c.c, mode()); e != 0 {
+	if e := C.mpigo_allgatherv(bytePtr(data), C.int(len(data)), bytePtr(recv), &counts[0], &displs[0], C.MPIGO_BYTE, c.c, mode()); e != 0 {
 		c.fail(e, "Comm.AllgatherObj(%s)", typeName(v))
 	}
 	decodeAll(call, recv, counts, displs, sp)
