@@ -482,6 +482,10 @@ func (p *pendingWrapper) wait() []string {
 	return p.argv
 }
 
+// warmDelay is how long Warm waits before it starts: the kernel starts its
+// interpreter process meanwhile, and a front end's first requests come.
+const warmDelay = 2 * time.Second
+
 // warmup is the background build that Warm started.
 type warmup struct {
 	cancel context.CancelFunc
@@ -506,6 +510,11 @@ func (m *Magic) Warm() {
 	m.warm = w
 	go func() {
 		defer close(w.done)
+		select { // the kernel's own start (the interpreter process) first
+		case <-time.After(warmDelay):
+		case <-ctx.Done():
+			return
+		}
 		start := time.Now()
 		if err := m.warmUp(ctx); err != nil {
 			m.log.Debug("mpirun: warming the build cache", "err", err, "after", time.Since(start))
