@@ -1,17 +1,17 @@
 module github.com/mpigo/mpigo
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/go-zeromq/zmq4 v0.17.0
 	github.com/google/uuid v1.6.0
 	github.com/traefik/yaegi v0.16.1
-	golang.org/x/tools v0.52.0
+	golang.org/x/tools v0.42.0
 )
 
 require (
 	github.com/go-zeromq/goczmq/v4 v4.2.2 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/text v0.15.0 // indirect
 )
 

@@ -1,18 +1,30 @@
 #!/bin/bash
+# ---- site settings ------------------------------------------------------
+# Most clusters want a partition and an account: remove one '#' from a line
+# and put in your cluster's names (`sinfo -s` lists the partitions, `sacctmgr
+# show assoc user=$USER` your accounts), or give them to every job at once
+# with `export SBATCH_PARTITION=NAME SBATCH_ACCOUNT=NAME` before sbatch.
+##SBATCH --partition=YOUR_PARTITION
+##SBATCH --account=YOUR_ACCOUNT
+# --------------------------------------------------------------------------
 
 #SBATCH --job-name="sndrcv"
 #SBATCH --time=00:05:00
 #SBATCH --output=../out/01-send-and-receive-%j.out
-#SBATCH --nodes=4
-#SBATCH --ntasks-per-node=1
+# 4 ranks on one node: the messages are the lesson, not the network.
+# To scale up, ask for more (any number of ranks works), on sbatch's
+# command line, which wins over these lines:
+#   sbatch --nodes=2 --ntasks-per-node=8 01-send-and-receive.sh   (16 ranks)
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=4
 #SBATCH --cpus-per-task=1
-#SBATCH --mem-per-cpu=100M
-# Where your cluster wants them, remove one '#' (ask its admins for the names):
-##SBATCH --partition=standard
-##SBATCH --account=YOUR_ACCOUNT
+# Memory: the ranks take about 20 MB each (Open MPI, shared memory; more
+# over a fast network). Nothing is compiled in the job: see jobs/build.sh.
+#SBATCH --mem-per-cpu=250M
 
 # Blocking send and receive: rank 0 sends a map to every other rank after a delay.
 # The original worked with exactly 2 ranks; this one works with any number.
+#   build once:     bash jobs/build.sh   (on the login node, before sbatch)
 #   submit:         cd jobs && sbatch 01-send-and-receive.sh   (output: out/01-send-and-receive-JOBID.out)
 #   without SLURM:  bash jobs/01-send-and-receive.sh   (4 ranks; NP=2 bash ... for 2 ranks)
 set -euo pipefail
@@ -26,7 +38,7 @@ jobs_dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$jobs_dir/common.sh"
 
-build 01-send-and-receive
+program 01-send-and-receive # sets $prog; stops the job, saying how to build it, if jobs/build.sh has not
 
 # launcher options before the program: after it, they would be the program's own arguments
 if in_slurm; then

@@ -1,17 +1,28 @@
 #!/bin/bash
+# ---- site settings ------------------------------------------------------
+# Most clusters want a partition and an account: remove one '#' from a line
+# and put in your cluster's names (`sinfo -s` lists the partitions, `sacctmgr
+# show assoc user=$USER` your accounts), or give them to every job at once
+# with `export SBATCH_PARTITION=NAME SBATCH_ACCOUNT=NAME` before sbatch.
+##SBATCH --partition=YOUR_PARTITION
+##SBATCH --account=YOUR_ACCOUNT
+# --------------------------------------------------------------------------
 
 #SBATCH --job-name="bcast"
 #SBATCH --time=00:05:00
 #SBATCH --output=../out/02-broadcast-%j.out
-#SBATCH --nodes=20
-#SBATCH --ntasks-per-node=1
+# 4 ranks on one node. To scale up, ask for more (any number of ranks
+# works), on sbatch's command line, which wins over these lines:
+#   sbatch --nodes=4 --ntasks-per-node=8 02-broadcast.sh   (32 ranks)
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=4
 #SBATCH --cpus-per-task=1
-#SBATCH --mem-per-cpu=100M
-# Where your cluster wants them, remove one '#' (ask its admins for the names):
-##SBATCH --partition=standard
-##SBATCH --account=YOUR_ACCOUNT
+# Memory: the ranks take about 20 MB each (Open MPI, shared memory; more
+# over a fast network). Nothing is compiled in the job: see jobs/build.sh.
+#SBATCH --mem-per-cpu=250M
 
 # Broadcast: rank 0's map is copied to every rank.
+#   build once:     bash jobs/build.sh   (on the login node, before sbatch)
 #   submit:         cd jobs && sbatch 02-broadcast.sh   (output: out/02-broadcast-JOBID.out)
 #   without SLURM:  bash jobs/02-broadcast.sh   (4 ranks; NP=8 bash ... for 8 ranks)
 set -euo pipefail
@@ -25,7 +36,7 @@ jobs_dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$jobs_dir/common.sh"
 
-build 02-broadcast
+program 02-broadcast # sets $prog; stops the job, saying how to build it, if jobs/build.sh has not
 
 # launcher options before the program: after it, they would be the program's own arguments
 if in_slurm; then

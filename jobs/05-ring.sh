@@ -1,18 +1,29 @@
 #!/bin/bash
+# ---- site settings ------------------------------------------------------
+# Most clusters want a partition and an account: remove one '#' from a line
+# and put in your cluster's names (`sinfo -s` lists the partitions, `sacctmgr
+# show assoc user=$USER` your accounts), or give them to every job at once
+# with `export SBATCH_PARTITION=NAME SBATCH_ACCOUNT=NAME` before sbatch.
+##SBATCH --partition=YOUR_PARTITION
+##SBATCH --account=YOUR_ACCOUNT
+# --------------------------------------------------------------------------
 
 #SBATCH --job-name="mpi-ring"
 #SBATCH --time=00:05:00
 #SBATCH --output=../out/05-ring-%j.out
-#SBATCH --nodes=20
-#SBATCH --ntasks-per-node=1
+# 4 ranks on one node. To scale up, ask for more (any number of ranks
+# works), on sbatch's command line, which wins over these lines:
+#   sbatch --nodes=4 --ntasks-per-node=8 05-ring.sh   (32 ranks)
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=4
 #SBATCH --cpus-per-task=1
-#SBATCH --mem-per-cpu=100M
-# Where your cluster wants them, remove one '#' (ask its admins for the names):
-##SBATCH --partition=standard
-##SBATCH --account=YOUR_ACCOUNT
+# Memory: the ranks take about 20 MB each (Open MPI, shared memory; more
+# over a fast network). Nothing is compiled in the job: see jobs/build.sh.
+#SBATCH --mem-per-cpu=250M
 
 # Ring: a value goes around the ranks five times, each rank adding one.
 # The original left rank N-1's last send unreceived; this one receives it.
+#   build once:     bash jobs/build.sh   (on the login node, before sbatch)
 #   submit:         cd jobs && sbatch 05-ring.sh   (output: out/05-ring-JOBID.out)
 #   without SLURM:  bash jobs/05-ring.sh   (4 ranks; NP=8 bash ... for 8 ranks)
 set -euo pipefail
@@ -26,7 +37,7 @@ jobs_dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$jobs_dir/common.sh"
 
-build 05-ring
+program 05-ring # sets $prog; stops the job, saying how to build it, if jobs/build.sh has not
 
 # launcher options before the program: after it, they would be the program's own arguments
 if in_slurm; then

@@ -1,11 +1,14 @@
 # shellcheck shell=bash
-# Sourced by the job scripts jobs/NN-*.sh (not a job itself). It
+# Sourced by the job scripts jobs/NN-*.sh and by jobs/build.sh (not a job
+# itself). It
 #
-#   - loads the MPI module where there is a module system (clusters) and finds Go,
+#   - loads the MPI module where there is a module system (clusters),
 #   - tells Open MPI from MPICH by asking $MPIEXEC --version,
-#   - defines   build NAME   go build jobs/src/NAME into out/bin/NAME-FLAVOUR, sets $prog
-#               in_slurm     true when the ranks are to be started with srun
-#               run CMD...   prints CMD (to stderr, so it lands in the job's output) and runs it
+#   - defines   program NAME  sets $prog to jobs/bin/FLAVOUR/NAME, the program
+#                             jobs/build.sh built; stops the job, saying how
+#                             to build it, when it is not there
+#               in_slurm      true when the ranks are to be started with srun
+#               run CMD...    prints CMD (to stderr, so it lands in the job's output) and runs it
 #   - and sets the array mpiexec_opts: the options mpiexec needs outside SLURM.
 #
 # Settings (environment variables), all optional:
@@ -14,14 +17,14 @@
 #   LAUNCHER    auto (default: srun inside a SLURM job, else $MPIEXEC), srun, or mpiexec
 #   MPI_MODULE  the module to load where `module` exists (default openmpi/4.1.2; empty: none)
 #   MPI_FLAVOUR ompi or mpich, when $MPIEXEC --version does not tell
-#   GO_TAGS     build tags for package mpi (default: the flavour; `mpicc` for MPIs
-#               without a pkg-config file, with CC=mpicc)
+#   GO_TAGS     (build.sh) build tags for package mpi (default: the flavour;
+#               `mpicc` for MPIs without a pkg-config file, with CC=mpicc)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) # the repository
 MPIEXEC=${MPIEXEC:-mpiexec}
 LAUNCHER=${LAUNCHER:-auto}
 
-# The MPI (and maybe Go) come from environment modules on a cluster. Laptops
+# The MPI comes from an environment module on a cluster. Laptops
 # and CI have no `module` command and their MPI installed system-wide, so the
 # load is skipped there. Module scripts often read unset variables: no set -u
 # while they run.
@@ -30,15 +33,6 @@ if [[ -n $MPI_MODULE ]] && command -v module >/dev/null 2>&1; then
 	set +u
 	module load "$MPI_MODULE"
 	set -u
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-	if [[ -x /usr/local/go/bin/go ]]; then
-		PATH=/usr/local/go/bin:$PATH
-	else
-		echo "go not found: install Go (https://go.dev/dl) or load its module (module load go)" >&2
-		exit 1
-	fi
 fi
 
 # Package mpi is compiled against one MPI and its programs must be started by
@@ -54,7 +48,6 @@ if [[ -z ${MPI_FLAVOUR:-} ]]; then
 		;;
 	esac
 fi
-GO_TAGS=${GO_TAGS:-$MPI_FLAVOUR}
 
 in_slurm() {
 	case $LAUNCHER in
@@ -69,10 +62,32 @@ run() {
 	"$@"
 }
 
-build() {
-	prog=$root/out/bin/$1-$MPI_FLAVOUR
-	mkdir -p "$root/out/bin"
-	(cd "$root" && run go build -tags "$GO_TAGS" -o "$prog" "./jobs/src/$1")
+# The programs are built once, on the login node, by jobs/build.sh: a job
+# only runs them. Compiling in the job would keep its nodes idle while one
+# of them compiles, and a cold build (~300 MB) would not fit the job's
+# memory (--mem-per-cpu) where the cluster enforces it. One directory per
+# MPI: a program runs only under the launcher of the MPI it was built with.
+bin_dir=$root/jobs/bin/$MPI_FLAVOUR
+
+program() {
+	prog=$bin_dir/$1
+	if [[ ! -x $prog ]]; then
+		local how="bash jobs/build.sh"
+		[[ $MPIEXEC == mpiexec ]] || how="MPIEXEC=$MPIEXEC $how"
+		{
+			echo "error: ${prog#"$root"/} is not built: the jobs run programs built beforehand, nothing compiles in an allocation."
+			echo "Build them once, on the login node (or here, without SLURM), with the MPI the jobs use:"
+			echo "    cd $root && $how"
+			echo "then submit (or run) this job again."
+		} >&2
+		exit 1
+	fi
+	# an edited program (or package mpi) runs as it was until it is built again
+	local newer
+	newer=$(find "$root/jobs/src/$1" "$root/mpi" -newer "$prog" -type f -print -quit 2>/dev/null || true)
+	if [[ -n $newer ]]; then
+		echo "note: ${newer#"$root"/} changed after $prog was built: run bash jobs/build.sh again to run the new version" >&2
+	fi
 }
 
 # Options for mpiexec, all of them placed BEFORE the program in the job

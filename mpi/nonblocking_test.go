@@ -59,7 +59,11 @@ func postRing[T any](comm *Comm, n, tag int, val func(seed, i int) T) ([]*Reques
 	for i := range wb {
 		wb[i] = guardByte
 	}
-	send := make([]T, n)
+	// at least 16 bytes: a smaller pointer-free object can share a block of
+	// the runtime's tiny allocator with other live objects and then stay
+	// alive after the request let go of it (Go 1.24 and 1.25 do that)
+	var zero T
+	send := make([]T, n, max(n, 16/int(unsafe.Sizeof(zero))+1))
 	for i := range send {
 		send[i] = val(rank, i)
 	}

@@ -5,6 +5,8 @@
 #   1. install/setup.sh --no-run   packages, build bin/mpigo (once), kernel spec
 #   2. gofmt -l, shellcheck         no unformatted Go file, no shell-script warning
 #   3. go vet ./...
+#      the oldest Go                build and vet again with exactly go.mod's go
+#                                   release, fetched from the module proxy
 #   4. go test -count=1 ./...
 #   5. test/mpi.sh --cgocheck2      the mpi tests again under GOEXPERIMENT=cgocheck2
 #      third_party/zmq4             the hardened zmq4 fork's tests, and its fuzz targets briefly
@@ -12,7 +14,8 @@
 #   7. pytest test/e2e              end-to-end tests against bin/mpigo
 #
 # Every step runs even if an earlier check failed (except the install step);
-# a summary follows and the exit status is non-zero if anything failed.
+# a summary follows and the exit status is non-zero if anything failed. A
+# step that exits 77 was skipped (it says why) and fails nothing.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +38,13 @@ step() { # step NAME CMD...: runs CMD, records PASS/FAIL and its duration
 	"$@" || rc=$?
 	NAMES+=("$name")
 	TIMES+=($((SECONDS - t0)))
-	if [[ $rc -eq 0 ]]; then RESULTS+=(PASS); else RESULTS+=("FAIL (exit $rc)"); fi
+	if [[ $rc -eq 0 ]]; then
+		RESULTS+=(PASS)
+	elif [[ $rc -eq 77 ]]; then
+		RESULTS+=(SKIP)
+	else
+		RESULTS+=("FAIL (exit $rc)")
+	fi
 	return $rc
 }
 
@@ -44,7 +53,7 @@ summary() {
 	local i failed=0
 	for i in "${!NAMES[@]}"; do
 		printf '  %-28s %-14s %4ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
-		[[ ${RESULTS[$i]} == PASS ]] || failed=1
+		[[ ${RESULTS[$i]} == PASS || ${RESULTS[$i]} == SKIP ]] || failed=1
 	done
 	printf '  %-28s %-14s %4ss\n' total "" $((SECONDS - T_START))
 	if [[ $failed -eq 0 ]]; then
@@ -69,6 +78,37 @@ check_gofmt() {
 	echo "all Go files formatted"
 }
 
+# The oldest Go the project supports is go.mod's go line: the release a
+# cluster's `module load go` must reach to build mpigo and the jobs. Build and
+# vet with exactly that release (GOTOOLCHAIN=goX.Y.Z: the go command fetches
+# it from the module proxy once, into the module cache), so that nothing newer
+# slips in: a standard-library API (vet's stdversion check), a language
+# feature, a dependency that needs a newer Go. Skipped (77) only when the
+# proxy cannot be reached.
+check_oldest_go() {
+	local want out
+	want=go$(sed -nE 's/^go ([0-9]+[.][0-9.]+)$/\1/p' go.mod)
+	if [[ $want == go ]]; then
+		echo "go.mod has no go line"
+		return 1
+	fi
+	if ! out=$(GOTOOLCHAIN=$want go env GOVERSION 2>&1); then
+		echo "$out"
+		if [[ $(go env GOPROXY) == off ]] ||
+			grep -qE 'dial tcp|no such host|i/o timeout|connection refused|network is unreachable|TLS handshake timeout|proxyconnect' <<<"$out"; then
+			echo "SKIP: cannot fetch $want from the module proxy ($(go env GOPROXY)): the oldest Go is not checked"
+			return 77
+		fi
+		return 1
+	fi
+	if [[ $out != "$want" ]]; then
+		echo "GOTOOLCHAIN=$want runs $out, not $want"
+		return 1
+	fi
+	echo "$want (go.mod's go line): go build ./... && go vet ./..."
+	GOTOOLCHAIN=$want go build ./... && GOTOOLCHAIN=$want go vet ./...
+}
+
 if ! step "install/setup.sh --no-run" bash install/setup.sh --no-run; then
 	summary
 	exit 1
@@ -80,8 +120,9 @@ if [[ -x /usr/local/go/bin/go && ":$PATH:" != *":/usr/local/go/bin:"* ]]; then
 fi
 
 step "gofmt -l" check_gofmt
-step "shellcheck" shellcheck install/*.sh install/cluster/*.sh test/*.sh .ci/run
+step "shellcheck" shellcheck install/*.sh install/cluster/*.sh test/*.sh .ci/run jobs/*.sh
 step "go vet ./..." go vet ./...
+step "oldest Go: build + vet" check_oldest_go
 step "go test ./..." go test -count=1 -timeout 10m ./...
 step "mpi under cgocheck2" bash test/mpi.sh --cgocheck2
 # the hardened zmq4 fork is a module of its own: ./... above does not reach it

@@ -131,3 +131,21 @@ func TestWarm(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkGoVersion: the go.work of `mpigo run DIR` (a module) is as new as
+// the module needs, never older than the embedded sources.
+func TestWorkGoVersion(t *testing.T) {
+	for _, c := range []struct{ src, mod, want string }{
+		{"1.24", "module m\n\ngo 1.26.8\n", "1.26.8"},
+		{"1.24", "module m\n\ngo 1.25 // comment\n", "1.25"},
+		{"1.24", "module m\n\ngo 1.22\n", "1.24"},
+		{"1.24", "module m\n\ngo 1.24.0\n", "1.24.0"}, // the release: newer than the language version
+		{"1.24", "module m\n", "1.24"},
+		{"1.24", "module m\n\ngo 1.27rc1\n", "1.27rc1"},
+		{"1.24", "module m\n\ngo junk\n", "1.24"},
+	} {
+		if got := workGoVersion(c.src, c.mod); got != c.want {
+			t.Errorf("workGoVersion(%q, %q) = %q, want %q", c.src, c.mod, got, c.want)
+		}
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +72,21 @@ func binName(target string) string {
 	return name
 }
 
+var modGoLine = regexp.MustCompile(`(?m)^go\s+([0-9][^\s/]*)`)
+
+// workGoVersion is the go line of the go.work that builds the module whose
+// go.mod is mod: the newer of src (the embedded sources' language version,
+// from mpigo's go.mod) and the module's own go line, since go refuses a
+// go.work older than a module it uses ("module . listed in go.work file
+// requires go >= 1.26.8, but go.work lists go 1.24").
+func workGoVersion(src, mod string) string {
+	m := modGoLine.FindStringSubmatch(mod)
+	if m == nil || !version.IsValid("go"+m[1]) || version.Compare("go"+m[1], "go"+src) <= 0 {
+		return src
+	}
+	return m[1]
+}
+
 // buildModule builds the module in dir with a go.work that points
 // github.com/mpigo/mpigo at the embedded sources. The module's other
 // dependencies come the usual way (GOPROXY and GOFLAGS are left alone).
@@ -88,8 +105,12 @@ func (c *Cache) buildModule(ctx context.Context, dir string, tc *Toolchain, env 
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
 	}
+	mod, err := os.ReadFile(filepath.Join(abs, "go.mod"))
+	if err != nil {
+		return nil, err
+	}
 	work := filepath.Join(out, "go.work")
-	ws := fmt.Sprintf("go %s\n\nuse %s\n\nreplace %s => %s\n", src.goVersion, abs, ModulePath, srcDir)
+	ws := fmt.Sprintf("go %s\n\nuse %s\n\nreplace %s => %s\n", workGoVersion(src.goVersion, string(mod)), abs, ModulePath, srcDir)
 	if err := os.WriteFile(work, []byte(ws), 0o600); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import os
 import queue
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -323,17 +324,35 @@ def check_unexecuted_notebook(name: str, nb) -> None:
             assert outputs(cell) == [] and cell.execution_count is None, f"{name}: outputs not cleared"
 
 
-def check_executed_notebook(name: str, nb) -> None:
+def slurm_answers(env: dict | None = None) -> bool:
+    """Whether SLURM is there for env (os.environ by default): sinfo runs and
+    reaches a controller, as notebook 07 asks."""
+    try:
+        return subprocess.run(["sinfo"], env=env, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def check_executed_notebook(name: str, nb, slurm: bool | None = None) -> None:
     """Asserts that nb, executed top to bottom, ran clean: every code cell
     ran; a cell tagged raises-exception failed and every other cell did not;
     a cell whose metadata holds "mpigo": {"expect": [REGEX, ...]} showed text
-    matching each regular expression (re.search over cell_text, multiline)."""
+    matching each regular expression (re.search over cell_text, multiline).
+
+    A cell tagged raises-exception whose metadata also holds "mpigo":
+    {"fails_without_slurm": true} (notebook 07's %mpirun --sbatch) fails only
+    where there is no SLURM: slurm says whether there was (None: either)."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         assert cell.execution_count is not None, f"{name}: cell not executed:\n{cell.source}"
         errors = [o for o in outputs(cell) if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
+        if "raises-exception" in cell.metadata.get("tags", []) and cell.metadata.get("mpigo", {}).get("fails_without_slurm"):
+            if slurm is not None:
+                assert bool(errors) != slurm, (
+                    f"{name}: with{'' if slurm else 'out'} SLURM, this cell must {'not ' if slurm else ''}fail:\n{cell.source}\n{cell_text(cell)}"
+                )
+        elif "raises-exception" in cell.metadata.get("tags", []):
             assert errors, f"{name}: cell tagged raises-exception did not fail:\n{cell.source}"
         else:
             for out in errors:

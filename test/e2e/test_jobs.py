@@ -1,9 +1,11 @@
-"""The batch jobs of jobs/: every job script run as a laptop or CI runs it,
-`bash jobs/NN-name.sh` without SLURM, with the teaching output of its program
-checked; one program under MPICH as well; and the job files checked for the
-#SBATCH lines the cluster needs and for launcher options placed before the
-program (after it they are the program's arguments, the original workshop's
-bug).
+"""The batch jobs of jobs/: the programs built once with jobs/build.sh, then
+every job script run as a laptop or CI runs it, `bash jobs/NN-name.sh`
+without SLURM, with the teaching output of its program checked; one program
+under MPICH as well; a job whose program was not built says how to build it;
+and the job files checked for the #SBATCH lines the cluster needs (class-sized,
+site settings commented out, no compiler in the job) and for launcher options
+placed before the program (after it they are the program's arguments, the
+original workshop's bug).
 
 SLURM itself is not here: one test runs a job file the way sbatch does (a copy
 in a spool directory, SLURM_* set) with a stand-in srun."""
@@ -84,11 +86,28 @@ def _run_job(name: str, timeout: float, **extra) -> tuple[str, str, int]:
     return out, err, proc.returncode
 
 
+def build(*names: str, **extra) -> str:
+    """Runs `bash jobs/build.sh NAME...` (all programs without names) as a
+    user does before sbatch; returns its output (stdout and stderr)."""
+    proc = subprocess.run(["bash", "jobs/build.sh", *names], cwd=ROOT, env=job_env(**extra), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"jobs/build.sh exited {proc.returncode}\n{proc.stdout}{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def compiled():
-    """Compiles package mpi for Open MPI once, so that a cold build cache (cgo,
-    minutes on a loaded machine) does not count against one job's timeout."""
-    subprocess.run(["go", "build", "-tags", "ompi", "./mpi"], cwd=ROOT, env=job_env(), check=True, timeout=600)
+    """Builds every program for Open MPI once, with jobs/build.sh, as the jobs
+    expect; returns what build.sh said."""
+    return build()
+
+
+def test_build_builds_every_program_once(compiled):
+    # one go build for all of them, into jobs/bin/ompi/, for the MPI of mpiexec
+    builds = [l for l in compiled.splitlines() if l.startswith("+ go build")]
+    assert builds == [f"+ go build -tags ompi -o {ROOT}/jobs/bin/ompi/ " + " ".join(f"./jobs/src/{n}" for n in NAMES)], compiled
+    for name in NAMES:
+        assert os.access(JOBS / "bin" / "ompi" / name, os.X_OK), f"no jobs/bin/ompi/{name}:\n{compiled}"
+    assert re.search(r"^built 7 program\(s\) in \d+ s with go[\d.]+ for .*(Open MPI|OpenRTE)", compiled, re.M), compiled
 
 
 # ---- what each program must print ----------------------------------------
@@ -216,19 +235,21 @@ DEFAULT_NP = {"06-hybrid": 2}
 def test_job_runs(compiled, name, env, check):
     out, err = run_job(name, **env)
     np = int(env.get("NP", DEFAULT_NP.get(name, 4)))
-    # the script says what it builds and launches, launcher options first
-    assert f"go build -tags ompi -o {ROOT}/out/bin/{name}-ompi ./jobs/src/{name}" in err, err
-    launch = [l for l in err.splitlines() if l.startswith("+ mpiexec ")]
-    assert len(launch) == 1 and f" -np {np} {ROOT}/out/bin/{name}-ompi" in launch[0], err
+    # the script runs what build.sh built (no compiling) and says how it
+    # launches it, launcher options first
+    assert "go build" not in err, err
+    launch = [l for l in err.splitlines() if l.startswith("+ ")]
+    assert len(launch) == 1 and launch[0].startswith("+ mpiexec ") and f" -np {np} {ROOT}/jobs/bin/ompi/{name}" in launch[0], err
     assert launch[0].index("--mca mpi_cuda_support 0") < launch[0].index(" -np "), err
     check(out, np, env)
 
 
 @pytest.mark.skipif(shutil.which("mpirun.mpich") is None, reason="no mpirun.mpich (install mpich)")
 def test_job_runs_under_mpich():
+    said = build("00-hello-world", MPIEXEC="mpirun.mpich")
+    assert f"+ go build -tags mpich -o {ROOT}/jobs/bin/mpich/ ./jobs/src/00-hello-world" in said, said
     out, err = run_job("00-hello-world", NP="3", MPIEXEC="mpirun.mpich")
-    assert f"go build -tags mpich -o {ROOT}/out/bin/00-hello-world-mpich" in err, err
-    assert f"+ mpirun.mpich -np 3 {ROOT}/out/bin/00-hello-world-mpich" in err, err
+    assert f"+ mpirun.mpich -np 3 {ROOT}/jobs/bin/mpich/00-hello-world" in err, err
     check_hello(out, 3, {})
     assert out.startswith("MPICH "), out
 
@@ -258,9 +279,30 @@ def test_job_runs_as_sbatch_runs_it(compiled, tmp_path):
     proc = subprocess.run(["bash", str(spool / "slurm_script")], cwd=JOBS, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     args, mca = log.read_text().splitlines()
-    assert args == f"{ROOT}/out/bin/00-hello-world-ompi", "srun gets the program and no mpiexec options"
+    assert args == f"{ROOT}/jobs/bin/ompi/00-hello-world", "srun gets the program and no mpiexec options"
     assert mca == "OMPI_MCA_mpi_cuda_support=0", "srun has no --mca: the setting goes by the environment"
     check_hello(proc.stdout, 3, {})
+
+
+@pytest.mark.parametrize("slurm", [False, True], ids=["laptop", "sbatch"])
+def test_job_without_its_program_says_how_to_build_it(tmp_path, slurm):
+    """A checkout where jobs/build.sh has not run: the job stops at once and
+    says what to run, and compiles nothing (no go on PATH here: it would
+    not be found anyway)."""
+    shutil.copytree(JOBS, tmp_path / "jobs", ignore=shutil.ignore_patterns("bin", "src"))
+    env = job_env()
+    env["PATH"] = ":".join(p for p in env["PATH"].split(":") if not os.path.exists(os.path.join(p, "go")))
+    script = tmp_path / "jobs" / "05-ring.sh"
+    if slurm:  # as sbatch runs it: a copy in a spool directory, in the submit directory
+        spool = tmp_path / "spool"
+        spool.mkdir()
+        script = shutil.copy(script, spool / "slurm_script")
+        env.update(SLURM_JOB_ID="1", SLURM_SUBMIT_DIR=str(tmp_path / "jobs"), SLURM_NTASKS="4")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path / "jobs", env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: jobs/bin/ompi/05-ring is not built: "), proc.stderr
+    assert f"    cd {tmp_path} && bash jobs/build.sh\n" in proc.stderr, proc.stderr
+    assert "+ " not in proc.stderr and not proc.stdout, "nothing is run"
 
 
 # ---- the job files themselves -----------------------------------------------
@@ -277,10 +319,10 @@ def test_every_example_has_a_job_and_a_program():
 REQUIRED = {
     "--job-name": r'"[^"]+"',
     "--time": "00:05:00",
-    "--nodes": r"\d+",
-    "--ntasks-per-node": "1",
-    "--cpus-per-task": r"\d+",
-    "--mem-per-cpu": "100M",
+    "--nodes": "[12]",  # class-sized: 30 students, 2 nodes at most each
+    "--ntasks-per-node": r"\d",
+    "--cpus-per-task": r"\d",
+    "--mem-per-cpu": r"\d+M",
 }
 
 
@@ -302,10 +344,20 @@ def test_job_file_has_the_sbatch_lines(name):
         assert opt in directives and re.fullmatch(pattern, directives[opt]), f"{name}: want #SBATCH {opt}={pattern}, have {directives}"
     assert directives["--output"] == f"../out/{name}-%j.out", f"{name}: output into out/ of the repository (sbatch from jobs/)"
     assert set(directives) == set(REQUIRED) | {"--output"}, f"{name}: no partition or account by default: {directives}"
-    assert "##SBATCH --partition=standard" in lines and any(l.startswith("##SBATCH --account=") for l in lines), name
+    # a few tasks, and a comment that says how to scale up
+    nodes, tasks, cpus = (int(directives[o]) for o in ("--nodes", "--ntasks-per-node", "--cpus-per-task"))
+    assert 2 <= nodes * tasks <= 4 and nodes * tasks * cpus <= 8, f"{name}: {directives}"
+    assert any(re.match(rf"#   sbatch --nodes=\d+ .*{name}\.sh", l) for l in lines[:first_command]), f"{name}: no scale-up example"
+    # the site settings: at the top, commented out, with placeholders that no cluster accepts
+    first_sbatch = next(i for i, l in enumerate(lines) if l.startswith("#SBATCH"))
+    for opt, value in (("--partition", "YOUR_PARTITION"), ("--account", "YOUR_ACCOUNT")):
+        assert f"##SBATCH {opt}={value}" in lines[:first_sbatch], f"{name}: no commented-out {opt} before the #SBATCH lines"
     if name == "06-hybrid":
-        assert int(directives["--cpus-per-task"]) > 1, "the hybrid job needs CPUs per node"
+        assert int(directives["--cpus-per-task"]) > 1 and nodes > 1, "the hybrid job needs CPUs per node and nodes"
     assert "set -euo pipefail" in lines, name
+    # the job runs what jobs/build.sh built: no compiler inside the allocation
+    assert not [l for l in lines if re.match(r"\s*[^#]*\bgo (build|run|install)\b", l)], f"{name} compiles"
+    assert f"program {name} " in path.read_text(), name
     subprocess.run(["bash", "-n", str(path)], check=True)
 
 
@@ -349,5 +401,5 @@ def test_shellcheck():
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
 def test_job_output_is_git_ignored():
-    for path in ("out/00-hello-world-123.out", "out/bin/00-hello-world-ompi"):
+    for path in ("out/00-hello-world-123.out", "jobs/bin/ompi/00-hello-world", "jobs/bin/mpich/05-ring"):
         assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0, f"{path} is not ignored"

@@ -6,7 +6,7 @@ import subprocess
 import nbformat
 import pytest
 
-from helpers import ROOT, TESTDATA, check_executed_notebook, check_smoke_notebook, check_unexecuted_notebook
+from helpers import ROOT, TESTDATA, check_executed_notebook, check_smoke_notebook, check_unexecuted_notebook, slurm_answers
 
 
 def execute(notebook, out_dir, timeout=300):
@@ -50,11 +50,13 @@ def test_repository_notebooks_run_clean(tmp_path, notebook):
     """Every notebook of notebooks/ runs top to bottom unchanged. A cell tagged
     raises-exception must fail and every other cell must not; a cell whose
     metadata holds "mpigo": {"expect": [REGEX, ...]} must show text matching
-    each regular expression (re.search over cell_text, multiline)."""
+    each regular expression (re.search over cell_text, multiline). Notebook
+    07 submits jobs where SLURM answers (test_slurm_notebook.py runs it on the
+    test cluster and without SLURM); its --sbatch cell fails where it does not."""
     check_unexecuted_notebook(notebook.name, nbformat.read(notebook, as_version=4))
     proc, nb = execute(notebook, tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    check_executed_notebook(notebook.name, nb)
+    check_executed_notebook(notebook.name, nb, slurm=slurm_answers())
 
 
 def test_introduction_notebook_exists():

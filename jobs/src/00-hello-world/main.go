@@ -11,7 +11,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 00-hello-world.sh     # 20 nodes, one rank each
+//	bash jobs/build.sh                      # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 00-hello-world.sh     # 2 nodes, 2 ranks each
 //	bash jobs/00-hello-world.sh             # without SLURM: 4 ranks (NP=8 for 8)
 //	bin/mpigo run -n 4 jobs/src/00-hello-world
 package main

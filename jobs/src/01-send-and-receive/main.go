@@ -15,7 +15,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 01-send-and-receive.sh    # 4 nodes, one rank each
+//	bash jobs/build.sh                          # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 01-send-and-receive.sh    # 4 ranks on 1 node
 //	bash jobs/01-send-and-receive.sh            # without SLURM: 4 ranks (NP=2 for 2)
 //	bin/mpigo run -n 4 jobs/src/01-send-and-receive -delay 2s
 package main

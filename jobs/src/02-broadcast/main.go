@@ -7,7 +7,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 02-broadcast.sh     # 20 nodes, one rank each
+//	bash jobs/build.sh                    # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 02-broadcast.sh     # 4 ranks on 1 node
 //	bash jobs/02-broadcast.sh             # without SLURM: 4 ranks (NP=8 for 8)
 //	bin/mpigo run -n 4 jobs/src/02-broadcast
 package main

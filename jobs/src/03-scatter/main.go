@@ -19,7 +19,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 03-scatter.sh     # 20 nodes, one rank each
+//	bash jobs/build.sh                  # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 03-scatter.sh     # 4 ranks on 1 node
 //	bash jobs/03-scatter.sh             # without SLURM: 4 ranks (NP=8 for 8)
 //	bin/mpigo run -n 4 jobs/src/03-scatter
 package main

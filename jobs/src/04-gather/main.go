@@ -15,7 +15,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 04-gather.sh     # 20 nodes, one rank each
+//	bash jobs/build.sh                 # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 04-gather.sh     # 4 ranks on 1 node
 //	bash jobs/04-gather.sh             # without SLURM: 4 ranks (NP=8 for 8)
 //	bin/mpigo run -n 4 jobs/src/04-gather
 package main

@@ -18,7 +18,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 05-ring.sh     # 20 nodes, one rank each
+//	bash jobs/build.sh               # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 05-ring.sh     # 4 ranks on 1 node
 //	bash jobs/05-ring.sh             # without SLURM: 4 ranks (NP=8 for 8)
 //	bin/mpigo run -n 4 jobs/src/05-ring -laps 3
 package main

@@ -14,8 +14,8 @@
 // and prints the speedups against the ideal ones (the factor by which the
 // CPUs put to work grow), in a table of four rows: 1 CPU; 1 node vs 1 CPU
 // (ideal: the CPUs per node); all nodes vs 1 node (ideal: the nodes); all
-// nodes vs 1 CPU (ideal: all CPUs). For the job's 8 nodes x 4 CPUs the
-// ideal speedups are 4, 8 and 32.
+// nodes vs 1 CPU (ideal: all CPUs). For the job's 2 nodes x 4 CPUs the
+// ideal speedups are 4, 2 and 8 (8 nodes x 16 CPUs: 16, 8 and 128).
 //
 // The original, src/05-parallel.py, uses a multiprocessing.Pool per node,
 // which starts processes and pickles every item to them; goroutines share
@@ -28,7 +28,8 @@
 //
 // Run it (from the repository):
 //
-//	cd jobs && sbatch 06-hybrid.sh     # 8 nodes x 4 CPUs, 20000 items (20 s on 1 CPU)
+//	bash jobs/build.sh                 # once, before sbatch: builds jobs/bin/
+//	cd jobs && sbatch 06-hybrid.sh     # 2 nodes x 4 CPUs, 20000 items (20 s on 1 CPU)
 //	bash jobs/06-hybrid.sh             # without SLURM: 2 ranks, 2000 items
 //	bin/mpigo run -n 2 jobs/src/06-hybrid -cpus 1 -items 1000
 package main
@@ -92,7 +93,9 @@ func process(items []int, n, rounds int) []int {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range n {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(items) {
@@ -100,7 +103,7 @@ func process(items []int, n, rounds int) []int {
 				}
 				results[i] = work(items[i], rounds)
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	return results
