@@ -5,14 +5,13 @@
 //
 // Package mpi's Scatter (MPI_Scatter) hands every rank the same number of
 // elements: on the root, len(send) must be Size()*len(recv), and size*3+1
-// never is. MPI's answer for uneven parts is MPI_Scatterv, which package mpi
-// does not offer; what it offers is ScatterObj (mpi4py's lowercase
-// comm.scatter, what the original uses): the root passes a slice with one
-// element per rank, here a [][]int of per-rank parts, and each rank
-// receives its element, whatever its length (ScatterObj encodes each part
-// with encoding/gob and sends the bytes with MPI_Scatterv). For large
-// numeric arrays, an alternative is Scatter of the equal parts
-// (len(data)/size each) plus a separate Send of the remainder.
+// never is. MPI's answer for uneven parts is MPI_Scatterv, Comm.Scatterv:
+// root passes a count per rank (and a displacement, nil here: the parts
+// lie one after the other), and rank i receives counts[i] elements into a
+// slice of that length. Every rank computes the counts itself; no message
+// is needed for them. The numbers go as raw bytes, nothing is encoded.
+// (mpi4py's lowercase comm.scatter of np.array_split's parts, what the
+// original uses, is Comm.ScatterObj in Go: notebook 02 shows both.)
 //
 // Every rank notes what it holds before and after the scatter; rank 0
 // gathers the notes and prints them in rank order.
@@ -31,19 +30,26 @@ import (
 	"github.com/mpigo/mpigo/mpi"
 )
 
-// split cuts data into n consecutive parts whose lengths differ by at most
-// one, the longer ones first (numpy.array_split).
-func split(data []int, n int) [][]int {
-	parts := make([][]int, n)
-	q, r := len(data)/n, len(data)%n
-	start := 0
-	for i := range parts {
-		end := start + q
-		if i < r {
-			end++
+// counts are the lengths of n consecutive parts of n elements that differ
+// by at most one, the longer ones first (numpy.array_split).
+func counts(total, n int) []int {
+	cs := make([]int, n)
+	for i := range cs {
+		cs[i] = total / n
+		if i < total%n {
+			cs[i]++
 		}
-		parts[i] = data[start:end]
-		start = end
+	}
+	return cs
+}
+
+// split cuts data into parts of the given lengths.
+func split(data []int, lengths []int) [][]int {
+	parts := make([][]int, len(lengths))
+	start := 0
+	for i, l := range lengths {
+		parts[i] = data[start : start+l]
+		start += l
 	}
 	return parts
 }
@@ -54,22 +60,21 @@ func main() {
 	comm := mpi.World
 	rank, size := comm.Rank(), comm.Size()
 
-	var parts [][]int // only rank 0 has the parts
+	n := size*3 + 1
+	cs := counts(n, size) // every rank knows them
+	var data []int        // only rank 0 has the data
+	before := "nothing"
 	if rank == 0 {
-		data := make([]int, size*3+1)
+		data = make([]int, n)
 		for i := range data {
 			data[i] = i
 		}
 		fmt.Printf("I am rank 0 and I am preparing to scatter an array of size=%d across %d ranks: %v\n", len(data), size, data)
-		parts = split(data, size)
-	}
-	before := "nothing"
-	if parts != nil {
-		before = fmt.Sprint(parts)
+		before = fmt.Sprint(split(data, cs))
 	}
 
-	var mine []int
-	comm.ScatterObj(parts, &mine, 0) // parts[i] goes to rank i; other ranks pass nil
+	mine := make([]int, cs[rank])
+	comm.Scatterv(data, cs, nil, mine, 0) // cs[i] elements go to rank i; data matters on rank 0 only
 
 	var notes [][2]string // rank 0 only: notes[i] came from rank i
 	comm.GatherObj([2]string{before, fmt.Sprintf("%v (%d elements)", mine, len(mine))}, &notes, 0)
