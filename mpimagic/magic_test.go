@@ -17,10 +17,10 @@ import (
 	"github.com/mpigo/mpigo/goeval"
 )
 
-// TestMagicWithMPI runs cells through the whole magic (generation, build,
-// launch with the real mpirun, collection, summary), with this test binary
-// as the rank wrapper. It needs Go and an MPI; it is skipped without them.
-func TestMagicWithMPI(t *testing.T) {
+// needBuilds skips t with -short or without Go and an MPI, and returns
+// this test binary, which the magics of the test run as the rank wrapper.
+func needBuilds(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and launches MPI programs")
 	}
@@ -33,6 +33,14 @@ func TestMagicWithMPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exe
+}
+
+// TestMagicWithMPI runs cells through the whole magic (generation, build,
+// launch with the real mpirun, collection, summary), with this test binary
+// as the rank wrapper. It needs Go and an MPI; it is skipped without them.
+func TestMagicWithMPI(t *testing.T) {
+	exe := needBuilds(t)
 	cache := t.TempDir() // Go's build cache still makes the builds quick
 	decls := []goeval.Decl{{Kind: "func", Name: "twice", Src: "func twice(x int) int { return 2 * x }", Cell: 1, Line: 1}}
 	m := New(Config{Environ: testEnviron, Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache})
@@ -105,18 +113,7 @@ func TestMagicWithMPI(t *testing.T) {
 // says "building…", where the first cell of a magic that was not warmed
 // says that it compiles package mpi once, and the next one does not.
 func TestWarm(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds MPI programs")
-	}
-	for _, tool := range []string{"mpirun", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
-		}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	exe := needBuilds(t)
 	building := func(m *Magic, cell int) string {
 		t.Helper()
 		rec := celliotest.New()
