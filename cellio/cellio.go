@@ -4,6 +4,8 @@
 // (package mpimagic), which import nothing else of each other for them.
 package cellio
 
+import "github.com/mpigo/mpigo/display"
+
 // Output receives what a running cell produces. Stream and Display are called
 // from one goroutine at a time, in the order the cell produced the output;
 // Input may be called concurrently with them.
@@ -19,17 +21,11 @@ type Output interface {
 }
 
 // Display is one rich output: a MIME bundle with optional metadata, and a
-// display id when it can be updated in place.
-type Display struct {
-	Data      map[string]any `json:"data"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	DisplayID string         `json:"display_id,omitempty"`
-	Update    bool           `json:"update,omitempty"`
-	// Clear asks to clear the cell's output instead (clear_output); with
-	// Wait, the front end waits for new output before clearing.
-	Clear bool `json:"clear,omitempty"`
-	Wait  bool `json:"wait,omitempty"`
-}
+// display id when it can be updated in place (update_display_data when
+// Update is set, clear_output when Clear is). It is the message a display
+// record carries (package display), so that a record a cell or a rank
+// writes becomes an output as it is.
+type Display = display.Message
 
 // Request is one cell to execute.
 type Request struct {

@@ -230,3 +230,17 @@ func htmlText(s string) string {
 	s = html.UnescapeString(tags.ReplaceAllString(s, ""))
 	return strings.TrimSpace(blanks.ReplaceAllString(s, "\n"))
 }
+
+// InCell is m as a cell's output, in a cell where the display ids in shown
+// were displayed already: the first use of an id shows it, later ones
+// update it (Update is kept only for an id shown before). It records m's
+// id in shown.
+func (m Message) InCell(shown map[string]bool) Message {
+	if m.DisplayID == "" {
+		m.Update = false
+		return m
+	}
+	m.Update = m.Update && shown[m.DisplayID]
+	shown[m.DisplayID] = true
+	return m
+}

@@ -157,3 +157,26 @@ func TestSplitterKeepsRunesWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestInCell: the first use of a display id in a cell shows it, later ones
+// update it; a message without an id is never an update.
+func TestInCell(t *testing.T) {
+	shown := map[string]bool{}
+	for _, tt := range []struct {
+		m      Message
+		update bool
+	}{
+		{Message{DisplayID: "p", Update: true}, false}, // first use: shown
+		{Message{DisplayID: "p", Update: true}, true},
+		{Message{DisplayID: "p"}, false}, // a new display with the same id
+		{Message{Update: true}, false},   // no id: nothing to update
+		{Message{DisplayID: "q"}, false},
+	} {
+		if got := tt.m.InCell(shown); got.Update != tt.update || got.DisplayID != tt.m.DisplayID {
+			t.Errorf("InCell(%+v) = %+v, want update %v", tt.m, got, tt.update)
+		}
+	}
+	if !shown["p"] || !shown["q"] || len(shown) != 2 {
+		t.Errorf("shown = %v", shown)
+	}
+}

@@ -78,13 +78,13 @@ func New(cfg Config) *Magic {
 // for them to end; later calls fail. The kernel calls it when it shuts down
 // or restarts, so that no rank outlives it.
 func (m *Magic) Close() error {
-	m.stopWarm()
 	m.mu.Lock()
-	m.closed = true
+	m.closed = true // no Warm from now on
 	for _, cancel := range m.runs {
 		cancel()
 	}
 	m.mu.Unlock()
+	m.stopWarm()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
@@ -539,10 +539,15 @@ func (m *Magic) warmUp(ctx context.Context) error {
 	if err := bc.Warm(ctx, tc, o.env); err != nil {
 		return err
 	}
+	m.noteWarm()
+	return nil
+}
+
+// noteWarm records that the build cache holds package mpi compiled.
+func (m *Magic) noteWarm() {
 	m.mu.Lock()
 	m.warmed = true
 	m.mu.Unlock()
-	return nil
 }
 
 // stopWarm stops the background build if it still runs, waits for it,

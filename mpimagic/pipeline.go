@@ -98,9 +98,7 @@ func (r *run) build(ctx context.Context, compile func() (*build.Program, error))
 		return err
 	}
 	r.prog = prog
-	r.m.mu.Lock()
-	r.m.warmed = true
-	r.m.mu.Unlock()
+	r.m.noteWarm()
 	if r.wrapper = wrap.wait(); r.wrapper == nil {
 		return errNoWrapper
 	}

@@ -338,13 +338,7 @@ func (e *Engine) display(payload []byte) {
 	if e.out == nil {
 		return
 	}
-	d := Display{Data: m.Data, Metadata: m.Metadata, DisplayID: m.DisplayID, Clear: m.Clear, Wait: m.Wait}
-	if m.DisplayID != "" {
-		// The first use of an id in a cell shows it; later ones update it.
-		d.Update = m.Update && e.shown[m.DisplayID]
-		e.shown[m.DisplayID] = true
-	}
-	e.out.Display(d)
+	e.out.Display(m.InCell(e.shown)) // the first use of an id in a cell shows it
 }
 
 // process is one child and the goroutines that read its pipes.

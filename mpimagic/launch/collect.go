@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/display"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 )
@@ -267,11 +266,7 @@ func (c *Collector) record(rec *display.Record, out *[]outItem) {
 	if err := json.Unmarshal(rec.Payload, &m); err != nil {
 		return
 	}
-	d := cellio.Display{Data: m.Data, Metadata: m.Metadata, DisplayID: m.DisplayID, Clear: m.Clear, Wait: m.Wait}
-	if m.DisplayID != "" {
-		d.Update = m.Update && c.shown[m.DisplayID]
-		c.shown[m.DisplayID] = true
-	}
+	d := m.InCell(c.shown)
 	*out = append(*out, outItem{disp: &d})
 }
 
