@@ -70,13 +70,9 @@ func (b *batchRun) finish(oc *launch.Outcome, ranAt, submitted time.Time) *celli
 	return werr
 }
 
-// batchTitle is summaryTitle, with SLURM's stops named as such.
+// batchTitle is report.Title, with SLURM's time limit named as such.
 func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s slurm.JobState) string {
-	shown := *oc
 	switch {
-	case oc.Reason == launch.StopCancelled:
-		shown.Reason = launch.StopInterrupt
-		return strings.Replace(report.Title(&shown, o.request(), l), ": interrupted in ", ": cancelled in ", 1)
 	case oc.Reason == launch.StopTimeout && s.State == "TIMEOUT":
 		return strings.Replace(report.Title(oc, o.request(), l), fmt.Sprintf(": stopped by --timeout %s in ", o.Timeout), ": stopped at the job's time limit in ", 1)
 	}

@@ -195,6 +195,8 @@ func Title(oc *launch.Outcome, o launch.Request, l *launch.Launcher) string {
 	switch {
 	case oc.Reason == launch.StopInterrupt:
 		what = "interrupted"
+	case oc.Reason == launch.StopCancelled: // a batch job, by scancel or SLURM
+		what = "cancelled"
 	case oc.Reason == launch.StopTimeout:
 		what = fmt.Sprintf("stopped by --timeout %s", o.Timeout)
 	case ok == o.N && o.N == 1:
