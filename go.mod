@@ -6,11 +6,11 @@ require (
 	github.com/go-zeromq/zmq4 v0.17.0
 	github.com/google/uuid v1.6.0
 	github.com/traefik/yaegi v0.16.1
+	golang.org/x/mod v0.33.0
 	golang.org/x/tools v0.42.0
 )
 
 require (
-	github.com/go-zeromq/goczmq/v4 v4.2.2 // indirect
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/text v0.15.0 // indirect
 )
