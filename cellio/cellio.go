@@ -65,6 +65,11 @@ const (
 	// CompileError is a cell that parses but does not compile, in the
 	// interpreter or, for %mpirun, with the Go toolchain.
 	CompileError Kind = "CompileError"
+	// ImportError is a cell that imports a package that cannot be had: the
+	// interpreter lacks it (neither the standard library nor display nor a
+	// package compiled into its binary) and no module provides it, it
+	// cannot be downloaded, or an interpreter with it could not be built.
+	ImportError Kind = "ImportError"
 	// Panic is a cell that panicked; the ename is Go's own word, in lower
 	// case.
 	Panic Kind = "panic"

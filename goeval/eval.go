@@ -481,12 +481,15 @@ func (s *Session) planImports(c *cellCode) (eval []importSpec, rebuild []string,
 		c.imports = append(c.imports, importSpec{name: p.name, path: p.path})
 		c.declared[p.name] = "import"
 	}
+	if err := s.genericOfCompiled(c, files, kind); err != nil {
+		return nil, nil, err
+	}
 	for _, spec := range c.imports {
 		if spec.path == mpiPath {
 			return nil, nil, mpiError(c.no, spec.line, spec.col)
 		}
 		if packages().byPath[spec.path] == nil {
-			return nil, nil, newCompileError(fmt.Sprintf("cell[%d]:%d:%d: package %s is not available in mpigo cells: only the standard library and %s can be imported", c.no, spec.line, spec.col, spec.path, displayPath), spec.line, spec.col)
+			return nil, nil, newImportError(c.no, spec.path, spec.line, spec.col)
 		}
 		old, ok := s.imports[spec.name]
 		switch {

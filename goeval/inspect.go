@@ -51,7 +51,8 @@ func (d *docCache) root() string {
 	return d.goroot
 }
 
-// pkg returns the documentation of a standard library package, or nil.
+// pkg returns the documentation of a standard library package or of a
+// registered package whose directory is known, or nil.
 func (d *docCache) pkg(path string) *docPkg {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -59,11 +60,14 @@ func (d *docCache) pkg(path string) *docPkg {
 		return p
 	}
 	d.pkgs[path] = nil
-	root := d.root()
-	if root == "" {
-		return nil
+	dir := registeredDir(path)
+	if dir == "" {
+		root := d.root()
+		if root == "" {
+			return nil
+		}
+		dir = filepath.Join(root, "src", filepath.FromSlash(path))
 	}
-	dir := filepath.Join(root, "src", filepath.FromSlash(path))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil

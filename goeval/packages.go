@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/traefik/yaegi/stdlib"
 	"github.com/traefik/yaegi/stdlib/generic"
@@ -24,7 +23,11 @@ type pkgInfo struct {
 	// results.
 	syms    map[string]reflect.Value
 	generic map[string]member
-	members []string // exported member names, sorted
+	// uncallable are the generic members of a registered compiled package
+	// (CompiledPackage.Generic): yaegi extract cannot export them, and
+	// cells cannot use them (see genericOfCompiled).
+	uncallable map[string]member
+	members    []string // exported member names, sorted
 }
 
 // member describes a package member found in source.
@@ -39,6 +42,9 @@ func (p *pkgInfo) has(name string) bool {
 	if _, ok := p.generic[name]; ok {
 		return true
 	}
+	if _, ok := p.uncallable[name]; ok {
+		return true
+	}
 	_, ok := p.syms[name]
 	return ok && ast.IsExported(name)
 }
@@ -47,6 +53,9 @@ func (p *pkgInfo) has(name string) bool {
 // and, for a func, its number of results; "" if it is unknown.
 func (p *pkgInfo) kindOf(name string) (string, int) {
 	if m, ok := p.generic[name]; ok {
+		return m.kind, m.out
+	}
+	if m, ok := p.uncallable[name]; ok {
 		return m.kind, m.out
 	}
 	v, ok := p.syms[name]
@@ -86,7 +95,8 @@ func (p *pkgInfo) candidates() []Candidate {
 }
 
 // pkgIndex is the table of importable packages: yaegi's restricted standard
-// library and display. It is built once and never changes.
+// library, display and the registered compiled packages (see Register). It
+// is built again only after Register.
 type pkgIndex struct {
 	byPath map[string]*pkgInfo
 	byName map[string][]*pkgInfo // in order of preference
@@ -97,7 +107,13 @@ type pkgIndex struct {
 var majorSuffix = regexp.MustCompile(`/v[0-9]+$`)
 
 // packages returns the package index.
-var packages = sync.OnceValue(func() *pkgIndex {
+func packages() *pkgIndex { return pkgIndexNow.get() }
+
+// pkgIndexNow is the package index of the registry as it is now.
+var pkgIndexNow = &derived[*pkgIndex]{build: buildIndex}
+
+// buildIndex builds the package index.
+func buildIndex() *pkgIndex {
 	idx := &pkgIndex{byPath: map[string]*pkgInfo{}, byName: map[string][]*pkgInfo{}}
 	add := func(key string, syms map[string]reflect.Value) {
 		p := &pkgInfo{path: path.Dir(key), name: path.Base(key), syms: syms}
@@ -133,6 +149,7 @@ var packages = sync.OnceValue(func() *pkgIndex {
 			}
 		}
 	}
+	idx.addRegistered()
 	for _, p := range idx.byPath {
 		seen := map[string]bool{}
 		for name := range p.syms {
@@ -141,6 +158,9 @@ var packages = sync.OnceValue(func() *pkgIndex {
 			}
 		}
 		for name := range p.generic {
+			seen[name] = true
+		}
+		for name := range p.uncallable {
 			seen[name] = true
 		}
 		for name := range seen {
@@ -155,7 +175,7 @@ var packages = sync.OnceValue(func() *pkgIndex {
 	}
 	sort.Strings(idx.names)
 	return idx
-})
+}
 
 // genericSources returns the sources of the packages compiled from source
 // that cells can import, in the order the interpreter compiles them:

@@ -211,10 +211,11 @@ func (ck *check) caseKindOf(e ast.Expr, guard types.Type) (caseKind, bool) {
 }
 
 // compiledTypes are the types of the compiled packages that cells use
-// (stdlib.Symbols and package display), by "path.Name".
-var compiledTypes = sync.OnceValue(func() map[string]bool {
+// (stdlib.Symbols, package display and the registered packages), by
+// "path.Name".
+var compiledTypes = (&derived[map[string]bool]{build: func() map[string]bool {
 	m := map[string]bool{}
-	for _, x := range []interp.Exports{stdlib.Symbols, displaySymbols} {
+	for _, x := range []interp.Exports{stdlib.Symbols, displaySymbols, registeredExports()} {
 		for key, syms := range x {
 			path := key[:max(strings.LastIndexByte(key, '/'), 0)]
 			for name, v := range syms {
@@ -227,7 +228,7 @@ var compiledTypes = sync.OnceValue(func() map[string]bool {
 		}
 	}
 	return m
-})
+}}).get
 
 // compiledType reports whether a named type of another package is a
 // compiled type of the interpreter, whose reflect type is the real one.

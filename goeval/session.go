@@ -47,10 +47,17 @@
 //     and log.Fatal (which end the cell at once, deferred calls unrun: see
 //     exit.go) and interrupts into *Error values, keeping the session's
 //     state;
-//   - shows the value of a final bare expression (Value).
+//   - shows the value of a final bare expression (Value);
+//   - makes the packages compiled into the binary and registered (Register)
+//     importable like the standard library, and refuses with a clear error
+//     their generic functions and types, which yaegi cannot use
+//     (compiled.go);
+//   - encodes its variables to carry them into another interpreter
+//     (ExportVars, ImportVars: carry.go).
 //
-// Only yaegi's restricted standard library (stdlib.Symbols), display and a
-// hidden helper package are available to cells.
+// Only yaegi's restricted standard library (stdlib.Symbols), display, the
+// packages compiled into the binary and registered (Register) and a hidden
+// helper package are available to cells.
 //
 // Known limitations (yaegi v0.16): stored functions see a variable that the
 // cell's statements redefine with := only from the next cell on; a variable
@@ -168,10 +175,11 @@ type Value struct {
 }
 
 // Error is a cell that failed. Each kind has one constructor:
-// newSyntaxError, newCompileError, panicError, exitError and interrupted.
+// newSyntaxError, newCompileError, newImportError, panicError, exitError
+// and interrupted.
 type Error struct {
-	// Name is the kind: cellio.SyntaxError, CompileError, Panic, Exit or
-	// Interrupted.
+	// Name is the kind: cellio.SyntaxError, CompileError, ImportError,
+	// Panic, Exit or Interrupted.
 	Name cellio.Kind
 	// Value is the message: "cell[3]:2:5: undefined: foo", the panic value,
 	// "exit status 2", "cell interrupted".
@@ -199,6 +207,13 @@ func newSyntaxError(msg string, line, col int) *Error {
 // line and col of the cell (0 when elsewhere).
 func newCompileError(msg string, line, col int) *Error {
 	return &Error{Name: cellio.CompileError, Value: msg, Line: line, Col: col, Traceback: []string{string(cellio.CompileError) + ": " + msg}}
+}
+
+// newImportError is the error of a cell that imports path, which the
+// interpreter does not have, at line and col of cell cellNo.
+func newImportError(cellNo int, path string, line, col int) *Error {
+	msg := fmt.Sprintf("cell[%d]:%d:%d: package %s is not available in mpigo cells: only the standard library, %s and the packages compiled into the interpreter can be imported", cellNo, line, col, path, displayPath)
+	return &Error{Name: cellio.ImportError, Value: msg, Line: line, Col: col, Traceback: []string{string(cellio.ImportError) + ": " + msg}}
 }
 
 // New starts a session.
@@ -255,7 +270,7 @@ func (s *Session) reset(env []string) error {
 }
 
 // newInterp creates an interpreter with the restricted standard library,
-// display and the hidden helper package imported as rtName (and fmt as
+// display, the registered compiled packages and the hidden helper package imported as rtName (and fmt as
 // fmtName, to show values of types with methods).
 func (s *Session) newInterp(env []string) (*interp.Interpreter, error) {
 	o := interp.Options{
@@ -271,7 +286,7 @@ func (s *Session) newInterp(env []string) (*interp.Interpreter, error) {
 		o.Stdout = s.opts.Stdout
 	}
 	ip := interp.New(o)
-	for _, x := range []interp.Exports{stdlib.Symbols, s.exitSymbols(s.pipe.w), displaySymbols, s.rtSymbols()} {
+	for _, x := range []interp.Exports{stdlib.Symbols, s.exitSymbols(s.pipe.w), displaySymbols, registeredExports(), s.rtSymbols()} {
 		if err := ip.Use(x); err != nil {
 			return nil, fmt.Errorf("goeval: loading symbols: %w", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // show decisions.
@@ -135,9 +134,9 @@ func (s *Session) methodRule(c *cellCode, name string) int {
 	return boolRule(len(outs) == 1 && outs[1])
 }
 
-// stdMethods maps the name of every method of the standard library's
-// exported types to the numbers of results methods of that name have.
-var stdMethods = sync.OnceValue(func() map[string]map[int]bool {
+// stdMethods maps the name of every method of the exported types of the
+// importable packages to the numbers of results methods of that name have.
+var stdMethods = (&derived[map[string]map[int]bool]{build: func() map[string]map[int]bool {
 	m := map[string]map[int]bool{}
 	add := func(name string, out int) {
 		if m[name] == nil {
@@ -160,7 +159,7 @@ var stdMethods = sync.OnceValue(func() map[string]map[int]bool {
 		}
 	}
 	return m
-})
+}}).get
 
 func boolRule(b bool) int {
 	if b {

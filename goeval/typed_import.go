@@ -56,18 +56,23 @@ type cellImporter struct {
 	source  types.Importer
 	mode    string // "", then "gc" or "source" once chosen
 	display *types.Package
+	// compiled are the registered packages, by path.
+	compiled map[string]*types.Package
 }
 
 // newCellImporter returns an importer; nothing runs before the first import.
 func newCellImporter() *cellImporter {
 	fset := token.NewFileSet()
-	return &cellImporter{fset: fset, gc: importer.ForCompiler(fset, "gc", lookupExport)}
+	return &cellImporter{fset: fset, gc: importer.ForCompiler(fset, "gc", lookupExport), compiled: map[string]*types.Package{}}
 }
 
 // Import implements types.Importer.
 func (im *cellImporter) Import(path string) (*types.Package, error) {
 	if path == displayPath {
 		return im.displayPackage()
+	}
+	if p := packages().byPath[path]; p != nil && registeredPath(path) {
+		return im.compiledPackage(p), nil
 	}
 	if im.chooseMode([]string{path}) == "source" {
 		return im.source.Import(path)
@@ -94,7 +99,7 @@ func (im *cellImporter) chooseMode(paths []string) string {
 func (ts *typeState) prefetch(paths map[string]bool) {
 	var list []string
 	for p := range paths {
-		if p != displayPath && p != "unsafe" && p != "C" {
+		if p != displayPath && p != "unsafe" && p != "C" && !registeredPath(p) {
 			list = append(list, p)
 		}
 	}

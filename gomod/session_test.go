@@ -170,7 +170,6 @@ func TestMergeSums(t *testing.T) {
 	}
 }
 
-
 func TestProvideOfflineNamesThePackageAndKeepsTheSession(t *testing.T) {
 	s := open(t, "GOPROXY=off")
 	before, _ := s.Snapshot()

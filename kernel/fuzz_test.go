@@ -175,8 +175,8 @@ func exerciseContent(t *testing.T, m *message, h *history) {
 		if decodeEditorRequest(m, &req, &req.Code) == nil {
 			cursor := clampCursor(req.Code, req.CursorPos)
 			if line, col, ok := magicLineAt(req.Code, cursor); ok {
-				completeMagic(line, col, cursor, nil)
-				inspectMagic(line)
+				completeMagic(line, col, cursor, lineMagicHelp, nil)
+				inspectMagic(line, lineMagicHelp)
 			}
 			maskMagics(req.Code)
 			isComplete(req.Code, nil, nil)

@@ -333,7 +333,7 @@ func completionMetadata(c cellio.Completion) map[string]any {
 // otherwise, with magic lines blanked so that the engine sees plain Go.
 func (k *kernel) complete(code string, cursor int) (cellio.Completion, error) {
 	if line, col, ok := magicLineAt(code, cursor); ok {
-		return completeMagic(line, col, cursor, k.cfg.CellMagics), nil
+		return completeMagic(line, col, cursor, k.lineMagics(), k.cfg.CellMagics), nil
 	}
 	ctx, cancel := context.WithTimeout(k.runCtx, engineTimeout)
 	defer cancel()
@@ -355,7 +355,7 @@ func (k *kernel) handleInspect(m *message) {
 	var ins cellio.Inspection
 	var err error
 	if line, _, ok := magicLineAt(req.Code, cursor); ok {
-		ins = inspectMagic(line)
+		ins = inspectMagic(line, k.lineMagics())
 	} else {
 		ctx, cancel := context.WithTimeout(k.runCtx, engineTimeout)
 		ins, err = k.engine.Inspect(ctx, maskMagics(req.Code), cursor, req.DetailLevel)

@@ -34,7 +34,7 @@ func helpRequest(code string) (name string, detail int, ok bool) {
 func (k *kernel) help(ctx context.Context, name string, detail int, out cellio.Output) ([]any, error) {
 	var ins cellio.Inspection
 	if strings.HasPrefix(name, "%") {
-		ins = inspectMagic(name)
+		ins = inspectMagic(name, k.lineMagics())
 	} else {
 		var err error
 		ins, err = k.engine.Inspect(ctx, name, len([]rune(name)), detail)

@@ -58,6 +58,14 @@ type Config struct {
 	// CellMagicDocs say what %help shows of cell magics, by name; a cell
 	// magic without one is only named.
 	CellMagicDocs map[string]MagicDoc
+	// LineMagics are line magics besides the kernel's own (%env, %cd,
+	// %pwd, %reset, %help), keyed by name without '%', each with what
+	// %help and inspection show of it.
+	LineMagics map[string]LineMagic
+	// ResetAll, if set, is called by `%reset --all` after the engine was
+	// reset, to forget what the session keeps besides the interpreter's
+	// state (its Go modules).
+	ResetAll func(ctx context.Context) error
 	// Logger receives the kernel's logs; nil logs to stderr at the level
 	// named by $MPIGO_LOG (see NewLogger).
 	Logger *slog.Logger

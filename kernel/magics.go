@@ -223,6 +223,13 @@ func (k *kernel) lineMagic(ctx context.Context, line string, out cellio.Output) 
 	if percents == 2 {
 		return usageError("unknown cell magic %%%%%s; run %%help to list the magics", name)
 	}
+	if m, ok := k.cfg.LineMagics[name]; ok {
+		args, err := splitArgs(rest)
+		if err != nil {
+			return usageError("%%%s: %v", name, err)
+		}
+		return m.Run(ctx, args, out)
+	}
 	switch name {
 	case "env":
 		return k.magicEnv(ctx, rest, out)
@@ -236,18 +243,40 @@ func (k *kernel) lineMagic(ctx context.Context, line string, out cellio.Output) 
 		out.Stream("stdout", dir+"\n")
 		return nil
 	case "reset":
-		if err := k.engine.Reset(ctx); err != nil {
-			return engineError("reset", err)
-		}
-		out.Stream("stdout", "Interpreter state cleared: every declaration and variable is gone.\n")
-		return nil
+		return k.magicReset(ctx, rest, out)
 	case "help", "lsmagic":
-		out.Stream("stdout", helpText(k.cfg.CellMagics, k.cfg.CellMagicDocs))
+		out.Stream("stdout", helpText(k.lineMagics(), k.cfg.CellMagics, k.cfg.CellMagicDocs))
 		return nil
 	case "":
 		return usageError("a lone %% is not a magic; run %%help to list the magics")
 	}
 	return unknownMagic(name)
+}
+
+// magicReset is %reset [--all].
+func (k *kernel) magicReset(ctx context.Context, rest string, out cellio.Output) error {
+	all := false
+	switch strings.TrimSpace(rest) {
+	case "":
+	case "--all", "-a":
+		all = true
+	default:
+		return usageError("%%reset takes no argument but --all (also forget the session's Go modules), not %q", strings.TrimSpace(rest))
+	}
+	if err := k.engine.Reset(ctx); err != nil {
+		return engineError("reset", err)
+	}
+	if !all {
+		out.Stream("stdout", "Interpreter state cleared: every declaration and variable is gone (the session's Go modules are kept: %reset --all forgets them too).\n")
+		return nil
+	}
+	if k.cfg.ResetAll != nil {
+		if err := k.cfg.ResetAll(ctx); err != nil {
+			return engineError("reset --all", err)
+		}
+	}
+	out.Stream("stdout", "Interpreter state cleared: every declaration, variable and Go module requirement is gone.\n")
+	return nil
 }
 
 // engineError keeps a *cellio.Error from the engine and wraps anything else.
@@ -370,6 +399,29 @@ func (k *kernel) magicCd(ctx context.Context, rest string, out cellio.Output) er
 	return nil
 }
 
+// LineMagic is a line magic registered with the kernel: Run runs one line
+// (args: the words after the name, split shell-like), Doc describes it.
+type LineMagic struct {
+	Run func(ctx context.Context, args []string, out cellio.Output) error
+	Doc MagicDoc
+}
+
+// lineMagics returns the help of the kernel's own line magics and of the
+// registered ones, sorted by name after the built-in ones.
+func (k *kernel) lineMagics() []magicHelp {
+	hs := append([]magicHelp(nil), lineMagicHelp...)
+	var names []string
+	for name := range k.cfg.LineMagics {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		d := k.cfg.LineMagics[name].Doc
+		hs = append(hs, magicHelp{name, d.Usage, d.Desc, d.Example})
+	}
+	return hs
+}
+
 // magicHelp describes one magic for %help and inspection.
 type magicHelp struct {
 	name, usage, desc, example string
@@ -380,16 +432,16 @@ var lineMagicHelp = []magicHelp{
 	{"env", "%env [-u] [K[=V]]", "list the environment; %env K shows K; %env K=V (or K V) sets K; %env -u K unsets it (for the kernel, its commands and the cells)", "%env GOMAXPROCS=4"},
 	{"cd", "%cd [DIR]", "change directory (~ expands, no DIR is home, - the previous one) and print it", "%cd ~/project"},
 	{"pwd", "%pwd", "print the working directory", "%pwd"},
-	{"reset", "%reset", "forget every declaration and variable of earlier cells", "%reset"},
+	{"reset", "%reset [--all]", "forget every declaration and variable of earlier cells; --all also forgets the session's Go modules (%go get)", "%reset"},
 	{"help", "%help, %lsmagic", "this help", "%help"},
 	{"lsmagic", "%lsmagic, %help", "this help", "%lsmagic"},
 }
 
 // helpText is the output of %help.
-func helpText(cellMagics map[string]CellMagic, docs map[string]MagicDoc) string {
+func helpText(lines []magicHelp, cellMagics map[string]CellMagic, docs map[string]MagicDoc) string {
 	var b strings.Builder
 	b.WriteString("mpigo magics: a line starting with % or ! in column 0; every other line is Go.\n\nLine magics:\n")
-	for _, h := range lineMagicHelp {
+	for _, h := range lines {
 		if h.name == "lsmagic" { // listed with %help
 			continue
 		}
@@ -429,9 +481,9 @@ Go cells:
 }
 
 // magicNames lists the names completion offers after '%'.
-func magicNames(cellMagics map[string]CellMagic) []string {
+func magicNames(lines []magicHelp, cellMagics map[string]CellMagic) []string {
 	var names []string
-	for _, h := range lineMagicHelp {
+	for _, h := range lines {
 		if h.name != "!" {
 			names = append(names, h.name)
 		}
@@ -444,14 +496,14 @@ func magicNames(cellMagics map[string]CellMagic) []string {
 }
 
 // completeMagic completes a magic name at col of a magic line.
-func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic) cellio.Completion {
+func completeMagic(line string, col, cursor int, lines []magicHelp, cellMagics map[string]CellMagic) cellio.Completion {
 	prefix := string([]rune(line)[:col])
 	c := cellio.Completion{Matches: []string{}, Start: cursor, End: cursor}
 	if !strings.HasPrefix(prefix, "%") || strings.IndexFunc(prefix, unicode.IsSpace) >= 0 {
 		return c
 	}
 	name, _, percents := magicName(prefix)
-	for _, n := range magicNames(cellMagics) {
+	for _, n := range magicNames(lines, cellMagics) {
 		if _, cell := cellMagics[n]; percents == 2 && !cell {
 			continue
 		}
@@ -465,12 +517,12 @@ func completeMagic(line string, col, cursor int, cellMagics map[string]CellMagic
 }
 
 // inspectMagic describes the magic of a magic line.
-func inspectMagic(line string) cellio.Inspection {
+func inspectMagic(line string, lines []magicHelp) cellio.Inspection {
 	name := "!"
 	if !strings.HasPrefix(line, "!") {
 		name, _, _ = magicName(line)
 	}
-	for _, h := range lineMagicHelp {
+	for _, h := range lines {
 		if h.name == name {
 			return cellio.Inspection{Found: true, Data: map[string]any{
 				"text/plain": h.usage + "\n    " + h.desc + "\n    e.g. " + h.example,

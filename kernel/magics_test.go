@@ -171,7 +171,7 @@ func TestCompleteMagic(t *testing.T) {
 		if !ok {
 			continue
 		}
-		c := completeMagic(line, col, tt.cursor, cell)
+		c := completeMagic(line, col, tt.cursor, lineMagicHelp, cell)
 		if !reflect.DeepEqual(c.Matches, tt.want) || c.Start != tt.start || c.End != tt.cursor {
 			t.Errorf("completeMagic(%q, %d) = %+v, want %q from %d", tt.code, tt.cursor, c, tt.want, tt.start)
 		}

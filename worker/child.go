@@ -204,6 +204,11 @@ func (c *child) do(req request) reply {
 			r.Fail = err.Error()
 		}
 		r.Decls, r.DeclsSet = c.sess.Decls(), true
+	case opExportVars:
+		r.Vars, r.Lost = c.sess.ExportVars()
+	case opImportVars:
+		r.Lost = c.sess.ImportVars(req.Vars)
+		r.Decls, r.DeclsSet = c.sess.Decls(), true
 	default:
 		r.Fail = "unknown operation " + strconv.Quote(req.Op)
 	}

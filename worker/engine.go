@@ -32,6 +32,9 @@ type Config struct {
 	Dir string
 	// Logger receives the engine's diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Packages builds interpreters with the packages cells import compiled
+	// in; nil: cells can import what Command's interpreter has.
+	Packages Packager
 }
 
 // Timeouts of the supervision.
@@ -57,6 +60,11 @@ type Engine struct {
 	proc  *process
 	decls []goeval.Decl
 	seq   int64
+	// command starts the running interpreter: Config.Command, or one with
+	// the packages pkgs compiled in (from what interpKey identifies).
+	command   []string
+	pkgs      []string
+	interpKey string
 
 	outMu sync.Mutex // serialises Stream and Display calls
 	out   Output     // where output goes: the running or the last cell's
@@ -76,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("worker: token: %w", err)
 	}
-	e := &Engine{cfg: cfg, log: log, token: hex.EncodeToString(b)}
+	e := &Engine{cfg: cfg, log: log, token: hex.EncodeToString(b), command: cfg.Command}
 	p, err := e.start()
 	if err != nil {
 		return nil, err
@@ -101,6 +109,9 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 	e.out, e.shown = out, map[string]bool{}
 	e.outMu.Unlock()
 
+	if err := e.ensurePackages(ctx, req); err != nil {
+		return Result{}, err
+	}
 	p, err := e.alive()
 	if err != nil {
 		return Result{}, err
@@ -291,26 +302,41 @@ func (e *Engine) restart() {
 		return
 	}
 	e.proc = p
-	if len(e.decls) == 0 {
-		return
+	if failed := e.replay(p); failed != "" {
+		e.emit("stderr", "mpigo: "+failed+"\n")
 	}
-	id := e.next()
-	if err := p.send(request{ID: id, Op: opRestore, Decls: e.decls}); err != nil {
-		return
+}
+
+// replay restores the session's declarations into a new child and says
+// what could not be restored ("" when all was).
+func (e *Engine) replay(p *process) (failed string) {
+	if len(e.decls) == 0 {
+		return ""
+	}
+	r, err := e.roundTrip(p, request{Op: opRestore, Decls: e.decls})
+	if err != nil {
+		return "could not restore the declarations: " + err.Error()
+	}
+	if r.DeclsSet {
+		e.decls = r.Decls
+	}
+	return r.Fail
+}
+
+// roundTrip sends a request to p and waits for its reply, for operations
+// that run under e.ops already (a restart, a switch of interpreters).
+func (e *Engine) roundTrip(p *process, req request) (reply, error) {
+	req.ID = e.next()
+	if err := p.send(req); err != nil {
+		return reply{}, err
 	}
 	for {
 		r, err := p.recv(time.Time{})
 		if err != nil {
-			return
+			return reply{}, err
 		}
-		if r.ID == id {
-			if r.Fail != "" {
-				e.emit("stderr", "mpigo: "+r.Fail+"\n")
-			}
-			if r.DeclsSet {
-				e.decls = r.Decls
-			}
-			return
+		if r.ID == req.ID && r.Op == opDone {
+			return r, nil
 		}
 	}
 }
@@ -333,6 +359,11 @@ func (e *Engine) display(payload []byte) {
 		e.log.Warn("bad display record", "err", err)
 		return
 	}
+	e.show(m)
+}
+
+// show delivers a display to the current cell's Output.
+func (e *Engine) show(m display.Message) {
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
 	if e.out == nil {
@@ -379,7 +410,7 @@ func (e *Engine) start() (*process, error) {
 	reqR, reqW := pipes[0][0], pipes[0][1]
 	evR, evW := pipes[1][0], pipes[1][1]
 	errR, errW := pipes[2][0], pipes[2][1]
-	cmd := exec.Command(e.cfg.Command[0], e.cfg.Command[1:]...)
+	cmd := exec.Command(e.command[0], e.command[1:]...)
 	env := e.cfg.Env
 	if env == nil {
 		env = os.Environ()
@@ -409,7 +440,7 @@ func (e *Engine) start() (*process, error) {
 			p[0].Close()
 			p[1].Close()
 		}
-		return nil, fmt.Errorf("worker: starting %s: %w", e.cfg.Command[0], err)
+		return nil, fmt.Errorf("worker: starting %s: %w", e.command[0], err)
 	}
 	reqR.Close()
 	evW.Close()

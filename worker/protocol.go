@@ -20,6 +20,8 @@ const (
 	opSetenv       = "setenv"
 	opChdir        = "chdir"
 	opRestore      = "restore"
+	opExportVars   = "exportVars"    // the session's variables, encoded to be carried to another interpreter
+	opImportVars   = "importVars"    // variables carried from another interpreter, after a restore
 	opInterrupt    = "interrupt"     // no reply; Engine sends SIGINT instead: no request is read while a cell runs
 	opInput        = "input"         // answers opInputRequest; no reply
 	opInputRequest = "input_request" // child → parent, while a cell reads stdin
@@ -29,32 +31,35 @@ const (
 
 // request is a message from the parent to the child.
 type request struct {
-	ID         int64         `json:"id,omitempty"`
-	Op         string        `json:"op"`
-	Cell       int           `json:"cell,omitempty"`
-	Code       string        `json:"code,omitempty"`
-	Cursor     int           `json:"cursor,omitempty"`
-	Detail     int           `json:"detail,omitempty"`
-	AllowStdin bool          `json:"allow_stdin,omitempty"`
-	Key        string        `json:"key,omitempty"`
-	Value      string        `json:"value,omitempty"`
-	Unset      bool          `json:"unset,omitempty"`
-	EOF        bool          `json:"eof,omitempty"`
-	Dir        string        `json:"dir,omitempty"`
-	Decls      []goeval.Decl `json:"decls,omitempty"`
+	ID         int64               `json:"id,omitempty"`
+	Op         string              `json:"op"`
+	Cell       int                 `json:"cell,omitempty"`
+	Code       string              `json:"code,omitempty"`
+	Cursor     int                 `json:"cursor,omitempty"`
+	Detail     int                 `json:"detail,omitempty"`
+	AllowStdin bool                `json:"allow_stdin,omitempty"`
+	Key        string              `json:"key,omitempty"`
+	Value      string              `json:"value,omitempty"`
+	Unset      bool                `json:"unset,omitempty"`
+	EOF        bool                `json:"eof,omitempty"`
+	Dir        string              `json:"dir,omitempty"`
+	Decls      []goeval.Decl       `json:"decls,omitempty"`
+	Vars       []goeval.CarriedVar `json:"vars,omitempty"` // for importVars
 }
 
 // reply is a message from the child to the parent.
 type reply struct {
-	ID         int64         `json:"id"`
-	Op         string        `json:"op"`
-	Fail       string        `json:"fail,omitempty"` // the operation itself failed
-	CellError  *Error        `json:"cell_error,omitempty"`
-	Result     *Result       `json:"result,omitempty"`
-	Completion *Completion   `json:"completion,omitempty"`
-	Inspection *Inspection   `json:"inspection,omitempty"`
-	Decls      []goeval.Decl `json:"decls,omitempty"`
-	DeclsSet   bool          `json:"decls_set,omitempty"` // Decls is the whole new store
+	ID         int64               `json:"id"`
+	Op         string              `json:"op"`
+	Fail       string              `json:"fail,omitempty"` // the operation itself failed
+	CellError  *Error              `json:"cell_error,omitempty"`
+	Result     *Result             `json:"result,omitempty"`
+	Completion *Completion         `json:"completion,omitempty"`
+	Inspection *Inspection         `json:"inspection,omitempty"`
+	Decls      []goeval.Decl       `json:"decls,omitempty"`
+	DeclsSet   bool                `json:"decls_set,omitempty"` // Decls is the whole new store
+	Vars       []goeval.CarriedVar `json:"vars,omitempty"`      // exportVars: the variables carried
+	Lost       []goeval.LostVar    `json:"lost,omitempty"`      // exportVars, importVars: those that could not be
 }
 
 // envToken names the environment variable that gives the child its token;

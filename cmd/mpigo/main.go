@@ -22,8 +22,11 @@ import (
 	"github.com/mpigo/mpigo"
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/gomod"
+	"github.com/mpigo/mpigo/interpbuild"
 	"github.com/mpigo/mpigo/kernel"
 	"github.com/mpigo/mpigo/mpimagic"
+	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 	"github.com/mpigo/mpigo/worker"
 )
@@ -100,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stdout, stderr)
 	case "rankio": // hidden: what %mpirun's launcher runs on every rank
 		return rankio.Main(args[1:], stdout, stderr)
+	case "extract": // hidden: symbol tables for an interpreter build
+		return interpbuild.ExtractMain(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "mpigo: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -143,6 +148,18 @@ func runKernel(connectionFile string, env kernelEnv) error {
 		return fmt.Errorf("locating the mpigo binary: %w", err)
 	}
 	ctx := context.Background()
+	// The session's Go modules: what plain cells, %mpirun cells and
+	// exports import beyond the standard library.
+	mods, err := gomod.Open(gomod.Env{Environ: os.Environ})
+	if err != nil {
+		return fmt.Errorf("preparing the session's Go modules: %w", err)
+	}
+	defer mods.Close()
+	cacheDir, err := build.DefaultCacheDir()
+	if err != nil {
+		return err
+	}
+	interps := interpbuild.New(interpbuild.Config{Sources: mpigo.Sources, Exe: exe, CacheDir: cacheDir, Logger: logger})
 	var engine *worker.Engine // set by StartEngine, before any cell runs
 	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger})
 	// Whatever a cell left running is stopped before the kernel exits.
@@ -150,7 +167,7 @@ func runKernel(connectionFile string, env kernelEnv) error {
 	return kernel.Run(ctx, kernel.Config{
 		ConnectionFile: connectionFile,
 		StartEngine: func() (kernel.Engine, error) {
-			engine, err = worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger})
+			engine, err = worker.Start(ctx, worker.Config{Command: []string{exe, "worker"}, Logger: logger, Packages: packager{b: interps, mods: mods}})
 			if err != nil {
 				return nil, fmt.Errorf("starting the Go interpreter: %w", err)
 			}
@@ -158,6 +175,14 @@ func runKernel(connectionFile string, env kernelEnv) error {
 				magic.Warm() // at the lowest priority, after the sockets are bound
 			}
 			return resetEngine{Engine: engine, reset: magic.Reset}, nil
+		},
+		LineMagics: map[string]kernel.LineMagic{"go": goMagic(mods, func() *worker.Engine { return engine })},
+		ResetAll: func(context.Context) error {
+			if err := mods.Reset(); err != nil {
+				return err
+			}
+			engine.DropPackages()
+			return nil
 		},
 		IsComplete: goeval.IsComplete,
 		CellMagics: map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
