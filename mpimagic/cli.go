@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/program"
@@ -55,10 +57,13 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		if err != nil {
 			return nil, err
 		}
-		return bc.Target(ctx, o.Target, r.tc, o.env, r.verbose)
+		return bc.Target(ctx, o.Target, r.provideFiles(ctx), r.tc, o.env, r.verbose)
 	})
 	var ce *program.CompileError
+	var ie *importError
 	switch {
+	case errors.As(err, &ie):
+		return fail("%v", ie)
 	case errors.As(err, &ce):
 		return fail("%s does not compile:\n%s", o.Target, strings.Join(ce.Lines, "\n"))
 	case err != nil && ctx.Err() != nil:
@@ -72,6 +77,18 @@ func (m *Magic) RunCommand(ctx context.Context, args []string, stdout, stderr io
 		return fail("%v", err)
 	}
 	return r.verdict(oc, stderr)
+}
+
+// provideFiles is provide for the files of a FILE.go or DIR: the
+// positions of imports name the files as the command line did.
+func (r *run) provideFiles(ctx context.Context) build.Provider {
+	return func(files map[string][]byte) (gomod.Snapshot, error) {
+		dir := r.o.Target
+		if filepath.Ext(dir) == ".go" {
+			dir = filepath.Dir(dir)
+		}
+		return r.provide(ctx, program.FileImports(files, dir))
+	}
 }
 
 // verdict reports the end of an mpigo run on stderr (the summary with

@@ -29,7 +29,13 @@
 //
 //   - magic.go: Magic, its caches, and Cell, the %mpirun cell.
 //   - pipeline.go: the stages every way of running shares (startRun,
-//     setup, build, launch); each front end words their errors its own way.
+//     setup, provide, build, launch); each front end words their errors
+//     its own way. provide has the module session (Config.Modules, a
+//     *gomod.Session) make the program's imports of other modules than
+//     mpigo's importable; the build then uses the session's requirements
+//     (go.mod, go.sum, local modules) and is cached by their key. An
+//     import no module provides is an ImportError at the cell line of the
+//     import.
 //   - cli.go: RunCommand, `mpigo run FILE.go|DIR`.
 //   - export.go, jobscript.go: %mpirun --export DIR, which writes the cell
 //     out as a program that stands alone (comments naming the cells
@@ -37,7 +43,8 @@
 //     compiles), a go.mod taking mpigo's module from the embedded sources
 //     written beside it, and a SLURM job file made from the flags. An export
 //     replaces only files an earlier export wrote and nobody changed since
-//     (the manifest DIR/.mpigo-export).
+//     (the manifest DIR/.mpigo-export). exportmod.go: the export's go.mod
+//     and go.sum carry the session's requirements; --vendor adds vendor/.
 //   - sbatch.go, batchjob.go, batchreport.go: %mpirun --sbatch, which
 //     builds the cell here and submits it as a SLURM batch job (a job
 //     script in a private directory under the cache, which the nodes see),

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/program"
@@ -85,8 +86,17 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 	if werr != nil {
 		return cellio.Result{}, werr
 	}
-	spec := jobSpec{opts: o, name: jobName(abs), cellName: cellName, dirArg: dirArg}
-	res, err := writeExport(abs, exportFiles(spec, x.mainGo, x.src))
+	spec := jobSpec{opts: o, name: jobName(abs), cellName: cellName, dirArg: dirArg, modules: len(x.mods.GoMod) > 0}
+	files, err := exportFiles(spec, x)
+	if err == nil && o.Vendor {
+		r.pr.Set("vendoring the modules (go mod vendor)…", false)
+		files, err = vendor(ctx, files, o.env)
+	}
+	if err != nil {
+		r.pr.Set("failed: nothing exported", true)
+		return cellio.Result{}, report.ExportError(fmt.Errorf("--export %s: %w", dirArg, err))
+	}
+	res, err := writeExport(abs, files)
 	if err != nil {
 		r.pr.Set("failed: nothing exported", true)
 		return cellio.Result{}, report.ExportError(fmt.Errorf("--export %s: %w", dirArg, err))
@@ -100,9 +110,10 @@ func (m *Magic) exportCell(ctx context.Context, cell int, o Options, body string
 type exported struct {
 	src       *build.Sources
 	mainGo    []byte
-	inherited []goeval.Decl // the declarations of earlier cells in it
-	compiled  string        // the MPI it was compiled with here ("": not compiled)
-	buildErr  error         // why it was not
+	inherited []goeval.Decl  // the declarations of earlier cells in it
+	mods      gomod.Snapshot // the module requirements of its imports (zero: none)
+	compiled  string         // the MPI it was compiled with here ("": not compiled)
+	buildErr  error          // why it was not
 }
 
 // exportProgram makes the program to export and compiles it as the cell
@@ -126,10 +137,14 @@ func (c *cellRun) exportProgram(ctx context.Context, body string) (*exported, *c
 		c.pr.Set("failed", true)
 		return nil, report.ExportError(fmt.Errorf("--export: writing the program: %w", err))
 	}
-	x := &exported{src: src, mainGo: plain, inherited: gen.Inherited}
+	mods, werr := c.provideCell(ctx, gen.Imports)
+	if werr != nil {
+		return nil, werr
+	}
+	x := &exported{src: src, mainGo: plain, inherited: gen.Inherited, mods: mods}
 	if x.buildErr = c.setup(ctx, false); x.buildErr == nil {
 		c.pr.Set(c.buildingText(), false)
-		_, x.buildErr = c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
+		_, x.buildErr = c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, mods, c.tc, c.o.env, c.verbose)
 	}
 	var ce *program.CompileError
 	switch {
@@ -145,7 +160,7 @@ func (c *cellRun) exportProgram(ctx context.Context, body string) (*exported, *c
 	x.compiled = c.tc.Describe()
 	c.m.remember(c.cell, body, gen.HasMain)
 	if !bytes.Equal(tidy, plain) {
-		_, err := c.m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, c.tc, c.o.env, c.verbose)
+		_, err := c.m.compile(ctx, "prog", map[string][]byte{"main.go": tidy}, mods, c.tc, c.o.env, c.verbose)
 		switch {
 		case ctx.Err() != nil:
 			return nil, c.exportInterrupted()
@@ -188,15 +203,20 @@ func moduleName(job string) string {
 	return name
 }
 
-// exportFiles lists the files of an export.
-func exportFiles(s jobSpec, mainGo []byte, src *build.Sources) []exportFile {
-	files := []exportFile{
-		{rel: "main.go", data: mainGo, mode: 0o644},
-		{rel: "go.mod", data: []byte(goMod(moduleName(s.name), src.GoVersion())), mode: 0o644},
-		{rel: "job.sh", data: []byte(jobScript(s)), mode: 0o755},
-		{rel: "README.md", data: []byte(exportReadme(s)), mode: 0o644},
-		{rel: "mpigo/go.mod", data: []byte(src.ModFile()), mode: 0o644},
+// exportFiles lists the files of an export (without vendor/).
+func exportFiles(s jobSpec, x *exported) ([]exportFile, error) {
+	src := x.src
+	mod, err := moduleFiles(moduleName(s.name), src, x.mods)
+	if err != nil {
+		return nil, err
 	}
+	files := []exportFile{{rel: "main.go", data: x.mainGo, mode: 0o644}}
+	files = append(files, mod...)
+	files = append(files,
+		exportFile{rel: "job.sh", data: []byte(jobScript(s)), mode: 0o755},
+		exportFile{rel: "README.md", data: []byte(exportReadme(s)), mode: 0o644},
+		exportFile{rel: "mpigo/go.mod", data: []byte(src.ModFile()), mode: 0o644},
+	)
 	var names []string
 	for p := range src.Files() {
 		if strings.HasPrefix(p, "mpi/") || strings.HasPrefix(p, "display/") {
@@ -207,7 +227,7 @@ func exportFiles(s jobSpec, mainGo []byte, src *build.Sources) []exportFile {
 	for _, p := range names {
 		files = append(files, exportFile{rel: "mpigo/" + p, data: src.Files()[p], mode: 0o644})
 	}
-	return files
+	return files, nil
 }
 
 // exportReadme is DIR/README.md.
@@ -221,6 +241,7 @@ func exportReadme(s jobSpec) string {
 		"| `main.go` | the program |\n"+
 		"| `go.mod` | its module; `github.com/mpigo/mpigo` (packages `mpi` and `display`) comes from `./mpigo` |\n"+
 		"| `mpigo/` | the sources of those packages: building needs no network |\n"+
+		"| `go.sum`, `vendor/` | when the cell imports packages of other modules: their sums, and with `--vendor` their sources (the build then needs no module cache) |\n"+
 		"| `job.sh` | the SLURM job: builds the program and runs it on %d ranks |\n\n"+
 		"Submit it to SLURM (its output goes to `%s-JOBID.out`):\n\n"+
 		"    cd %s && sbatch job.sh\n\n"+
@@ -457,6 +478,12 @@ func exportReport(s jobSpec, abs string, inherited []goeval.Decl, res *exportRes
 	}
 	row("go.mod", "its module, with github.com/mpigo/mpigo from ./mpigo")
 	row("mpigo/", "packages mpi and display: go build needs no network")
+	if s.modules {
+		row("go.sum", "the sums of the modules the program imports (go.mod requires the notebook's versions)")
+	}
+	if s.opts.Vendor {
+		row("vendor/", "those modules' packages (go mod vendor): the job builds with -mod=vendor")
+	}
 	row("job.sh", fmt.Sprintf("the SLURM job: %s, --time=%s; builds and runs the program", report.Plural(s.opts.N, "task"), jobTime(s.opts)))
 	row("README.md", "how to build, run and submit it")
 	if len(res.written) == 0 {

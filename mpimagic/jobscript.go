@@ -35,6 +35,7 @@ type jobSpec struct {
 	name     string  // job name
 	cellName string  // cell[N]
 	dirArg   string  // the directory as the user gave it, for the comments
+	modules  bool    // the program imports packages of other modules than mpigo's
 }
 
 // jobTime is the job's time limit: -t, else --timeout plus the time to
@@ -74,6 +75,9 @@ func magicLine(s jobSpec) string {
 		w = append(w, "--env", kv)
 	}
 	w = append(w, "--export", s.dirArg)
+	if o.Vendor {
+		w = append(w, "--vendor")
+	}
 	for _, f := range batchFlags(o.Batch) {
 		if f.value != "" {
 			w = append(w, f.flag, f.value)
@@ -217,8 +221,14 @@ if ! command -v go >/dev/null; then
 	log "no go command: install Go or load its module (module load go)"
 	exit 1
 fi
-log "building ./` + progName + `: go build${MPI_TAGS:+ -tags=$MPI_TAGS} -o ` + progName + ` . ($(go env GOVERSION))"
-GOWORK=off CGO_ENABLED=1 go build ${MPI_TAGS:+-tags=$MPI_TAGS} -o ` + progName + ` .
+# With vendor/ (%mpirun --export --vendor) the modules come from there: no
+# network, no module cache; else from the module cache (go.sum checks them).
+modflags=()
+if [ -f vendor/modules.txt ]; then
+	modflags=(-mod=vendor)
+fi
+log "building ./` + progName + `: go build ${modflags[*]+${modflags[*]} }${MPI_TAGS:+-tags=$MPI_TAGS }-o ` + progName + ` . ($(go env GOVERSION))"
+GOWORK=off CGO_ENABLED=1 go build ${modflags[@]+"${modflags[@]}"} ${MPI_TAGS:+-tags=$MPI_TAGS} -o ` + progName + ` .
 
 cmd=()
 if [ "$TIMEOUT" -gt 0 ] && command -v timeout >/dev/null; then

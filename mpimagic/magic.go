@@ -16,6 +16,7 @@ import (
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/launch"
@@ -40,6 +41,11 @@ type Config struct {
 	// Environ returns the environment a cell starts with; nil means
 	// os.Environ (tests give one that does not depend on their shell).
 	Environ func() []string
+	// Modules resolves the imports of packages beyond the standard
+	// library, mpi and display, and keeps the module requirements that
+	// builds and exports use; nil refuses such imports. The kernel shares
+	// one session with the rest of the notebook; Close leaves it open.
+	Modules *gomod.Session
 }
 
 // Magic runs %mpirun cells and `mpigo run` programs. It is safe for
@@ -193,13 +199,14 @@ func (m *Magic) sourcesLocked() (*build.Sources, error) {
 	return m.src, nil
 }
 
-// compile builds files with tc into a binary called name, in the cache.
-func (m *Magic) compile(ctx context.Context, name string, files map[string][]byte, tc *build.Toolchain, env environ.Env, verbose func(string)) (*build.Program, error) {
+// compile builds files with tc into a binary called name, in the cache,
+// with the module requirements mods.
+func (m *Magic) compile(ctx context.Context, name string, files map[string][]byte, mods gomod.Snapshot, tc *build.Toolchain, env environ.Env, verbose func(string)) (*build.Program, error) {
 	bc, err := m.cache()
 	if err != nil {
 		return nil, err
 	}
-	return bc.Build(ctx, name, files, tc, env, verbose)
+	return bc.BuildModules(ctx, name, files, mods, tc, env, verbose)
 }
 
 // decls returns the declarations of earlier cells, plain and %mpirun, the
@@ -326,9 +333,13 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		return compileError(err, c.rename)
 	}
 	c.showInherited(gen.Inherited)
+	mods, werr := c.provideCell(ctx, gen.Imports)
+	if werr != nil {
+		return werr
+	}
 	c.pr.Set(c.buildingText(), false)
 	err = c.build(ctx, func() (*build.Program, error) {
-		return c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, c.tc, c.o.env, c.verbose)
+		return c.m.compile(ctx, "cell", map[string][]byte{"main.go": []byte(gen.Source)}, mods, c.tc, c.o.env, c.verbose)
 	})
 	switch {
 	case errors.Is(err, errNoWrapper):
@@ -347,6 +358,38 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 		c.note = "built in " + report.Seconds(c.prog.Took)
 	}
 	return nil
+}
+
+// provideCell is provide for a cell: an import that no module provides
+// is an ImportError naming the cell line of the import.
+func (c *cellRun) provideCell(ctx context.Context, imports []program.Import) (gomod.Snapshot, *cellio.Error) {
+	if len(imports) > 0 {
+		c.pr.Set("resolving imports…", false)
+	}
+	mods, err := c.provide(ctx, imports)
+	var ie *importError
+	switch {
+	case err == nil:
+		return mods, nil
+	case ctx.Err() != nil:
+		c.pr.Set("interrupted while resolving imports", true)
+		return mods, report.Stopped(launch.StopInterrupt, "the cell was interrupted while its imports were being resolved")
+	case errors.As(err, &ie):
+		c.pr.Set("cannot import "+ie.imp.Path, true)
+		return mods, moduleError(ie, c.rename)
+	}
+	c.pr.Set("failed: "+err.Error(), true)
+	return mods, report.MagicError(err)
+}
+
+// moduleError is the cell error of an import no module provides: its
+// first line names the import and its cell line, the rest is the module
+// session's account of what was tried and how to make it available.
+func moduleError(ie *importError, rename func(string) string) *cellio.Error {
+	value := rename(ie.where()) + "cannot import " + ie.imp.Path
+	tb := []string{string(cellio.ImportError) + ": " + value}
+	tb = append(tb, strings.Split(ie.err.Error(), "\n")...)
+	return report.ImportError(value, tb)
 }
 
 // showInherited names, for --verbose, the declarations of earlier cells

@@ -37,6 +37,9 @@ type Options struct {
 	// Export is the directory of --export: the cell is written there as a
 	// standalone program with a SLURM job file instead of being run.
 	Export string
+	// Vendor is set by --vendor (with --export): the export holds the
+	// packages of the modules the program imports, in DIR/vendor.
+	Vendor bool
 	// Sbatch is set by --sbatch: the cell is built here and submitted as a
 	// SLURM batch job (see sbatch.go) instead of being launched here.
 	Sbatch bool
@@ -76,7 +79,11 @@ prints is shown live as "[rank N] line"; a summary follows at the end.
 
 The cell is the body of main unless it declares func main; MPI is initialised
 before it and finalised after it. Package mpi (mpi.World, Send, Recv, Bcast,
-Reduce, ...), display and the standard library are imported as needed. The
+Reduce, ...), display and the standard library are imported as needed. Other
+packages are imported as usual (import "gonum.org/v1/gonum/mat"): the module
+that provides one is required at the version the notebook already uses, else
+at its latest (as go get does), with your Go environment (GOPROXY, GOFLAGS,
+module cache); an import that cannot be had is an ImportError at its line. The
 declarations of earlier cells, plain and %mpirun (imports, func, type, const
 and var; var with its declared value, recomputed in each rank) are compiled
 in; the latest definition wins. Variables made with := in earlier cells are
@@ -101,7 +108,16 @@ Flags:
                          job.sh, that builds and runs it with the cell's flags:
                          cd DIR && sbatch job.sh (or bash DIR/job.sh without
                          SLURM). With --export, -p PART, -t TIME, -N NODES and
-                         --account A fill job.sh's #SBATCH lines
+                         --account A fill job.sh's #SBATCH lines. A cell that
+                         imports packages of other modules (gonum.org/...)
+                         is exported with the notebook's requirements in
+                         go.mod and go.sum: the job builds from the module
+                         cache, offline when it holds them; local modules
+                         (%go get ./dir) stay at their absolute directory
+  --vendor               with --export: also copy those modules' packages
+                         into DIR/vendor (go mod vendor, with your GOPROXY);
+                         job.sh then builds with -mod=vendor and needs
+                         neither network nor module cache
   --sbatch [-p PART] [-t TIME] [-N NODES] [--account A]
                          submit the cell as a SLURM batch job, for when the
                          kernel is not in an allocation big enough for -n:
@@ -140,10 +156,17 @@ a 10-minute limit: %mpirun -n 32 --sbatch -p compute -N 2 -t 10
 // RunUsage is the text of mpigo run --help.
 const RunUsage = `usage: mpigo run -n N [flags] FILE.go|DIR [PROGRAM ARGS...]
 
-Builds a Go MPI program (one file, or the package main in DIR; a DIR with its
-own go.mod is built as that module) with the mpi package embedded in mpigo,
-and runs it on N ranks. Each output line is prefixed with "[rank N] ". The
-exit status is 0 when every rank exited 0.
+Builds a Go MPI program (one file, or the package main in DIR) with the mpi
+package embedded in mpigo, and runs it on N ranks. Each output line is
+prefixed with "[rank N] ". The exit status is 0 when every rank exited 0.
+
+Packages of other modules: a FILE.go, or a DIR without a go.mod, may import
+them; the module of each is required at its latest version (as go get
+does), with your Go environment (GOPROXY, GOFLAGS, GONOSUMDB, module cache),
+for this run only. A DIR with its own go.mod is built as that module, in
+place, as go build would build it there: its requirements (go.mod, go.sum,
+vendor/), your Go environment, and github.com/mpigo/mpigo from the mpi
+package embedded in mpigo.
 
 Flags:
   -n, -np N              number of ranks (default in a SLURM allocation:
@@ -220,6 +243,7 @@ func (o *Options) flagSet(mode Mode) (fs *flag.FlagSet, n *int, timeout *string)
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
 	if mode == ModeMagic {
 		fs.StringVar(&o.Export, "export", "", "")
+		fs.BoolVar(&o.Vendor, "vendor", false, "")
 		fs.BoolVar(&o.Sbatch, "sbatch", false, "")
 		fs.StringVar(&o.Batch.Partition, "p", "", "")
 		fs.StringVar(&o.Batch.Time, "t", "", "")
@@ -302,6 +326,9 @@ func (o *Options) check(mode Mode, exportSet bool) error {
 	}
 	if exportSet && strings.TrimSpace(o.Export) == "" {
 		return errors.New("--export needs a directory to write the program and its job file to, e.g. --export myjob")
+	}
+	if o.Vendor && o.Export == "" {
+		return errors.New("--vendor goes with --export only: --export DIR --vendor")
 	}
 	if !o.Sbatch && o.Export == "" {
 		for _, f := range batchFlags(o.Batch) {

@@ -58,6 +58,8 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "2", "--export", "out", "-p", "a b"}, err: "-p \"a b\""},
 		{args: []string{"-n", "2", "--export", "out", "--account", "x\n#SBATCH --mem=1T"}, err: "--account"},
 		{args: []string{"-n", "4", "--export", "out"}, want: Options{N: 4, Launcher: "auto", Export: "out"}},
+		{args: []string{"-n", "4", "--export", "out", "--vendor"}, want: Options{N: 4, Launcher: "auto", Export: "out", Vendor: true}},
+		{args: []string{"-n", "4", "--vendor"}, err: "--vendor goes with --export only"},
 		{args: []string{"-n", "4", "--export", "out", "-p", "debug,long", "-t", "1-02:00:00", "-N", "2-4", "--account", "proj_1", "--", "-x", "A"},
 			want: Options{N: 4, Launcher: "auto", Export: "out", Batch: slurm.Batch{Partition: "debug,long", Time: "1-02:00:00", Nodes: "2-4", Account: "proj_1"}, LauncherArgs: []string{"-x", "A"}}},
 		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: slurm.Batch{Time: "30"}}},

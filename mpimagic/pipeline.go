@@ -3,10 +3,14 @@ package mpimagic
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/launch"
+	"github.com/mpigo/mpigo/mpimagic/program"
 	"github.com/mpigo/mpigo/mpimagic/report"
 )
 
@@ -15,11 +19,13 @@ import (
 // --export forms (sbatch.go, export.go) and `mpigo run` (RunCommand,
 // cli.go):
 //
-//	startRun → setup → build → launch → report
+//	startRun → setup → provide → build → launch → report
 //
 // startRun registers the run for Close and gives it its output; setup
 // finds the launcher and the toolchain and checks -n against the
-// allocation; build compiles the program (generated from the cell by
+// allocation; provide has the module session (Config.Modules) resolve the
+// program's imports beyond the standard library and mpigo, and download
+// what their build needs; build compiles the program (generated from the cell by
 // package program, or a FILE.go or DIR) with the rank wrapper beside it;
 // launch runs the ranks here (package launch), or sbatch.go as a batch
 // job; package report turns the outcome into the summary and the verdict.
@@ -128,4 +134,76 @@ func (r *run) launch(ctx context.Context, args []string, rewrite func(string) st
 		Req: r.req, Launcher: r.l, Wrapper: r.wrapper, Program: append([]string{r.prog.Bin}, args...),
 		Emitter: r.em, Rewrite: rewrite, Progress: progress, Verbose: r.verbose, Log: r.m.log,
 	})
+}
+
+// errNoModules is an import of a module's package by a Magic that has no
+// module session (Config.Modules).
+var errNoModules = errors.New("packages beyond the standard library, mpi and display need a module session, and this one has none")
+
+// importError is an import that no module could provide; err is a
+// *gomod.Error, or errNoModules.
+type importError struct {
+	imp program.Import
+	err error
+}
+
+// Error names the import, where it was written (the file as program.Import
+// names it), and why it could not be had.
+func (e *importError) Error() string {
+	return e.where() + "cannot import " + e.imp.Path + ": " + e.err.Error()
+}
+
+// Unwrap is the session's error.
+func (e *importError) Unwrap() error { return e.err }
+
+// where is "FILE:LINE: ", or "" for an import without a position.
+func (e *importError) where() string {
+	if e.imp.File == "" {
+		return ""
+	}
+	return e.imp.File + ":" + strconv.Itoa(e.imp.Line) + ": "
+}
+
+// provide makes the packages of imports importable through the module
+// session (downloading what their build needs) and returns the
+// requirements to build with: zero when there are no imports, so that a
+// program of the standard library and mpi alone builds as it always did,
+// whatever the session requires. A failure is an *importError.
+func (r *run) provide(ctx context.Context, imports []program.Import) (gomod.Snapshot, error) {
+	if len(imports) == 0 {
+		return gomod.Snapshot{}, nil
+	}
+	s := r.m.cfg.Modules
+	if s == nil {
+		return gomod.Snapshot{}, &importError{imp: imports[0], err: errNoModules}
+	}
+	paths := make([]string, len(imports))
+	for i, imp := range imports {
+		paths[i] = imp.Path
+	}
+	r.verbose("modules: providing " + strings.Join(paths, ", "))
+	if _, err := s.Provide(ctx, paths); err != nil {
+		if ctx.Err() != nil {
+			return gomod.Snapshot{}, ctx.Err()
+		}
+		return gomod.Snapshot{}, &importError{imp: failedImport(imports, err), err: err}
+	}
+	return s.Snapshot()
+}
+
+// failedImport is the import a session's error is about: the one its
+// target names (a package, or the module that holds it), else the first.
+func failedImport(imports []program.Import, err error) program.Import {
+	var ge *gomod.Error
+	if errors.As(err, &ge) {
+		for _, target := range strings.Split(ge.Target, ", ") {
+			target, _, _ = strings.Cut(target, "@")
+			for _, imp := range imports {
+				if imp.Path == target || strings.HasPrefix(imp.Path, target+"/") {
+					return imp
+				}
+			}
+		}
+	}
+	return imports[0]
 }

@@ -161,7 +161,7 @@ func runKernel(connectionFile string, env kernelEnv) error {
 	}
 	interps := interpbuild.New(interpbuild.Config{Sources: mpigo.Sources, Exe: exe, CacheDir: cacheDir, Logger: logger})
 	var engine *worker.Engine // set by StartEngine, before any cell runs
-	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger})
+	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger, Modules: mods})
 	// Whatever a cell left running is stopped before the kernel exits.
 	defer magic.Close()
 	return kernel.Run(ctx, kernel.Config{
@@ -231,7 +231,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mpigo run: locating the mpigo binary: %v\n", err)
 		return 1
 	}
-	m := mpimagic.New(mpimagic.Config{Exe: exe, Sources: mpigo.Sources, Logger: kernel.NewLogger(stderr, os.Getenv("MPIGO_LOG"))})
+	// The run's own module session: third-party imports of a FILE.go or
+	// DIR resolve with the user's Go environment, for this run only.
+	modules, err := gomod.Open(gomod.Env{Environ: os.Environ})
+	if err != nil {
+		fmt.Fprintf(stderr, "mpigo run: %v\n", err)
+		return 1
+	}
+	defer modules.Close()
+	m := mpimagic.New(mpimagic.Config{Exe: exe, Sources: mpigo.Sources, Logger: kernel.NewLogger(stderr, os.Getenv("MPIGO_LOG")), Modules: modules})
 	defer m.Close()
 	return m.RunCommand(ctx, args, stdout, stderr)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	gover "go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/mod/modfile"
+
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/program"
 	"github.com/mpigo/mpigo/mpimagic/shell"
@@ -60,6 +64,9 @@ type builder struct {
 	background bool
 	cacheDir   string
 	src        *Sources
+	// mods are the module requirements of the program's imports beyond
+	// the standard library and mpigo (zero: none).
+	mods gomod.Snapshot
 }
 
 // Program is a program ready to run.
@@ -90,11 +97,13 @@ func (b *builder) build(ctx context.Context, name string, files map[string][]byt
 	if err != nil {
 		return nil, external, err
 	}
-	gomod := fmt.Sprintf("module mpigo.local/program\n\ngo %s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n",
-		b.src.goVersion, ModulePath, ModulePath, srcDir)
+	mod, err := b.goMod(srcDir)
+	if err != nil {
+		return nil, external, err
+	}
 	for {
-		key := buildKey(name, files, gomod, tc, external)
-		res, err := b.buildKey(ctx, key, name, files, gomod, tc, external, verbose)
+		key := buildKey(name, files, mod, b.mods, tc, external)
+		res, err := b.buildKey(ctx, key, name, files, mod, tc, external, verbose)
 		var le *linkError
 		if errors.As(err, &le) && !external {
 			external = true // internal linking cannot handle this MPI: link the usual way
@@ -104,10 +113,44 @@ func (b *builder) build(ctx context.Context, name string, files map[string][]byt
 	}
 }
 
-// buildKey hashes what a build depends on.
-func buildKey(name string, files map[string][]byte, gomod string, tc *Toolchain, external bool) string {
+// BuildModulePath is the module path of the programs the cache builds.
+const BuildModulePath = "mpigo.local/program"
+
+// goMod is the go.mod of a build: module BuildModulePath with mpigo's
+// module from the embedded sources in srcDir and, when the program
+// imports packages of other modules, the session's requirements.
+func (b *builder) goMod(srcDir string) (string, error) {
+	if len(b.mods.GoMod) == 0 {
+		return fmt.Sprintf("module %s\n\ngo %s\n\nrequire %s v0.0.0\n\nreplace %s => %s\n",
+			BuildModulePath, b.src.goVersion, ModulePath, ModulePath, srcDir), nil
+	}
+	mod, err := b.mods.BuildModule(BuildModulePath, func(f *modfile.File) error {
+		return RequireMPIGo(f, srcDir, b.src.goVersion)
+	})
+	return string(mod), err
+}
+
+// RequireMPIGo edits a build module's go.mod f to take mpigo's module from
+// dir (the embedded sources, written out), and raises its go line to
+// goVersion, mpigo's, if it is older.
+func RequireMPIGo(f *modfile.File, dir, goVersion string) error {
+	if f.Go == nil || gover.Compare("go"+f.Go.Version, "go"+goVersion) < 0 {
+		if err := f.AddGoStmt(goVersion); err != nil {
+			return err
+		}
+	}
+	if err := f.AddRequire(ModulePath, "v0.0.0"); err != nil {
+		return err
+	}
+	return f.AddReplace(ModulePath, "", dir, "")
+}
+
+// buildKey hashes what a build depends on: the program, its go.mod, the
+// module requirements (mods.Key covers go.sum and the files of local
+// modules), the toolchain and the linking.
+func buildKey(name string, files map[string][]byte, mod string, mods gomod.Snapshot, tc *Toolchain, external bool) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "mpigo build v1\n%s\n%s\n%s\nexternal=%v\n", name, gomod, tc.fingerprint, external)
+	fmt.Fprintf(h, "mpigo build v2\n%s\n%s\nmodules=%s\n%s\nexternal=%v\n", name, mod, mods.Key, tc.fingerprint, external)
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -126,7 +169,7 @@ type linkError struct{ out string }
 // Error says that linking failed, with the linker's output.
 func (e *linkError) Error() string { return "link failed: " + e.out }
 
-func (b *builder) buildKey(ctx context.Context, key, name string, files map[string][]byte, gomod string, tc *Toolchain, external bool, verbose func(string)) (*Program, error) {
+func (b *builder) buildKey(ctx context.Context, key, name string, files map[string][]byte, mod string, tc *Toolchain, external bool, verbose func(string)) (*Program, error) {
 	buildDir := filepath.Join(b.cacheDir, "build")
 	dir := filepath.Join(buildDir, key)
 	bin := filepath.Join(dir, name)
@@ -148,8 +191,13 @@ func (b *builder) buildKey(ctx context.Context, key, name string, files map[stri
 			return nil, fmt.Errorf("writing the program: %w", err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(gomod), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(mod), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the program: %w", err)
+	}
+	if len(b.mods.GoSum) > 0 {
+		if err := os.WriteFile(filepath.Join(tmp, "go.sum"), b.mods.GoSum, 0o600); err != nil {
+			return nil, fmt.Errorf("writing the program: %w", err)
+		}
 	}
 	bc := goBuildCmd(tmp, name, tc, external)
 	if verbose != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 )
 
@@ -38,7 +39,17 @@ func (c *Cache) Sources() *Sources { return c.src }
 // environment of the go command (its Child part), verbose (may be nil)
 // receives the command.
 func (c *Cache) Build(ctx context.Context, name string, files map[string][]byte, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
-	return c.build(ctx, &builder{cacheDir: c.dir, src: c.src, env: env}, name, files, tc, verbose)
+	return c.BuildModules(ctx, name, files, gomod.Snapshot{}, tc, env, verbose)
+}
+
+// BuildModules is Build for a program that imports packages of modules
+// other than mpigo's: the build module requires what mods requires (its
+// go.mod and go.sum, its local modules), and the build is found in the
+// cache only while mods.Key is the same. Those modules must be in the
+// module cache already (gomod.Session.Provide downloads them): the build
+// never downloads.
+func (c *Cache) BuildModules(ctx context.Context, name string, files map[string][]byte, mods gomod.Snapshot, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
+	return c.build(ctx, &builder{cacheDir: c.dir, src: c.src, env: env, mods: mods}, name, files, tc, verbose)
 }
 
 // build builds with b, remembering whether tc needs external linking.

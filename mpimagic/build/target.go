@@ -14,12 +14,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mpigo/mpigo/gomod"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 )
 
-// Target builds FILE.go, the package main in DIR, or the module in
-// DIR (when it has a go.mod).
-func (c *Cache) Target(ctx context.Context, target string, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
+// Provider gives the module requirements of a program made of files (file
+// name → content): those of the packages it imports beyond the standard
+// library and mpigo's module.
+type Provider func(files map[string][]byte) (gomod.Snapshot, error)
+
+// Target builds FILE.go, the package main in DIR, or the module in DIR
+// (when it has a go.mod, with its own requirements). For FILE.go or a DIR
+// without go.mod, provide (may be nil: none) gives the requirements.
+func (c *Cache) Target(ctx context.Context, target string, provide Provider, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
 	fi, err := os.Stat(target)
 	if err != nil {
 		return nil, err
@@ -34,7 +41,7 @@ func (c *Cache) Target(ctx context.Context, target string, tc *Toolchain, env en
 			return nil, err
 		}
 		files[filepath.Base(target)] = b
-		return c.Build(ctx, binName(target), files, tc, env, verbose)
+		return c.buildFiles(ctx, binName(target), files, provide, tc, env, verbose)
 	}
 	if _, err := os.Stat(filepath.Join(target, "go.mod")); err == nil {
 		return c.buildModule(ctx, target, tc, env, verbose)
@@ -56,7 +63,19 @@ func (c *Cache) Target(ctx context.Context, target string, tc *Toolchain, env en
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no Go files", target)
 	}
-	return c.Build(ctx, binName(target), files, tc, env, verbose)
+	return c.buildFiles(ctx, binName(target), files, provide, tc, env, verbose)
+}
+
+// buildFiles builds files with the requirements provide gives them.
+func (c *Cache) buildFiles(ctx context.Context, name string, files map[string][]byte, provide Provider, tc *Toolchain, env environ.Env, verbose func(string)) (*Program, error) {
+	var mods gomod.Snapshot
+	if provide != nil {
+		var err error
+		if mods, err = provide(files); err != nil {
+			return nil, err
+		}
+	}
+	return c.BuildModules(ctx, name, files, mods, tc, env, verbose)
 }
 
 // binName names the binary of a FILE.go or DIR: its base name, without .go.

@@ -154,3 +154,7 @@ func DetectToolchain(ctx context.Context, l MPI, env environ.Env) (*Toolchain, e
 	t.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }
+
+// GoCommand locates the go command as builds do: on PATH, else in $GOROOT
+// or the GOROOT mpigo was built with, else /usr/local/go.
+func GoCommand(env environ.Env) (string, error) { return findGo(env) }

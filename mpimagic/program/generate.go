@@ -52,6 +52,9 @@ type Generated struct {
 	Source    string        // the program's main.go
 	HasMain   bool          // the cell declares func main itself
 	Inherited []goeval.Decl // the declarations of earlier cells compiled in
+	// Imports are the packages the program imports that a module must
+	// provide (ModuleImport), with the cell lines that import them.
+	Imports []Import
 }
 
 // Generate makes a program from body, the cell below its %mpirun line (so
@@ -165,7 +168,7 @@ func generate(body string, decls []goeval.Decl, mpiExports []string, opts genOpt
 	if !hasMain && !opts.export {
 		src = nameCellCall(src)
 	}
-	return &Generated{Source: src, HasMain: hasMain, Inherited: inherited}, nil
+	return &Generated{Source: src, HasMain: hasMain, Inherited: inherited, Imports: moduleImports(src)}, nil
 }
 
 // cellCall ends the function literal that holds the cell's statements,

@@ -82,3 +82,13 @@ func RankError(value string, tb []string) *cellio.Error {
 	}
 	return &cellio.Error{Name: cellio.RankError, Value: value, Traceback: tb}
 }
+
+// ImportError is an import that no module could provide: value names the
+// import and its cell line, tb (nil: the value alone) says what was tried
+// and how to make the module available.
+func ImportError(value string, tb []string) *cellio.Error {
+	if tb == nil {
+		tb = []string{string(cellio.ImportError) + ": " + value}
+	}
+	return &cellio.Error{Name: cellio.ImportError, Value: value, Traceback: tb}
+}

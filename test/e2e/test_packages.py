@@ -149,3 +149,39 @@ def test_go_magic_usage(kc):
     assert ex.status == "error" and ex.error["ename"] == "UsageError", ex.describe()
     assert "usage:" in ex.error["evalue"] and "%go get" in ex.error["evalue"]
     assert "%go get" in ok(kc, "%help").stdout
+
+
+def test_generics_of_a_compiled_package(kc, tmp_path):
+    """yaegi cannot instantiate a compiled package's generic function: the
+    cell says which and what to do; the package's other members work, and an
+    %mpirun cell (compiled Go) calls the generic one."""
+    lib = tmp_path / "gen"
+    lib.mkdir()
+    (lib / "go.mod").write_text("module example.org/gen\n\ngo 1.24\n")
+    (lib / "gen.go").write_text(textwrap.dedent(
+        """\
+        package gen
+
+        // Map applies f to every element of s.
+        func Map[T, U any](s []T, f func(T) U) []U {
+            out := make([]U, 0, len(s))
+            for _, x := range s {
+                out = append(out, f(x))
+            }
+            return out
+        }
+
+        // Squares is Map with a square, for callers that cannot instantiate.
+        func Squares(s []int) []int { return Map(s, func(x int) int { return x * x }) }
+        """
+    ))
+    ok(kc, f"%go get {lib}")
+    assert ok(kc, 'import "example.org/gen"\ngen.Squares([]int{1, 2, 3})', timeout=600).result_text == "[1 4 9]"
+    ex = run(kc, "gen.Map([]int{1, 2}, func(x int) string { return fmt.Sprint(x) })")
+    assert ex.status == "error" and ex.error["ename"] == "CompileError", ex.describe()
+    msg = ex.error["evalue"]
+    for want in ("gen.Map", "generic", "%mpirun", "%go get ./"):
+        assert want in msg, (want, msg)
+    ex = run(kc, '%mpirun -n 2\nfmt.Println(gen.Map([]int{mpi.World.Rank()}, func(x int) string { return fmt.Sprint("r", x) }))', timeout=600)
+    assert ex.status == "ok", ex.describe()
+    assert sorted(ex.stdout.splitlines()) == ["[rank 0] [r0]", "[rank 1] [r1]"], ex.describe()
