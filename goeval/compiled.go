@@ -3,11 +3,7 @@ package goeval
 import (
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -158,23 +154,9 @@ func sourceMembers(dir string) map[string]member {
 	if dir == "" {
 		return nil
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
+	_, files := parsePackageDir(dir, parser.SkipObjectResolution)
 	out := map[string]member{}
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.SkipObjectResolution)
-		if err != nil {
-			continue
-		}
+	for _, f := range files {
 		for n, m := range topLevelMembers(f) {
 			if ast.IsExported(n) {
 				out[n] = m

@@ -68,26 +68,7 @@ func (d *docCache) pkg(path string) *docPkg {
 		}
 		dir = filepath.Join(root, "src", filepath.FromSlash(path))
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	fset := token.NewFileSet()
-	var files []*ast.File
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
-		if err != nil {
-			continue
-		}
-		files = append(files, f)
-	}
+	fset, files := parsePackageDir(dir, parser.ParseComments)
 	if len(files) == 0 {
 		return nil
 	}
@@ -102,6 +83,30 @@ func (d *docCache) pkg(path string) *docPkg {
 	p := &docPkg{fset: fset, doc: dp}
 	d.pkgs[path] = p
 	return p
+}
+
+// parsePackageDir parses the Go files of the package in dir that build on
+// this platform, tests excluded; files that do not parse are left out.
+func parsePackageDir(dir string, mode parser.Mode) (*token.FileSet, []*ast.File) {
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fset, nil
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
+			continue
+		}
+		if f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, mode); err == nil {
+			files = append(files, f)
+		}
+	}
+	return fset, files
 }
 
 // Inspect describes the identifier or selector at or just before the

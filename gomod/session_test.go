@@ -12,18 +12,10 @@ import (
 	"github.com/mpigo/mpigo/gomod/gomodtest"
 )
 
-// greet is a made-up module in two versions.
-var greet = []gomodtest.Version{
-	{Path: "example.com/greet", Version: "v1.0.0", Files: map[string]string{
-		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1\" }\n"}},
-	{Path: "example.com/greet", Version: "v1.1.0", Files: map[string]string{
-		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1.1\" }\n"}},
-}
-
 // open starts a session whose go command sees only the test proxy.
 func open(t *testing.T, extra ...string) *gomod.Session {
 	t.Helper()
-	env := append(append(os.Environ(), gomodtest.Proxy(t, greet...)...), extra...)
+	env := append(append(os.Environ(), gomodtest.Proxy(t, gomodtest.Greet...)...), extra...)
 	s, err := gomod.Open(gomod.Env{Environ: func() []string { return env }})
 	if err != nil {
 		t.Fatal(err)

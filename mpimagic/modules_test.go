@@ -18,20 +18,12 @@ import (
 	"github.com/mpigo/mpigo/gomod/gomodtest"
 )
 
-// greetModule is a made-up module that the tests' proxy serves.
-var greetModule = []gomodtest.Version{
-	{Path: "example.com/greet", Version: "v1.0.0", Files: map[string]string{
-		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1\" }\n"}},
-	{Path: "example.com/greet", Version: "v1.1.0", Files: map[string]string{
-		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1.1\" }\n"}},
-}
-
 // moduleMagic is a Magic whose cells, builds and module session see only
 // the test proxy (and extra variables); it returns the magic and its
 // session.
 func moduleMagic(t *testing.T, exe string, decls []goeval.Decl, extra ...string) (*Magic, *gomod.Session) {
 	t.Helper()
-	env := append(append(testEnviron(), gomodtest.Proxy(t, greetModule...)...), extra...)
+	env := append(append(testEnviron(), gomodtest.Proxy(t, gomodtest.Greet...)...), extra...)
 	environ := func() []string { return env }
 	s, err := gomod.Open(gomod.Env{Environ: environ})
 	if err != nil {

@@ -23,6 +23,15 @@ type Version struct {
 	Files         map[string]string
 }
 
+// Greet is a made-up module in two versions whose Hello says which:
+// "hello v1" and "hello v1.1".
+var Greet = []Version{
+	{Path: "example.com/greet", Version: "v1.0.0", Files: map[string]string{
+		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1\" }\n"}},
+	{Path: "example.com/greet", Version: "v1.1.0", Files: map[string]string{
+		"greet.go": "package greet\n\n// Hello greets.\nfunc Hello() string { return \"hello v1.1\" }\n"}},
+}
+
 // Proxy writes versions into a new proxy directory and returns the
 // environment that makes the go command use it and nothing else: GOPROXY,
 // GOSUMDB=off (the sums are checked against go.sum only), GONOSUMDB,
