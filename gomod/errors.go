@@ -59,9 +59,9 @@ func (e *Error) Error() string {
 
 // unavailableError is a module the go command could not download.
 func unavailableError(target, tried, output, goproxy string) *Error {
-	hint := "to make it available: let the go command reach a module proxy (%env GOPROXY=https://proxy.golang.org,direct)" +
+	hint := "to make it available: let the go command reach a module proxy (GOPROXY=https://proxy.golang.org,direct; in a notebook %env GOPROXY=...)" +
 		", fill the module cache on a machine that can (go mod download " + modulePart(target) + ", then copy GOMODCACHE)" +
-		", or point the session at a local copy (%go get ./path/to/module)"
+		", or use a local copy (in a notebook %go get ./path/to/module; elsewhere a replace directive in go.mod)"
 	if goproxy != "" {
 		hint = "GOPROXY=" + goproxy + "; " + hint
 	}
