@@ -33,6 +33,7 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 		return Value{}, interrupted()
 	}
 	s.exit.beginCell()
+	s.last, s.finalName = reflect.Value{}, ""
 	v, err := s.eval(ctx, cellNo, strings.ReplaceAll(src, "\r\n", "\n"))
 	if e, ok := err.(*Error); (!ok || e.Name != cellio.Interrupted) && !s.exit.exited() {
 		if derr := s.runDefers(); err == nil && derr != nil {
@@ -174,6 +175,10 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 	var text string
 	if err := s.exit.guarded(func() { text = s.showText(final, c.finalSrc, s.finalView(c, final), res) }); err != nil {
 		return Value{}, err
+	}
+	s.last = res
+	if id, ok := final.(*ast.Ident); ok {
+		s.finalName = id.Name
 	}
 	return Value{Text: text, Ok: true}, nil
 }
@@ -474,8 +479,10 @@ func (s *Session) planImports(c *cellCode) (eval []importSpec, rebuild []string,
 		}
 	}
 	kind := s.kindOf(c)
-	if err := mpiOutsideMagic(s.ip.FileSet(), c, files, kind); err != nil {
-		return nil, nil, err
+	if !s.opts.MPI {
+		if err := mpiOutsideMagic(s.ip.FileSet(), c, files, kind); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, p := range missingPackages(files, func(name string) bool { return kind(name) != "" }, nil) {
 		c.imports = append(c.imports, importSpec{name: p.name, path: p.path})
@@ -485,7 +492,7 @@ func (s *Session) planImports(c *cellCode) (eval []importSpec, rebuild []string,
 		return nil, nil, err
 	}
 	for _, spec := range c.imports {
-		if spec.path == mpiPath {
+		if spec.path == mpiPath && !s.opts.MPI {
 			return nil, nil, mpiError(c.no, spec.line, spec.col)
 		}
 		if packages().byPath[spec.path] == nil {

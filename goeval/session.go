@@ -99,6 +99,11 @@ type Options struct {
 	Stdin, Stdout, Stderr *os.File
 	// Env is the initial environment of cells; os.Environ() when nil.
 	Env []string
+	// MPI lets cells use package mpi, which must then be registered
+	// (Register): the session runs on an MPI rank (%px), where the binding
+	// is compiled in, instead of in the notebook's interpreter, which cannot
+	// call MPI.
+	MPI bool
 }
 
 // Session is an interpreter session: the state that cells build up. Its
@@ -127,6 +132,12 @@ type Session struct {
 	defers  []func() // the cell's top-level defers, registered as it runs
 
 	exit exitState // os.Exit in cells (exit.go)
+
+	// last is the value of the final expression of the last cell, for
+	// LastValue (%px --out); finalName names it when the expression is a
+	// variable, whose type the type check knows.
+	last      reflect.Value
+	finalName string
 }
 
 // addDefer registers a top-level defer of the running cell.

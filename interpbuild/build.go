@@ -113,6 +113,31 @@ type Progress func(stage Stage, pkgs []gomod.Package)
 // Build returns an interpreter with the packages paths compiled in, built
 // now or before. progress (may be nil) hears of each stage.
 func (b *Builder) Build(ctx context.Context, mods *gomod.Session, paths []string, progress Progress) (*Interpreter, error) {
+	return b.buildFor(ctx, mods, paths, nil, progress)
+}
+
+// RankToolchain is what a rank interpreter needs to link with the MPI its
+// launcher runs (mpimagic/build.Toolchain.ForInterpreter gives it).
+type RankToolchain struct {
+	// Tags are the build tags of package mpi ("ompi", "mpich", "mpicc" or
+	// "" for the generic pkg-config module).
+	Tags string
+	// Env is added to the go command's environment (CC=mpicc, ...).
+	Env []string
+	// Fingerprint identifies the MPI and the C toolchain, for the cache key.
+	Fingerprint string
+}
+
+// BuildRank returns a rank interpreter for %ranks: the packages paths and
+// package mpi (linked with tc's MPI) compiled in, serving pxrank.Serve. Its
+// Command is what the launcher starts on every rank (with $MPIGO_PX set);
+// without $MPIGO_PX it lists its packages, as Build's does.
+func (b *Builder) BuildRank(ctx context.Context, mods *gomod.Session, paths []string, tc RankToolchain, progress Progress) (*Interpreter, error) {
+	return b.buildFor(ctx, mods, paths, &tc, progress)
+}
+
+// buildFor is Build (tc nil) or BuildRank.
+func (b *Builder) buildFor(ctx context.Context, mods *gomod.Session, paths []string, tc *RankToolchain, progress Progress) (*Interpreter, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if progress == nil {
@@ -128,13 +153,16 @@ func (b *Builder) Build(ctx context.Context, mods *gomod.Session, paths []string
 	if err != nil {
 		return nil, err
 	}
-	key, err := b.key(ctx, paths, sn)
+	key, err := b.key(ctx, paths, sn, tc)
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(b.cfg.CacheDir, "interp", key)
 	bin := filepath.Join(dir, binName)
 	it := &Interpreter{Command: []string{bin, "worker"}, Packages: pkgs, Key: key}
+	if tc != nil {
+		it.Command = []string{bin}
+	}
 	if _, err := os.Stat(bin); err == nil {
 		now := time.Now()
 		_ = os.Chtimes(dir, now, now)
@@ -142,7 +170,7 @@ func (b *Builder) Build(ctx context.Context, mods *gomod.Session, paths []string
 		return it, nil
 	}
 	start := time.Now()
-	if err := b.build(ctx, dir, pkgs, sn, progress); err != nil {
+	if err := b.build(ctx, dir, pkgs, sn, tc, progress); err != nil {
 		return nil, err
 	}
 	it.Took = time.Since(start)
@@ -159,11 +187,11 @@ func (b *Builder) Key(ctx context.Context, mods *gomod.Session, paths []string) 
 	if err != nil {
 		return "", err
 	}
-	return b.key(ctx, sortedSet(paths), sn)
+	return b.key(ctx, sortedSet(paths), sn, nil)
 }
 
 // key hashes what an interpreter depends on.
-func (b *Builder) key(ctx context.Context, paths []string, sn gomod.Snapshot) (string, error) {
+func (b *Builder) key(ctx context.Context, paths []string, sn gomod.Snapshot, tc *RankToolchain) (string, error) {
 	gv, err := b.version(ctx)
 	if err != nil {
 		return "", err
@@ -172,6 +200,12 @@ func (b *Builder) key(ctx context.Context, paths []string, sn gomod.Snapshot) (s
 	fmt.Fprintf(h, "mpigo interpreter v1\n%s\n%s\n", gv, sn.Key)
 	for _, p := range paths {
 		fmt.Fprintf(h, "package %s\n", p)
+	}
+	if tc != nil {
+		fmt.Fprintf(h, "rank interpreter\ntags %s\nmpi %s\n", tc.Tags, tc.Fingerprint)
+		for _, kv := range tc.Env {
+			fmt.Fprintf(h, "env %s\n", kv)
+		}
 	}
 	for _, kv := range b.cfg.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -246,14 +280,17 @@ func (b *Builder) goCmd(ctx context.Context, dir string, args ...string) (string
 }
 
 // extract runs `mpigo extract` in the build module.
-func (b *Builder) extract(ctx context.Context, dir string, pkgs []gomod.Package) ([]extracted, error) {
+func (b *Builder) extract(ctx context.Context, dir string, pkgs []gomod.Package, env []string) ([]extracted, error) {
+	if len(pkgs) == 0 {
+		return nil, nil // a rank interpreter with package mpi alone
+	}
 	argv := []string{b.cfg.Exe, "extract", dir}
 	for _, p := range pkgs {
 		argv = append(argv, p.Path)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(b.cfg.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(append(b.cfg.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod"), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -22,11 +22,24 @@ import (
 // of (go list -deps ./worker), written out for each build.
 var workerRoots = []string{"worker", "goeval", "cellio", "display"}
 
+// rankRoots are those a rank interpreter adds (go list -deps
+// ./mpimagic/px/pxrank, less the worker's).
+var rankRoots = []string{"mpi", "mpimagic/px/pxrank", "mpimagic/px/pxwire", "mpimagic/rankio"}
+
+// roots returns the directories a build writes out: the worker's, and for
+// a rank interpreter (tc set) the rank's.
+func roots(tc *RankToolchain) []string {
+	if tc == nil {
+		return workerRoots
+	}
+	return append(append([]string{}, workerRoots...), rankRoots...)
+}
+
 // build builds the interpreter for pkgs into dir/binName: it writes a
 // module in a temporary directory next to dir, and renames it to dir once
 // the binary is there, so that a build that dies leaves nothing a later
 // one would take for done.
-func (b *Builder) build(ctx context.Context, dir string, pkgs []gomod.Package, sn gomod.Snapshot, progress Progress) error {
+func (b *Builder) build(ctx context.Context, dir string, pkgs []gomod.Package, sn gomod.Snapshot, tc *RankToolchain, progress Progress) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return fmt.Errorf("creating the interpreter cache: %w", err)
 	}
@@ -35,19 +48,27 @@ func (b *Builder) build(ctx context.Context, dir string, pkgs []gomod.Package, s
 		return fmt.Errorf("creating the interpreter cache: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	if err := b.writeModule(tmp, sn); err != nil {
+	if err := b.writeModule(tmp, sn, roots(tc)); err != nil {
 		return err
 	}
 	progress(Extracting, pkgs)
-	ex, err := b.extract(ctx, tmp, pkgs)
+	var env []string
+	args := []string{b.cfg.Go, "build", "-mod=mod", "-o", binName}
+	if tc != nil {
+		env = tc.Env
+		if tc.Tags != "" {
+			args = append(args, "-tags="+tc.Tags)
+		}
+	}
+	ex, err := b.extract(ctx, tmp, pkgs, env)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "main.go"), mainSource(pkgs, ex), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "main.go"), mainSource(pkgs, ex, tc != nil), 0o600); err != nil {
 		return fmt.Errorf("writing the interpreter: %w", err)
 	}
 	progress(Compiling, pkgs)
-	out, err := b.goCmd(ctx, tmp, "build", "-mod=mod", "-o", binName, ".")
+	out, err := b.run(ctx, tmp, env, append(args, ".")...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -66,7 +87,7 @@ func (b *Builder) build(ctx context.Context, dir string, pkgs []gomod.Package, s
 // writeModule writes the build module into dir: go.mod with the session's
 // requirements plus mpigo's (mpigo itself replaced by its sources, written
 // in dir/mpigo), and go.sum with the sums of both.
-func (b *Builder) writeModule(dir string, sn gomod.Snapshot) error {
+func (b *Builder) writeModule(dir string, sn gomod.Snapshot, roots []string) error {
 	own, err := fs.ReadFile(b.cfg.Sources, "go.mod")
 	if err != nil {
 		return fmt.Errorf("mpigo's sources: %w", err)
@@ -77,7 +98,7 @@ func (b *Builder) writeModule(dir string, sn gomod.Snapshot) error {
 		return fmt.Errorf("mpigo's go.mod: %w", err)
 	}
 	src := filepath.Join(dir, "mpigo")
-	if err := writeTree(b.cfg.Sources, src, workerRoots, workerModFile(mf)); err != nil {
+	if err := writeTree(b.cfg.Sources, src, roots, workerModFile(mf)); err != nil {
 		return err
 	}
 	gomodText, err := sn.BuildModule("mpigo.local/interp", func(f *modfile.File) error {
@@ -186,7 +207,7 @@ func writeTree(fsys fs.FS, dst string, roots []string, modFile []byte) error {
 // hashSources hashes the files Build writes from fsys.
 func hashSources(h hash.Hash, fsys fs.FS) error {
 	var names []string
-	for _, root := range append([]string{"go.mod", "go.sum"}, workerRoots...) {
+	for _, root := range append(append([]string{"go.mod", "go.sum"}, workerRoots...), rankRoots...) {
 		err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				names = append(names, p)
@@ -226,8 +247,9 @@ func semverLess(a, b string) bool {
 }
 
 // mainSource is the interpreter's main package: it registers the packages
-// with goeval and serves as the worker.
-func mainSource(pkgs []gomod.Package, ex []extracted) []byte {
+// with goeval and serves as the worker, or for a rank interpreter as a
+// persistent rank (pxrank.Serve registers package mpi itself).
+func mainSource(pkgs []gomod.Package, ex []extracted, rank bool) []byte {
 	generic := map[string][]string{}
 	names := map[string]string{}
 	for _, x := range ex {
@@ -244,7 +266,7 @@ import (
 	"reflect"
 
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/worker"
+	` + serveImport(rank) + `
 )
 
 // Symbols holds the symbol tables yaegi's extract wrote (symbols_*.go).
@@ -266,17 +288,40 @@ func main() {
 		packages[i].Symbols = Symbols[packages[i].Path+"/"+packages[i].Name]
 	}
 	goeval.Register(packages...)
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		if err := worker.Serve(); err != nil {
-			fmt.Fprintf(os.Stderr, "mpigo worker: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
+	` + serveCall(rank) + `
 	for _, p := range packages {
 		fmt.Println(p.Path)
 	}
 }
 `)
 	return []byte(b.String())
+}
+
+// serveImport is the import of the package main serves with.
+func serveImport(rank bool) string {
+	if rank {
+		return `"github.com/mpigo/mpigo/mpimagic/px/pxrank"`
+	}
+	return `"github.com/mpigo/mpigo/worker"`
+}
+
+// serveCall is how main serves: as the worker when asked to, as a rank
+// when the kernel's address is in the environment.
+func serveCall(rank bool) string {
+	if rank {
+		return `if os.Getenv("MPIGO_PX") != "" {
+		if err := pxrank.Serve(); err != nil {
+			fmt.Fprintf(os.Stderr, "mpigo rank: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}`
+	}
+	return `if len(os.Args) > 1 && os.Args[1] == "worker" {
+		if err := worker.Serve(); err != nil {
+			fmt.Fprintf(os.Stderr, "mpigo worker: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}`
 }

@@ -52,4 +52,8 @@
 //     state from scontrol, squeue or sacct on the progress line, the ranks'
 //     output back over the same TCP channel), cancels it with scancel on
 //     interrupt or --timeout, and reports SLURM's own stops as such.
+//   - ranks.go: %ranks (start, stop, restart, the table) and %px, the
+//     persistent ranks: the flags and the launcher as for %mpirun, the
+//     rank interpreter from Config.BuildRank, and a px.Pool (package px)
+//     that owns the ranks until %ranks stop or Close.
 package mpimagic

@@ -2,6 +2,7 @@ package mpimagic
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,13 @@ type Config struct {
 	// builds and exports use; nil refuses such imports. The kernel shares
 	// one session with the rest of the notebook; Close leaves it open.
 	Modules *gomod.Session
+	// BuildRank builds the rank interpreter of %ranks (a Go interpreter
+	// with package mpi compiled in, for the MPI of the toolchain) and
+	// returns its command; nil: %ranks start refuses.
+	BuildRank RankBuilder
+	// SetOut puts the ranks' values of a %px --out NAME cell into the
+	// notebook session as NAME, a slice indexed by rank.
+	SetOut func(ctx context.Context, name string, vals []goeval.CarriedVar, jsons []json.RawMessage) error
 }
 
 // Magic runs %mpirun cells and `mpigo run` programs. It is safe for
@@ -65,6 +73,7 @@ type Magic struct {
 	closed    bool
 	warm      *warmup // the background build Warm started
 	warmed    bool    // the build cache holds package mpi compiled
+	ranks     ranksState
 }
 
 // New returns a Magic.
@@ -80,9 +89,10 @@ func New(cfg Config) *Magic {
 	}
 }
 
-// Close stops every launch in progress (as an interrupt would) and waits
-// for them to end; later calls fail. The kernel calls it when it shuts down
-// or restarts, so that no rank outlives it.
+// Close stops every launch in progress (as an interrupt would) and the
+// persistent ranks (%ranks), and waits for them to end; later calls fail.
+// The kernel calls it when it shuts down or restarts, so that no rank
+// outlives it.
 func (m *Magic) Close() error {
 	m.mu.Lock()
 	m.closed = true // no Warm from now on
@@ -91,6 +101,9 @@ func (m *Magic) Close() error {
 	}
 	m.mu.Unlock()
 	m.stopWarm()
+	if err := m.closeRanks(); err != nil {
+		m.log.Warn("ranks: stopping them", "err", err)
+	}
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {

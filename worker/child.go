@@ -200,12 +200,17 @@ func (c *child) do(req request) reply {
 			r.Fail = err.Error()
 		}
 	case opRestore:
-		if err := restore(c.sess, req.Decls); err != nil {
+		if err := c.sess.Restore(req.Decls); err != nil {
 			r.Fail = err.Error()
 		}
 		r.Decls, r.DeclsSet = c.sess.Decls(), true
 	case opExportVars:
 		r.Vars, r.Lost = c.sess.ExportVars()
+	case opImportSlice:
+		if err := c.sess.ImportSlice(req.Name, req.Vars, req.JSONs); err != nil {
+			r.Fail = err.Error()
+		}
+		r.Decls, r.DeclsSet = c.sess.Decls(), true
 	case opImportVars:
 		r.Lost = c.sess.ImportVars(req.Vars)
 		r.Decls, r.DeclsSet = c.sess.Decls(), true
@@ -279,35 +284,4 @@ func completion(cands []goeval.Candidate, start, end int) *Completion {
 		comp.Signatures = append(comp.Signatures, c.Signature)
 	}
 	return comp
-}
-
-// restore replays a declaration store into a fresh session: all of it at once
-// (so declarations may refer to each other), else one by one, keeping what
-// still compiles.
-func restore(sess *goeval.Session, decls []goeval.Decl) error {
-	if len(decls) == 0 {
-		return nil
-	}
-	var imports, rest string
-	for _, d := range decls {
-		if d.Kind == "import" {
-			imports += d.Src + "\n"
-		} else {
-			rest += d.Src + "\n"
-		}
-	}
-	ctx := context.Background()
-	if _, err := sess.Eval(ctx, 0, imports+rest); err == nil {
-		return nil
-	}
-	var failed []string
-	for _, d := range decls {
-		if _, err := sess.Eval(ctx, d.Cell, d.Src); err != nil {
-			failed = append(failed, d.Name)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("could not restore %v", failed)
-	}
-	return nil
 }

@@ -275,6 +275,15 @@ func (e *Engine) call(ctx context.Context, req request) (reply, error) {
 	}
 }
 
+// SetSlice declares name in the session as a slice indexed by rank of the
+// values %px --out brought back (see goeval.Session.ImportSlice): a []T of
+// the ranks' common type when the session knows it, else a []any of the
+// JSON values.
+func (e *Engine) SetSlice(ctx context.Context, name string, vals []goeval.CarriedVar, jsons []json.RawMessage) error {
+	_, err := e.call(ctx, request{Op: opImportSlice, Name: name, Vars: vals, JSONs: jsons})
+	return err
+}
+
 func (e *Engine) next() int64 { e.seq++; return e.seq }
 
 // alive returns the running child, restarting it if it has died.

@@ -1,6 +1,10 @@
 package worker
 
-import "github.com/mpigo/mpigo/goeval"
+import (
+	"encoding/json"
+
+	"github.com/mpigo/mpigo/goeval"
+)
 
 // The parent and the child exchange one JSON object per line: requests on the
 // child's fd 3, replies and events on its fd 4. Cell output does not travel
@@ -22,6 +26,7 @@ const (
 	opRestore      = "restore"
 	opExportVars   = "exportVars"    // the session's variables, encoded to be carried to another interpreter
 	opImportVars   = "importVars"    // variables carried from another interpreter, after a restore
+	opImportSlice  = "importSlice"   // Name := a slice of values carried from the ranks (%px --out)
 	opInterrupt    = "interrupt"     // no reply; Engine sends SIGINT instead: no request is read while a cell runs
 	opInput        = "input"         // answers opInputRequest; no reply
 	opInputRequest = "input_request" // child → parent, while a cell reads stdin
@@ -44,7 +49,9 @@ type request struct {
 	EOF        bool                `json:"eof,omitempty"`
 	Dir        string              `json:"dir,omitempty"`
 	Decls      []goeval.Decl       `json:"decls,omitempty"`
-	Vars       []goeval.CarriedVar `json:"vars,omitempty"` // for importVars
+	Vars       []goeval.CarriedVar `json:"vars,omitempty"`  // for importVars, importSlice
+	Name       string              `json:"name,omitempty"`  // importSlice: the variable
+	JSONs      []json.RawMessage   `json:"jsons,omitempty"` // importSlice: the values as JSON
 }
 
 // reply is a message from the child to the parent.

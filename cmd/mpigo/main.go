@@ -161,7 +161,8 @@ func runKernel(connectionFile string, env kernelEnv) error {
 	}
 	interps := interpbuild.New(interpbuild.Config{Sources: mpigo.Sources, Exe: exe, CacheDir: cacheDir, Logger: logger})
 	var engine *worker.Engine // set by StartEngine, before any cell runs
-	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger, Modules: mods})
+	magic := mpimagic.New(mpimagic.Config{Exe: exe, Decls: func() []goeval.Decl { return engine.Decls() }, Sources: mpigo.Sources, Logger: logger, Modules: mods,
+		BuildRank: rankBuilder(interps, mods, func() *worker.Engine { return engine }), SetOut: setOut(func() *worker.Engine { return engine })})
 	// Whatever a cell left running is stopped before the kernel exits.
 	defer magic.Close()
 	return kernel.Run(ctx, kernel.Config{
@@ -176,7 +177,7 @@ func runKernel(connectionFile string, env kernelEnv) error {
 			}
 			return resetEngine{Engine: engine, reset: magic.Reset}, nil
 		},
-		LineMagics: map[string]kernel.LineMagic{"go": goMagic(mods, func() *worker.Engine { return engine })},
+		LineMagics: map[string]kernel.LineMagic{"go": goMagic(mods, func() *worker.Engine { return engine }), "ranks": ranksMagic(magic)},
 		ResetAll: func(context.Context) error {
 			if err := mods.Reset(); err != nil {
 				return err
@@ -185,11 +186,15 @@ func runKernel(connectionFile string, env kernelEnv) error {
 			return nil
 		},
 		IsComplete: goeval.IsComplete,
-		CellMagics: map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic)},
+		CellMagics: map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic), "px": pxMagic(magic)},
 		CellMagicDocs: map[string]kernel.MagicDoc{"mpirun": {
 			Usage:   "%mpirun -n N [...]",
 			Desc:    "build the cell as an MPI program and run it on N ranks (%%mpirun too; %mpirun --help for every flag)",
 			Example: "%mpirun -n 4",
+		}, "px": {
+			Usage:   "%px [--ranks 0,2-3] [--out NAME]",
+			Desc:    "run the cell on the ranks of %ranks start, each keeping its state (%%px too; %px --help)",
+			Example: "%px",
 		}},
 		Logger:        logger,
 		Version:       version,

@@ -155,6 +155,19 @@ func DetectToolchain(ctx context.Context, l MPI, env environ.Env) (*Toolchain, e
 	return t, nil
 }
 
+// ForInterpreter returns what a build of a rank interpreter (%ranks,
+// interpbuild.RankToolchain) needs to link with this MPI, as plain values
+// so that interpbuild does not depend on this package: the build tags of
+// package mpi, the environment to add to the go command's (CGO_ENABLED,
+// and CC for the mpicc wrapper), and the fingerprint for the cache key.
+func (t *Toolchain) ForInterpreter() (tags string, env []string, fingerprint string) {
+	env = []string{"CGO_ENABLED=1"}
+	if t.cc != "" {
+		env = append(env, "CC="+t.cc)
+	}
+	return t.tags, env, t.fingerprint
+}
+
 // GoCommand locates the go command as builds do: on PATH, else in $GOROOT
 // or the GOROOT mpigo was built with, else /usr/local/go.
 func GoCommand(env environ.Env) (string, error) { return findGo(env) }

@@ -67,8 +67,9 @@ type Collector struct {
 	conns   sync.WaitGroup
 }
 
-// newToken returns a random hex token.
-func newToken() string {
+// NewToken returns a random hex token, for a channel's hellos and for
+// display records.
+func NewToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
@@ -77,16 +78,12 @@ func newToken() string {
 // NewCollector listens for n ranks: on the loopback interface when they
 // all run here, on every interface when they may run on other hosts.
 func NewCollector(n int, remote bool, em *Emitter, rewrite func(string) string, log *slog.Logger) (*Collector, error) {
-	addr := "127.0.0.1:0"
-	if remote {
-		addr = ":0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(remote)
 	if err != nil {
 		return nil, fmt.Errorf("listening for rank output: %w", err)
 	}
 	c := &Collector{
-		n: n, token: newToken(), display: newToken(), ln: ln, em: em, rewrite: rewrite, log: log,
+		n: n, token: NewToken(), display: NewToken(), ln: ln, em: em, rewrite: rewrite, log: log,
 		ranks: make([]*rankState, n), shown: map[string]bool{}, changed: make(chan struct{}, 1),
 	}
 	for i := range c.ranks {
@@ -96,12 +93,28 @@ func NewCollector(n int, remote bool, em *Emitter, rewrite func(string) string, 
 	return c, nil
 }
 
-// spec is the value of $MPIGO_RANKIO for the wrappers.
+// Listen listens for ranks on a free port: on the loopback interface when
+// they all run here, on every interface when they may run on other hosts.
+func Listen(remote bool) (net.Listener, error) {
+	addr := "127.0.0.1:0"
+	if remote {
+		addr = ":0"
+	}
+	return net.Listen("tcp", addr)
+}
+
 // Address is where the ranks' wrappers connect, and the token they must
 // say hello with: every non-loopback address of this host when remote, and
 // the loopback one last.
 func (c *Collector) Address(remote bool) rankio.Address {
-	port := c.ln.Addr().(*net.TCPAddr).Port
+	return ListenAddress(c.ln, remote, c.token)
+}
+
+// ListenAddress is the rankio.Address of ln (from Listen) with token:
+// every non-loopback address of this host when remote, and the loopback
+// one last.
+func ListenAddress(ln net.Listener, remote bool, token string) rankio.Address {
+	port := ln.Addr().(*net.TCPAddr).Port
 	addrs := []string{}
 	if remote {
 		if ifaces, err := net.InterfaceAddrs(); err == nil {
@@ -113,7 +126,7 @@ func (c *Collector) Address(remote bool) rankio.Address {
 		}
 	}
 	addrs = append(addrs, net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
-	return rankio.Address{Addrs: addrs, Token: c.token, Host: rankio.Hostname()}
+	return rankio.Address{Addrs: addrs, Token: token, Host: rankio.Hostname()}
 }
 
 func (c *Collector) poke() {

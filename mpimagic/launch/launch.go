@@ -98,7 +98,7 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ.Merge(j.Req.Environ.Child(), env)
-	cmd.SysProcAttr = launcherProcAttr()
+	cmd.SysProcAttr = LauncherProcAttr()
 	start := time.Now()
 	outR, errR, err := rankio.StartPiped(cmd)
 	if err != nil {

@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -226,11 +227,20 @@ func (l *Launcher) Command(o Request, s commandSpec) (argv, env []string) {
 		argv = append(append(argv, "-n", n), hostArgs(o, "-hosts", "-f")...)
 	}
 	argv = append(argv, o.LauncherArgs...)
-	argv = append(argv, s.wrapper...)
-	argv = append(argv, "--")
+	if len(s.wrapper) > 0 {
+		argv = append(argv, s.wrapper...)
+		argv = append(argv, "--")
+	}
 	argv = append(argv, s.program...)
 	env = append(env, s.env...)
 	return argv, env
+}
+
+// ProgramCommand is Command for a program that runs on every rank by
+// itself, without the rank wrapper (the persistent ranks of %ranks, which
+// talk to the kernel themselves): env is passed to every rank.
+func (l *Launcher) ProgramCommand(o Request, program, env []string) (argv, addEnv []string) {
+	return l.Command(o, commandSpec{program: program, env: env, cores: Cores(), euid: os.Geteuid()})
 }
 
 // hostArgs are a launcher's arguments for --hosts or --hostfile, given

@@ -2,8 +2,8 @@ package launch
 
 import "syscall"
 
-// launcherProcAttr puts the launcher in a process group of its own, and
+// LauncherProcAttr puts the launcher in a process group of its own, and
 // sends it SIGTERM should the kernel die without stopping it.
-func launcherProcAttr() *syscall.SysProcAttr {
+func LauncherProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }

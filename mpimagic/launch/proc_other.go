@@ -1,8 +1,8 @@
 //go:build !linux
 
-package mpimagic
+package launch
 
 import "syscall"
 
-// launcherProcAttr puts the launcher in a process group of its own.
-func launcherProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+// LauncherProcAttr puts the launcher in a process group of its own.
+func LauncherProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

@@ -22,6 +22,9 @@ type RankResult struct {
 	Lines   int
 	Tail    []Line
 	Digest  string
+	// Label, when set, is the status shown instead of the exit's: the
+	// ranks of a %px cell do not exit.
+	Label string
 	// Stopped: it ended because the magic or the launcher stopped it (after
 	// an interrupt, a timeout or another rank's failure), not by itself.
 	Stopped bool
@@ -46,6 +49,8 @@ func (r RankResult) panicked() bool {
 // "killed by SIGSEGV", "stopped", "not started".
 func (r RankResult) Status() string {
 	switch {
+	case r.Label != "":
+		return r.Label
 	case !r.Started:
 		return "not started"
 	case !r.Exited && r.Stopped:

@@ -95,6 +95,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return runRankLocal(args, env, rank, stdout, stderr)
 }
 
+// DialAny connects to the first of addrs that answers (the addresses of
+// an Address.From), trying them all at once so that an address that never
+// answers costs no time; persistent ranks (package pxrank) use it too.
+func DialAny(addrs []string, timeout time.Duration) (net.Conn, error) {
+	return dialAny(addrs, timeout)
+}
+
 // dialAny connects to the first of addrs that answers.
 func dialAny(addrs []string, timeout time.Duration) (net.Conn, error) {
 	type result struct {

@@ -26,10 +26,16 @@ type Progress struct {
 	pending string
 	timer   *time.Timer
 	done    bool
+	magic   string // "%mpirun", which starts every line
 }
 
-func NewProgress(em *launch.Emitter) *Progress {
-	return &Progress{em: em, id: "mpigo-mpirun-" + strconv.FormatUint(rand.Uint64(), 16)}
+// NewProgress returns the progress line of an %mpirun cell.
+func NewProgress(em *launch.Emitter) *Progress { return NewMagicProgress(em, "%mpirun") }
+
+// NewMagicProgress returns a progress line whose text starts with magic
+// ("%ranks").
+func NewMagicProgress(em *launch.Emitter, magic string) *Progress {
+	return &Progress{em: em, magic: magic, id: "mpigo-mpirun-" + strconv.FormatUint(rand.Uint64(), 16)}
 }
 
 // Set shows text; final marks the last state (later calls are ignored).
@@ -72,8 +78,8 @@ func (p *Progress) send(text string) {
 	p.last = time.Now()
 	p.em.Display(cellio.Display{
 		Data: map[string]any{
-			"text/plain": "%mpirun: " + text,
-			"text/html":  `<span style="color:#666">%mpirun: ` + html.EscapeString(text) + "</span>",
+			"text/plain": p.magic + ": " + text,
+			"text/html":  `<span style="color:#666">` + html.EscapeString(p.magic+": "+text) + "</span>",
 		},
 		DisplayID: p.id,
 		Update:    p.shown,

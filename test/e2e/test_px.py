@@ -1,0 +1,169 @@
+"""Persistent ranks (%ranks, %px), end to end through jupyter_client with the
+real mpirun: state kept from cell to cell on 4 ranks, collectives, a failing
+rank, interrupts, --out into a plain cell, %ranks restart, and no rank left
+behind by %ranks stop, kernel shutdown or a SIGKILLed kernel.
+
+Needs the rank side (the rank interpreter that interpbuild builds); until
+it is there, %ranks start fails with a MagicError/BuildError and so do these
+tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import uuid
+
+import pytest
+
+from conftest import start_kernel, stop_kernel
+from helpers import alive, environ, interrupt_when, ok, rank_lines, run, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None, reason="no mpirun (install openmpi-bin)")
+
+
+TAG = "MPIGO_PX_TEST_KERNEL"
+
+
+def tagged_kernel(log):
+    """A kernel whose processes, and so its ranks, carry a tag of their own
+    in their environment (other kernels' ranks may run meanwhile)."""
+    k = start_kernel(log, env={TAG: uuid.uuid4().hex})
+    k.tag = environ(k.pid)[TAG]
+    return k
+
+
+def px_processes(k) -> list:
+    """Live processes started for k's persistent ranks: the launcher and
+    every rank carry $MPIGO_PX, the kernel's address, and k's tag."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and alive(int(entry)):
+            env = environ(int(entry))
+            if "MPIGO_PX" in env and env.get(TAG) == k.tag:
+                found.append(int(entry))
+    return found
+
+
+def assert_no_ranks(k, timeout: float = 10):
+    assert wait_for(lambda: not px_processes(k), timeout), f"rank processes left behind: {px_processes(k)}"
+
+
+@pytest.fixture(scope="module")
+def pk(tmp_path_factory):
+    """A kernel with 4 ranks started, shared by the tests of this module."""
+    k = tagged_kernel(tmp_path_factory.mktemp("px") / "kernel.log")
+    ex = run(k.kc, "%ranks start -n 4", timeout=300)
+    assert ex.status == "ok", ex.describe()
+    yield k
+    stop_kernel(k)
+    assert_no_ranks(k)
+
+
+def test_ranks_table(pk):
+    ex = ok(pk.kc, "%ranks")
+    rows = [line.split() for line in ex.stdout.splitlines()[1:5]]
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"], ex.stdout
+    assert all(r[3] == "idle" for r in rows), ex.stdout
+    assert len(set(int(r[2]) for r in rows)) == 4, ex.stdout
+
+
+def test_state_across_cells(pk):
+    ok(pk.kc, "%px\nrank := mpi.World.Rank()\nvar part []int\nall := []int{}\nif rank == 0 { for i := 0; i < 8; i++ { all = append(all, i) } }\npart = make([]int, 2)\nmpi.World.Scatter(all, part, 0)", timeout=120)
+    for want in (28, 28):
+        ex = ok(pk.kc, "%px\nsum := make([]int, 1)\nmpi.World.Allreduce([]int{part[0] + part[1]}, sum, mpi.Sum)\nfmt.Println(rank, sum[0])", timeout=60)
+        assert sorted(rank_lines(ex.stdout)) == [(r, f"{r} {want}") for r in range(4)], ex.describe()
+
+
+def test_subset(pk):
+    ex = ok(pk.kc, "%px --ranks 0,2-3\nfmt.Println(\"here\", rank)")
+    assert sorted(r for r, _ in rank_lines(ex.stdout)) == [0, 2, 3], ex.stdout
+
+
+def test_collective(pk):
+    ex = ok(pk.kc, "%px\nx := []int{rank}\nmpi.World.Bcast(x, 2)\nfmt.Println(x[0])")
+    assert sorted(rank_lines(ex.stdout)) == [(r, "2") for r in range(4)], ex.stdout
+
+
+def test_failing_rank_keeps_state(pk):
+    ok(pk.kc, "%px\nkept := 10 + rank")
+    ex = run(pk.kc, "%px\nif rank == 1 { panic(\"boom\") }\nfmt.Println(\"fine\")")
+    assert ex.status == "error" and ex.error["ename"] == "RankError", ex.describe()
+    assert ex.error["evalue"].startswith("rank 1 failed"), ex.error
+    ex = ok(pk.kc, "%px\nfmt.Println(kept)")
+    assert sorted(rank_lines(ex.stdout)) == [(r, str(10 + r)) for r in range(4)], ex.stdout
+
+
+def test_interrupt_endless_loop(pk):
+    on_msg, sent = interrupt_when(pk.km, "looping")
+    ex = run(pk.kc, "%px\nfmt.Println(\"looping\")\nfor n := 0; ; n++ { _ = n }", on_msg=on_msg, timeout=60)
+    assert ex.status == "error" and ex.error["ename"] == "Interrupted", ex.describe()
+    ex = ok(pk.kc, "%px\nfmt.Println(kept)")
+    assert len(rank_lines(ex.stdout)) == 4, ex.stdout
+
+
+def test_out_into_plain_cell(pk):
+    ok(pk.kc, "%px --out squares\nrank * rank")
+    ex = ok(pk.kc, "fmt.Println(len(squares), squares[3])")
+    assert ex.stdout.strip() == "4 9", ex.describe()
+
+
+def test_plain_declarations_replayed(pk):
+    ok(pk.kc, "func triple(x int) int { return 3 * x }")
+    ex = ok(pk.kc, "%px\nfmt.Println(triple(rank))")
+    assert sorted(rank_lines(ex.stdout)) == [(r, str(3 * r)) for r in range(4)], ex.stdout
+
+
+def test_restart(pk):
+    before = px_processes(pk)
+    ex = ok(pk.kc, "%ranks restart", timeout=300)
+    assert not set(before) & set(px_processes(pk)), "the old ranks survived the restart"
+    ex = run(pk.kc, "%px\nfmt.Println(kept)")
+    # the state is gone: every rank fails to compile the cell
+    assert ex.status == "error" and ex.error["ename"] == "RankError", ex.describe()
+    assert "ranks 0-3 failed: CompileError" in ex.error["evalue"] and "undefined: kept" in ex.error["evalue"], ex.describe()
+    ok(pk.kc, "%px\nfmt.Println(mpi.World.Size())")
+
+
+def test_stop_leaves_nothing(tmp_path):
+    k = tagged_kernel(tmp_path / "kernel.log")
+    try:
+        ok(k.kc, "%ranks start -n 4", timeout=300)
+        assert px_processes(k)
+        ok(k.kc, "%ranks stop")
+        assert_no_ranks(k)
+        ex = run(k.kc, "%px\nfmt.Println(1)")
+        assert ex.status == "error" and ex.error["ename"] == "UsageError", ex.describe()
+    finally:
+        stop_kernel(k)
+
+
+def test_shutdown_leaves_nothing(tmp_path):
+    k = tagged_kernel(tmp_path / "kernel.log")
+    ok(k.kc, "%ranks start -n 4", timeout=300)
+    assert len(px_processes(k)) >= 4
+    stop_kernel(k)
+    assert_no_ranks(k)
+
+
+def test_sigkill_leaves_nothing(tmp_path):
+    k = tagged_kernel(tmp_path / "kernel.log")
+    try:
+        ok(k.kc, "%ranks start -n 4", timeout=300)
+        assert len(px_processes(k)) >= 4
+        os.kill(k.pid, signal.SIGKILL)
+        assert_no_ranks(k, timeout=20)
+    finally:
+        stop_kernel(k)
+
+
+def test_usage(pk):
+    for code, want in [
+        ("%ranks start -n 2 --sbatch", "not supported yet"),
+        ("%ranks start -n 2", "the ranks run already"),
+        ("%px --ranks 9\nfmt.Println(1)", "there is no rank 9"),
+        ("%px --out 1x\nrank", "Go identifier"),
+    ]:
+        ex = run(pk.kc, code)
+        assert ex.status == "error" and ex.error["ename"] == "UsageError", (code, ex.describe())
+        assert want in ex.error["evalue"], (code, ex.error)
