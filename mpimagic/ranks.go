@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mpigo/mpigo/cellio"
+	"github.com/mpigo/mpigo/goeval"
 	"github.com/mpigo/mpigo/mpimagic/build"
 	"github.com/mpigo/mpigo/mpimagic/environ"
 	"github.com/mpigo/mpigo/mpimagic/launch"
@@ -56,6 +57,7 @@ not stop (blocked in an MPI call) is named: %ranks restart is the way out.
 type ranksState struct {
 	pool *px.Pool
 	args []string
+	pkgs []string // the packages beyond the builtin ones compiled into the ranks
 }
 
 // Ranks runs a %ranks line: args are the words after %ranks.
@@ -116,7 +118,7 @@ func (m *Magic) startRanks(ctx context.Context, args []string, out cellio.Output
 	case m.pool() != nil:
 		return report.UsageError("the ranks run already: %ranks stop or %ranks restart first", RanksUsage)
 	}
-	p, werr := m.launchRanks(ctx, o, out)
+	p, pkgs, werr := m.launchRanks(ctx, o, out)
 	if werr != nil {
 		return werr
 	}
@@ -126,36 +128,60 @@ func (m *Magic) startRanks(ctx context.Context, args []string, out cellio.Output
 		_ = p.Close()
 		return report.MagicError(errors.New("%ranks: the kernel is shutting down"))
 	}
-	m.ranks = ranksState{pool: p, args: args}
+	m.ranks = ranksState{pool: p, args: args, pkgs: pkgs}
 	return nil
 }
 
 // launchRanks finds the launcher and the toolchain for o, checks -n
 // against the allocation, and starts the pool.
-func (m *Magic) launchRanks(ctx context.Context, o Options, out cellio.Output) (*px.Pool, error) {
+func (m *Magic) launchRanks(ctx context.Context, o Options, out cellio.Output) (*px.Pool, []string, error) {
 	m.stopWarm()
 	l, tc, err := m.setup(ctx, o)
 	if err != nil {
-		return nil, report.MPIError(err)
+		return nil, nil, report.MPIError(err)
 	}
 	req := o.request()
 	if err := launch.CheckAllocation(req, l, o.env.Get, launch.Cores()); err != nil {
-		return nil, report.UsageError(err.Error(), "")
+		return nil, nil, report.UsageError(err.Error(), "")
 	}
 	if m.cfg.BuildRank == nil {
-		return nil, report.MagicError(errors.New("%ranks: this mpigo cannot build the rank interpreter"))
+		return nil, nil, report.MagicError(errors.New("%ranks: this mpigo cannot build the rank interpreter"))
 	}
+	var pkgs []string
 	cfg := px.Config{
-		Build: func(ctx context.Context, progress func(string)) ([]string, error) {
-			return m.cfg.BuildRank(ctx, tc, o.env, progress)
+		Build: func(ctx context.Context, progress func(string)) (cmd []string, err error) {
+			cmd, pkgs, err = m.cfg.BuildRank(ctx, tc, o.env, progress)
+			return cmd, err
 		},
 		Decls: m.cfg.Decls, SetOut: m.cfg.SetOut, Logger: m.log,
 	}
 	p, err := px.Start(ctx, cfg, px.Spec{Req: req, Launcher: l}, out)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, pkgs, nil
+}
+
+// missingOnRanks is the error of a %px cell that imports a package the
+// ranks were started without: the rank interpreter cannot grow, so the way
+// is to bring the package into the notebook and start the ranks anew.
+func (m *Magic) missingOnRanks(count int, body string) error {
+	m.mu.Lock()
+	have := map[string]bool{}
+	for _, p := range m.ranks.pkgs {
+		have[p] = true
+	}
+	m.mu.Unlock()
+	for _, imp := range goeval.CellImports(body) {
+		if goeval.Builtin(imp.Path) || have[imp.Path] {
+			continue
+		}
+		// The %px line is line 1 of the cell, the body's first line 2.
+		return report.ImportError(fmt.Sprintf("cell[%d]:%d:%d: the ranks were started without package %s compiled in: "+
+			"import it in a plain cell first (the notebook's interpreter brings it in), then %%ranks restart: the ranks start anew with it, without their state",
+			count, imp.Line+1, imp.Col, imp.Path), nil)
+	}
+	return nil
 }
 
 // stopRanks is %ranks stop.
@@ -238,6 +264,9 @@ func (m *Magic) Px(ctx context.Context, count int, args []string, body string, o
 	if p == nil {
 		return cellio.Result{}, report.UsageError("no ranks run: start them with %ranks start -n N", PxUsage)
 	}
+	if err := m.missingOnRanks(count, body); err != nil {
+		return cellio.Result{}, err
+	}
 	c.Count, c.Code = count, body
 	return p.Run(ctx, c, out)
 }
@@ -318,4 +347,6 @@ func (m *Magic) closeRanks() error {
 
 // RankBuilder builds the rank interpreter for the MPI of tc: what
 // Config.BuildRank holds.
-type RankBuilder func(ctx context.Context, tc *build.Toolchain, env environ.Env, progress func(string)) ([]string, error)
+// It returns the command that runs it and the packages (beyond the
+// standard library, mpi and display) compiled in.
+type RankBuilder func(ctx context.Context, tc *build.Toolchain, env environ.Env, progress func(string)) (cmd, pkgs []string, err error)

@@ -19,14 +19,15 @@ import (
 // compiled in for the MPI of tc, and the packages compiled into the
 // plain-cell interpreter (engine's), at the session's versions.
 func rankBuilder(b *interpbuild.Builder, mods *gomod.Session, engine func() *worker.Engine) mpimagic.RankBuilder {
-	return func(ctx context.Context, tc *build.Toolchain, _ environ.Env, progress func(string)) ([]string, error) {
+	return func(ctx context.Context, tc *build.Toolchain, _ environ.Env, progress func(string)) ([]string, []string, error) {
 		tags, env, fp := tc.ForInterpreter()
-		it, err := b.BuildRank(ctx, mods, engine().Packages(), interpbuild.RankToolchain{Tags: tags, Env: env, Fingerprint: fp},
+		pkgs := engine().Packages()
+		it, err := b.BuildRank(ctx, mods, pkgs, interpbuild.RankToolchain{Tags: tags, Env: env, Fingerprint: fp},
 			func(st interpbuild.Stage, _ []gomod.Package) { progress(st.String()) })
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return it.Command, nil
+		return it.Command, pkgs, nil
 	}
 }
 

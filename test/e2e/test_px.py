@@ -167,3 +167,33 @@ def test_usage(pk):
         ex = run(pk.kc, code)
         assert ex.status == "error" and ex.error["ename"] == "UsageError", (code, ex.describe())
         assert want in ex.error["evalue"], (code, ex.error)
+
+
+def test_session_packages_on_the_ranks(tmp_path):
+    """A package the notebook imported is compiled into the ranks (a hot loop
+    in a local module runs compiled on every rank); one imported only after
+    the ranks started is named, with the way to bring it in."""
+    for name, body in (("hot", "// Sum adds 1..n.\nfunc Sum(n int) int { s := 0; for i := 1; i <= n; i++ { s += i }; return s }\n"),
+                       ("late", "// Twice doubles x.\nfunc Twice(x int) int { return 2 * x }\n")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "go.mod").write_text(f"module example.org/{name}\n\ngo 1.24\n")
+        (d / f"{name}.go").write_text(f"package {name}\n\n{body}")
+    k = tagged_kernel(tmp_path / "kernel.log")
+    try:
+        ok(k.kc, f"%go get {tmp_path / 'hot'}\n%go get {tmp_path / 'late'}")
+        ok(k.kc, 'import "example.org/hot"', timeout=600)
+        ok(k.kc, "%ranks start -n 2", timeout=600)
+        ex = ok(k.kc, "%px\nfmt.Println(hot.Sum(1000 * (mpi.World.Rank() + 1)))")
+        assert sorted(rank_lines(ex.stdout)) == [(0, "500500"), (1, "2001000")], ex.stdout
+        ex = run(k.kc, '%px\nimport "example.org/late"\nfmt.Println(late.Twice(2))')
+        assert ex.status == "error" and ex.error["ename"] == "ImportError", ex.describe()
+        assert "cell[" in ex.error["evalue"] and ":2:8: the ranks were started without package example.org/late" in ex.error["evalue"]
+        assert "%ranks restart" in ex.error["evalue"]
+        ok(k.kc, 'import "example.org/late"', timeout=600)
+        ok(k.kc, "%ranks restart", timeout=600)
+        ex = ok(k.kc, '%px\nimport "example.org/late"\nfmt.Println(late.Twice(mpi.World.Rank()))')
+        assert sorted(rank_lines(ex.stdout)) == [(0, "0"), (1, "2")], ex.stdout
+    finally:
+        stop_kernel(k)
+    assert_no_ranks(k)
