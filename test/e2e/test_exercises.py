@@ -34,7 +34,9 @@ from test_nbconvert import NOTEBOOKS as ALL_NOTEBOOKS, execute
 
 # The class: notebooks 00 to 06, each with its exercises and time plan.
 # 07-slurm is the walkthrough of batch jobs for a cluster, after the class
-# (test_slurm_notebook.py runs it on the project's SLURM cluster).
+# (test_slurm_notebook.py runs it on the project's SLURM cluster), and
+# 08-ranks-that-stay the persistent ranks, for after the class or a fast
+# group (test_nbconvert.py runs both and checks their expectations).
 NOTEBOOKS = [p for p in ALL_NOTEBOOKS if re.match(r"0[0-6]-", p.name)]
 
 ROLES = ["exercise", "exercise-starter", "exercise-hints", "solution"]
