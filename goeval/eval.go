@@ -33,7 +33,7 @@ func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, erro
 		return Value{}, interrupted()
 	}
 	s.exit.beginCell()
-	s.last, s.finalName = reflect.Value{}, ""
+	s.last, s.finalName, s.finalType = reflect.Value{}, "", ""
 	v, err := s.eval(ctx, cellNo, strings.ReplaceAll(src, "\r\n", "\n"))
 	if e, ok := err.(*Error); (!ok || e.Name != cellio.Interrupted) && !s.exit.exited() {
 		if derr := s.runDefers(); err == nil && derr != nil {
@@ -180,7 +180,32 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 	if id, ok := final.(*ast.Ident); ok {
 		s.finalName = id.Name
 	}
+	s.finalType = literalType(final)
 	return Value{Text: text, Ok: true}, nil
+}
+
+// literalType is the type a final expression spells out: T of a
+// composite literal T{...} (or *T of &T{...}) with a named type; "" for
+// any other expression. reflect cannot name a struct type of the session,
+// the source can.
+func literalType(e ast.Expr) string {
+	ptr := ""
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		ptr, e = "*", u.X
+	}
+	cl, ok := e.(*ast.CompositeLit)
+	if !ok {
+		return ""
+	}
+	switch t := cl.Type.(type) {
+	case *ast.Ident:
+		return ptr + t.Name
+	case *ast.SelectorExpr:
+		if x, ok := t.X.(*ast.Ident); ok {
+			return ptr + x.Name + "." + t.Sel.Name
+		}
+	}
+	return ""
 }
 
 // step is one compilation of a cell: its declarations or its statements,

@@ -135,9 +135,11 @@ type Session struct {
 
 	// last is the value of the final expression of the last cell, for
 	// LastValue (%px --out); finalName names it when the expression is a
-	// variable, whose type the type check knows.
+	// variable, whose type the type check knows, and finalType is the type
+	// a composite literal spells out.
 	last      reflect.Value
 	finalName string
+	finalType string
 }
 
 // addDefer registers a top-level defer of the running cell.

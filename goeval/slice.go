@@ -100,6 +100,9 @@ func (s *Session) lastType(rt reflect.Type) (string, string) {
 			return typ, why
 		}
 	}
+	if s.finalType != "" {
+		return s.finalType, ""
+	}
 	typ := s.reflectTypeText(rt)
 	if s.declaresTypes() && strings.Contains(typ, "struct") {
 		return "", "its type may be one of the session's types, which reflect cannot name"

@@ -48,6 +48,8 @@ func TestLastValueImportSlice(t *testing.T) {
 		{name: "slice", cells: []string{"[]float64{1, 2}", "[]float64{3}"}, wantType: "[]float64", check: "len(out[0]) + len(out[1])", want: "3"},
 		{name: "map", cells: []string{`map[string]int{"a": 1}`, `map[string]int{"a": 2}`}, wantType: "map[string]int", check: `out[0]["a"] + out[1]["a"]`, want: "3"},
 		{name: "struct", decls: point, cells: []string{"p := Point{1, 2}\np", "p := Point{3, 4}\np"}, wantType: "Point", check: "out[1].X + out[0].Y", want: "5"},
+		{name: "struct literal", decls: point, cells: []string{"Point{1, 2}", "Point{3, 4}"}, wantType: "Point", check: "out[1].X + out[0].Y", want: "5"},
+		{name: "pointer to a struct literal", decls: point, cells: []string{"&Point{1, 2}", "&Point{3, 4}"}, wantType: "*Point", check: "out[1].X + out[0].Y", want: "5"},
 		{name: "unknown type falls back to any", decls: point, nbDecls: "var unrelated = 1", cells: []string{"p := Point{1, 2}\np", "p := Point{3, 4}\np"}, wantType: "Point", check: `out[1].(map[string]any)["X"]`, want: "3"},
 		{name: "different types fall back to any", cells: []string{"1", `"a"`}, check: "out[1]", want: `"a"`},
 	}

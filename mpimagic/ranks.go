@@ -48,7 +48,7 @@ not stop (blocked in an MPI call) is named: %ranks restart is the way out.
   --ranks LIST   run on these ranks only: 0,2-3
   --out NAME     put each rank's value of the cell's final expression into
                  the notebook as NAME, a slice indexed by rank (with
-                 --ranks: by position among the ranks run)
+                 --ranks, the ranks not run hold the zero value)
   --help         this help
 `
 
@@ -176,10 +176,9 @@ func (m *Magic) missingOnRanks(count int, body string) error {
 		if goeval.Builtin(imp.Path) || have[imp.Path] {
 			continue
 		}
-		// The %px line is line 1 of the cell, the body's first line 2.
 		return report.ImportError(fmt.Sprintf("cell[%d]:%d:%d: the ranks were started without package %s compiled in: "+
 			"import it in a plain cell first (the notebook's interpreter brings it in), then %%ranks restart: the ranks start anew with it, without their state",
-			count, imp.Line+1, imp.Col, imp.Path), nil)
+			count, imp.Line, imp.Col, imp.Path), nil)
 	}
 	return nil
 }
@@ -264,10 +263,13 @@ func (m *Magic) Px(ctx context.Context, count int, args []string, body string, o
 	if p == nil {
 		return cellio.Result{}, report.UsageError("no ranks run: start them with %ranks start -n N", PxUsage)
 	}
-	if err := m.missingOnRanks(count, body); err != nil {
+	// The ranks number the cell's lines as the user sees them, the %px line
+	// being line 1 (as %mpirun does).
+	code := "\n" + body
+	if err := m.missingOnRanks(count, code); err != nil {
 		return cellio.Result{}, err
 	}
-	c.Count, c.Code = count, body
+	c.Count, c.Code = count, code
 	return p.Run(ctx, c, out)
 }
 

@@ -143,36 +143,60 @@ func (p *Pool) selectRanks(want []int) ([]*rank, *cellio.Error) {
 	return sel, nil
 }
 
-// restore replays the plain cells' declarations into the ranks of sel
-// whose copy is not the latest.
+// restore replays into the ranks of sel the plain cells' declarations
+// each lacks: only the new and the changed ones, because replaying a type
+// a rank has already would make its interpreter start anew (yaegi cannot
+// redefine a type in place) and lose the rank's variables.
 func (p *Pool) restore(ctx context.Context, sel []*rank) *cellio.Error {
 	if p.cfg.Decls == nil {
 		return nil
 	}
 	decls := p.cfg.Decls()
-	key := declsKey(decls)
-	var stale []*rank
+	groups := map[string][]*rank{} // ranks lacking the same declarations
+	missing := map[string][]goeval.Decl{}
 	p.mu.Lock()
 	for _, r := range sel {
-		if r.declsKey != key {
-			stale = append(stale, r)
+		lack := lacking(r.decls, decls)
+		if len(lack) == 0 {
+			continue
 		}
+		k := declsKey(lack)
+		groups[k], missing[k] = append(groups[k], r), lack
 	}
 	p.mu.Unlock()
-	if len(stale) == 0 {
-		return nil
+	for k, ranks := range groups {
+		oc := p.call(ctx, ranks, pxwire.Request{Op: pxwire.OpRestore, Decls: missing[k]}, nil)
+		if werr := verdict(ranks, oc); werr != nil {
+			return werr
+		}
+		p.mu.Lock()
+		for _, r := range ranks {
+			if r.decls == nil {
+				r.decls = map[string]string{}
+			}
+			for _, d := range missing[k] {
+				r.decls[declID(d)] = d.Src
+			}
+		}
+		p.mu.Unlock()
 	}
-	oc := p.call(ctx, stale, pxwire.Request{Op: pxwire.OpRestore, Decls: decls}, nil)
-	if werr := verdict(stale, oc); werr != nil {
-		return werr
-	}
-	p.mu.Lock()
-	for _, r := range stale {
-		r.declsKey = key
-	}
-	p.mu.Unlock()
 	return nil
 }
+
+// lacking returns the declarations of decls that have is without, or
+// holds with another source, in their order.
+func lacking(have map[string]string, decls []goeval.Decl) []goeval.Decl {
+	var out []goeval.Decl
+	for _, d := range decls {
+		if src, ok := have[declID(d)]; !ok || src != d.Src {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// declID identifies a declaration: its kind and name ("func T.M").
+func declID(d goeval.Decl) string { return d.Kind + " " + d.Name }
 
 // declsKey identifies a list of declarations.
 func declsKey(decls []goeval.Decl) string {
@@ -264,11 +288,14 @@ func (p *Pool) markStuck(c *call) []int {
 	return stuck
 }
 
-// setOut hands the ranks' --out values, in rank order, to Config.SetOut.
+// setOut hands the ranks' --out values to Config.SetOut, indexed by rank:
+// a rank that did not run the cell (--ranks) holds the zero value (JSON
+// null), of the type the others' values have.
 func (p *Pool) setOut(ctx context.Context, name string, sel []*rank, oc *outcome) *cellio.Error {
-	vals := make([]goeval.CarriedVar, len(sel))
-	jsons := make([]json.RawMessage, len(sel))
-	for i, r := range sel {
+	vals := make([]goeval.CarriedVar, p.N())
+	jsons := make([]json.RawMessage, p.N())
+	typ := ""
+	for _, r := range sel {
 		ev := oc.replies[r.n].ev
 		if ev.OutErr != "" || (ev.Out == nil && ev.OutJSON == nil) {
 			why := ev.OutErr
@@ -278,10 +305,16 @@ func (p *Pool) setOut(ctx context.Context, name string, sel []*rank, oc *outcome
 			return report.UsageError(fmt.Sprintf("--out %s: rank %d has no value: %s", name, r.n, why), "")
 		}
 		if ev.Out != nil {
-			vals[i] = *ev.Out
+			vals[r.n] = *ev.Out
+			typ = ev.Out.Type
 		}
+		jsons[r.n] = ev.OutJSON
+	}
+	for i := range vals {
 		vals[i].Name = name
-		jsons[i] = ev.OutJSON
+		if jsons[i] == nil {
+			vals[i].Type, jsons[i] = typ, json.RawMessage("null")
+		}
 	}
 	if p.cfg.SetOut == nil {
 		return report.MagicError(fmt.Errorf("--out %s: this kernel cannot take the ranks' values", name))

@@ -37,7 +37,7 @@ type rank struct {
 	lostWhy  string
 	reported bool   // its loss was reported to the user
 	cells    int    // cells it ran
-	declsKey string // of the declarations it holds (restore)
+	decls    map[string]string // the plain cells' declarations it holds: Kind+Name → Src (restore)
 }
 
 // RankInfo is what %ranks shows of a rank.

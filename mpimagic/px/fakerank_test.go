@@ -24,7 +24,7 @@ import (
 //	print TEXT      write TEXT and a newline on stdout (on every rank)
 //	partial TEXT    write TEXT without a newline
 //	set V / get     keep V / print what was kept ("[rank N] V")
-//	decls           print how many declarations were restored
+//	decls           print how many declarations were restored (by name)
 //	fail R          fail on rank R ("*": on every rank)
 //	die R           exit the process of rank R
 //	hang            run until interrupted
@@ -107,7 +107,7 @@ type fakeSession struct {
 	rank  int
 	w     *fakeWriter
 	kept  string
-	decls int
+	decls map[string]bool // the names of the declarations restored
 	mu    sync.Mutex
 	stops map[int64]chan struct{}
 }
@@ -118,7 +118,12 @@ func (s *fakeSession) handle(req pxwire.Request) bool {
 	case pxwire.OpStop:
 		return true
 	case pxwire.OpRestore:
-		s.decls = len(req.Decls)
+		if s.decls == nil {
+			s.decls = map[string]bool{}
+		}
+		for _, d := range req.Decls {
+			s.decls[d.Name] = true
+		}
 		s.w.send(pxwire.Event{ID: req.ID, Kind: pxwire.EventDone})
 	case pxwire.OpInterrupt:
 		s.mu.Lock()
@@ -158,7 +163,7 @@ func (s *fakeSession) execute(req pxwire.Request, stop chan struct{}) {
 		case cmd == "get":
 			out(s.kept + "\n")
 		case cmd == "decls":
-			out(strconv.Itoa(s.decls) + "\n")
+			out(strconv.Itoa(len(s.decls)) + "\n")
 		case cmd == "fail" && s.mine(arg):
 			done.Error = &cellio.Error{Name: cellio.Panic, Value: "boom on " + strconv.Itoa(s.rank), Traceback: []string{"panic: boom", "cell[1]:1"}}
 		case cmd == "die" && s.mine(arg):

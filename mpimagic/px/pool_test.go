@@ -292,6 +292,13 @@ func TestOut(t *testing.T) {
 	if _, _, err := run(t, context.Background(), p, "print no value", nil, "ys"); kindOf(err) != cellio.UsageError {
 		t.Errorf("--out without a value: %v", err)
 	}
+	// A subset: still indexed by rank, the others null.
+	if _, _, err := run(t, context.Background(), p, "value", []int{1}, "zs"); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotVals) != 3 || string(gotJSON[0]) != "null" || string(gotJSON[1]) != "10" || string(gotJSON[2]) != "null" || gotVals[0].Type != gotVals[1].Type {
+		t.Fatalf("--ranks 1 --out zs: SetOut(%v, %s)", gotVals, gotJSON)
+	}
 }
 
 func TestHellos(t *testing.T) {

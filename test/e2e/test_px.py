@@ -50,7 +50,7 @@ def assert_no_ranks(k, timeout: float = 10):
 
 
 @pytest.fixture(scope="module")
-def pk(tmp_path_factory):
+def pk_kernel(tmp_path_factory):
     """A kernel with 4 ranks started, shared by the tests of this module."""
     k = tagged_kernel(tmp_path_factory.mktemp("px") / "kernel.log")
     ex = run(k.kc, "%ranks start -n 4", timeout=300)
@@ -58,6 +58,16 @@ def pk(tmp_path_factory):
     yield k
     stop_kernel(k)
     assert_no_ranks(k)
+
+
+@pytest.fixture
+def pk(pk_kernel):
+    """The shared kernel, its ranks running (a test may have stopped them)
+    and each holding its rank in `rank`, whatever ran before."""
+    if "no ranks run" in ok(pk_kernel.kc, "%ranks").stdout:
+        ok(pk_kernel.kc, "%ranks start -n 4", timeout=300)
+    ok(pk_kernel.kc, "%px\nrank := mpi.World.Rank()")
+    return pk_kernel
 
 
 def test_ranks_table(pk):
@@ -95,17 +105,25 @@ def test_failing_rank_keeps_state(pk):
 
 
 def test_interrupt_endless_loop(pk):
+    ok(pk.kc, "%px\nkept := 10 + rank")
     on_msg, sent = interrupt_when(pk.km, "looping")
     ex = run(pk.kc, "%px\nfmt.Println(\"looping\")\nfor n := 0; ; n++ { _ = n }", on_msg=on_msg, timeout=60)
     assert ex.status == "error" and ex.error["ename"] == "Interrupted", ex.describe()
-    ex = ok(pk.kc, "%px\nfmt.Println(kept)")
-    assert len(rank_lines(ex.stdout)) == 4, ex.stdout
+    ex = ok(pk.kc, "%px\nfmt.Println(kept)")  # the ranks kept their state
+    assert sorted(rank_lines(ex.stdout)) == [(r, str(10 + r)) for r in range(4)], ex.stdout
 
 
 def test_out_into_plain_cell(pk):
     ok(pk.kc, "%px --out squares\nrank * rank")
     ex = ok(pk.kc, "fmt.Println(len(squares), squares[3])")
     assert ex.stdout.strip() == "4 9", ex.describe()
+    # typed where the session knows the type: a struct of a plain cell
+    ok(pk.kc, "type Stat struct{ Rank int; Mean float64 }")
+    ok(pk.kc, "%px --out stats\nStat{Rank: rank, Mean: float64(rank) / 2}")
+    assert ok(pk.kc, 'fmt.Sprintf("%T %v", stats, stats[3].Mean)').result_text == '"[]main.Stat 1.5"'
+    # a subset: still indexed by rank, the others hold the zero value
+    ok(pk.kc, "%px --ranks 1,3 --out some\nrank * 10")
+    assert ok(pk.kc, "some").result_text == "[0 10 0 30]"
 
 
 def test_plain_declarations_replayed(pk):
