@@ -94,10 +94,17 @@ func (s *Session) exportVar(n string) (CarriedVar, string) {
 	if why != "" {
 		return CarriedVar{}, why
 	}
+	return encodeCarried(n, typ, v)
+}
+
+// encodeCarried gob-encodes v, of type typ as a cell writes it, as the
+// variable name; or says why it cannot. A nil pointer, map or slice
+// travels as an empty Value.
+func encodeCarried(name, typ string, v reflect.Value) (CarriedVar, string) {
 	if why := notCarriable(v.Type(), "", map[reflect.Type]bool{}); why != "" {
 		return CarriedVar{}, why
 	}
-	cv := CarriedVar{Name: n, Type: typ}
+	cv := CarriedVar{Name: name, Type: typ}
 	if isNilValue(v) {
 		return cv, ""
 	}

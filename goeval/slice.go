@@ -76,19 +76,7 @@ func (s *Session) carryValue(v reflect.Value) (CarriedVar, string) {
 	if why != "" {
 		return CarriedVar{}, why
 	}
-	if why := notCarriable(v.Type(), "", map[reflect.Type]bool{}); why != "" {
-		return CarriedVar{}, why
-	}
-	cv := CarriedVar{Type: typ}
-	if isNilValue(v) {
-		return cv, ""
-	}
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).EncodeValue(v); err != nil {
-		return CarriedVar{}, "gob cannot encode it: " + err.Error()
-	}
-	cv.Value = b.Bytes()
-	return cv, ""
+	return encodeCarried("", typ, v)
 }
 
 // lastType writes the type of the last final expression as a cell would:
