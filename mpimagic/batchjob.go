@@ -113,7 +113,7 @@ func (j *batchJob) show() {
 	}
 	text := "job " + j.id + " " + j.state.Describe()
 	if j.state.State == "PENDING" || j.state.State == "" {
-		text += ", " + waited(time.Since(j.submitted)) + " in the queue"
+		text += ", " + slurm.Waited(time.Since(j.submitted)) + " in the queue"
 	}
 	if started, ended := j.col.Counts(); started > 0 {
 		text += fmt.Sprintf(": %d of %d ranks started, %d finished", started, j.c.o.N, ended)

@@ -79,18 +79,6 @@ func batchTitle(oc *launch.Outcome, o Options, l *launch.Launcher, s slurm.JobSt
 	return report.Title(oc, o.request(), l)
 }
 
-// waited says how long a job has been waiting, to the second in its first
-// minute, then to the minute: "0 s", "42 s", "3 min", "2 h 05 min".
-func waited(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-}
-
 // stopError is the cell's error when the job was cancelled: by an
 // interrupt, by --timeout, by SLURM's time limit, or by someone else.
 func (b *batchRun) stopError(oc *launch.Outcome, ranAt time.Time) *cellio.Error {

@@ -55,5 +55,8 @@
 //   - ranks.go: %ranks (start, stop, restart, the table) and %px, the
 //     persistent ranks: the flags and the launcher as for %mpirun, the
 //     rank interpreter from Config.BuildRank, and a px.Pool (package px)
-//     that owns the ranks until %ranks stop or Close.
+//     that owns the ranks until %ranks stop or Close. ranksjob.go: %ranks
+//     start --sbatch, the ranks as a batch job (the job script and the
+//     submission of --sbatch, px.Job over slurm's poller and scancel); a
+//     job that ended by itself is reported by the next %px or %ranks.
 package mpimagic

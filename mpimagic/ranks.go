@@ -17,10 +17,12 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/launch"
 	"github.com/mpigo/mpigo/mpimagic/px"
 	"github.com/mpigo/mpigo/mpimagic/report"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // RanksUsage is the text of %ranks --help.
 const RanksUsage = `%ranks start -n N [--hosts H:N,... | --hostfile F] [--launcher L] [--env K=V ...] [-- LAUNCHER ARGS]
+%ranks start -n N --sbatch [-p P] [-t TIME] [-N NODES] [--account A] [-- SBATCH ARGS]
 %ranks             show the ranks: rank, host, pid, state, cells run
 %ranks stop        stop every rank
 %ranks restart     stop the ranks and start them again with the same flags
@@ -29,8 +31,13 @@ Starts N ranks once, each a Go interpreter with package mpi, MPI
 initialised once; %px cells then run on them and every rank keeps its
 variables from cell to cell. The ranks start as %mpirun starts its ranks
 (srun inside a SLURM allocation, --overlap inside a job step; mpirun
-otherwise) and stop with the kernel, whatever ends it. --sbatch is not
-supported for %ranks yet.
+otherwise) and stop with the kernel, whatever ends it.
+
+With --sbatch the ranks run as a SLURM batch job (as %mpirun --sbatch
+submits a cell): its queue state shows until every rank connected back;
+%ranks shows the job, and %ranks stop, restart and the kernel's shutdown
+cancel it. A job that ends by itself (its time limit, a scancel outside the
+notebook) is reported by the next %px or %ranks.
 `
 
 // PxUsage is the text of %px --help.
@@ -73,7 +80,7 @@ func (m *Magic) Ranks(ctx context.Context, args []string, out cellio.Output) err
 	}
 	switch sub {
 	case "":
-		return m.showRanks(out)
+		return m.showRanks(ctx, out)
 	case "--help", "-h", "help":
 		out.Stream("stdout", RanksUsage)
 		return nil
@@ -111,8 +118,6 @@ func (m *Magic) startRanks(ctx context.Context, args []string, out cellio.Output
 	case o.Help:
 		out.Stream("stdout", RanksUsage)
 		return nil
-	case o.Sbatch:
-		return report.UsageError("%ranks start --sbatch is not supported yet: start the ranks inside an allocation (salloc), or use %mpirun --sbatch", RanksUsage)
 	case o.Export != "" || o.Timeout > 0:
 		return report.UsageError("%ranks start takes the launch flags of %mpirun only (not --export or --timeout)", RanksUsage)
 	case m.pool() != nil:
@@ -136,12 +141,22 @@ func (m *Magic) startRanks(ctx context.Context, args []string, out cellio.Output
 // against the allocation, and starts the pool.
 func (m *Magic) launchRanks(ctx context.Context, o Options, out cellio.Output) (*px.Pool, []string, error) {
 	m.stopWarm()
+	if o.Sbatch {
+		if _, err := o.env.LookPath("sbatch"); err != nil {
+			return nil, nil, report.UsageError("--sbatch runs the ranks as a SLURM batch job, but there is no sbatch command on PATH here: "+
+				"run the kernel on a cluster's login node (or load the SLURM module: module load slurm)", RanksUsage)
+		}
+		o.Launcher = "srun" // the job's launcher: build for the MPI srun goes with
+	}
 	l, tc, err := m.setup(ctx, o)
 	if err != nil {
 		return nil, nil, report.MPIError(err)
 	}
 	req := o.request()
-	if err := launch.CheckAllocation(req, l, o.env.Get, launch.Cores()); err != nil {
+	spec := px.Spec{Req: req, Launcher: l}
+	if o.Sbatch { // a new job, not this allocation
+		spec.Submit = m.ranksSubmitter(o, l)
+	} else if err := launch.CheckAllocation(req, l, o.env.Get, launch.Cores()); err != nil {
 		return nil, nil, report.UsageError(err.Error(), "")
 	}
 	if m.cfg.BuildRank == nil {
@@ -153,9 +168,9 @@ func (m *Magic) launchRanks(ctx context.Context, o Options, out cellio.Output) (
 			cmd, pkgs, err = m.cfg.BuildRank(ctx, tc, o.env, progress)
 			return cmd, err
 		},
-		Decls: m.cfg.Decls, SetOut: m.cfg.SetOut, Logger: m.log,
+		Decls: m.cfg.Decls, SetOut: m.cfg.SetOut, Logger: m.log, Verbose: o.Verbose,
 	}
-	p, err := px.Start(ctx, cfg, px.Spec{Req: req, Launcher: l}, out)
+	p, err := px.Start(ctx, cfg, spec, out)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +211,11 @@ func (m *Magic) stopRanks(out cellio.Output) error {
 	if err := p.Close(); err != nil {
 		return report.MagicError(err)
 	}
-	out.Stream("stdout", report.Plural(p.N(), "rank")+" stopped\n")
+	text := report.Plural(p.N(), "rank") + " stopped"
+	if id := p.JobID(); id != "" {
+		text += "; job " + id + " cancelled"
+	}
+	out.Stream("stdout", text+"\n")
 	return nil
 }
 
@@ -216,13 +235,19 @@ func (m *Magic) restartRanks(ctx context.Context, out cellio.Output) error {
 
 // showRanks is %ranks alone: a table of the ranks, and what the launcher
 // wrote since the last cell.
-func (m *Magic) showRanks(out cellio.Output) error {
+func (m *Magic) showRanks(ctx context.Context, out cellio.Output) error {
 	p := m.pool()
 	if p == nil {
 		out.Stream("stdout", "no ranks run: %ranks start -n N starts them\n")
 		return nil
 	}
+	if err := m.checkJob(ctx, p); err != nil {
+		return err
+	}
 	var b strings.Builder
+	if id := p.JobID(); id != "" {
+		fmt.Fprintf(&b, "SLURM job %s (%%ranks stop cancels it)\n", id)
+	}
 	fmt.Fprintf(&b, "%-6s %-20s %-8s %-14s %s\n", "rank", "host", "pid", "state", "cells")
 	var lost []int
 	for _, r := range p.Ranks() {
@@ -262,6 +287,9 @@ func (m *Magic) Px(ctx context.Context, count int, args []string, body string, o
 	p := m.pool()
 	if p == nil {
 		return cellio.Result{}, report.UsageError("no ranks run: start them with %ranks start -n N", PxUsage)
+	}
+	if err := m.checkJob(ctx, p); err != nil {
+		return cellio.Result{}, err
 	}
 	// The ranks number the cell's lines as the user sees them, the %px line
 	// being line 1 (as %mpirun does).
@@ -333,6 +361,37 @@ func isIdent(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// checkJob reports the end of the batch job p's ranks ran in, which ended
+// by itself since the last cell (its time limit, a scancel outside the
+// notebook), and forgets p: nothing of it is left.
+func (m *Magic) checkJob(ctx context.Context, p *px.Pool) error {
+	s, ended := p.JobEnded(ctx)
+	if !ended {
+		return nil
+	}
+	m.mu.Lock()
+	if m.ranks.pool == p {
+		m.ranks.pool = nil
+	}
+	m.mu.Unlock()
+	_ = p.Close()
+	return jobEndedError(p.JobID(), s)
+}
+
+// jobEndedError is the error of a %px or %ranks that found the ranks' job
+// ended in state s.
+func jobEndedError(id string, s slurm.JobState) *cellio.Error {
+	why, how := launch.StopCancelled, "ended"
+	switch s.State {
+	case "TIMEOUT":
+		why, how = launch.StopTimeout, "reached its time limit and SLURM stopped it"
+	case "CANCELLED":
+		how = "was cancelled outside this notebook (scancel, or by an administrator)"
+	}
+	value := fmt.Sprintf("the ranks' job %s %s (%s): the ranks are gone, with their state; %%ranks restart submits a new job", id, how, s.Final())
+	return report.Stopped(why, value)
 }
 
 // closeRanks stops the ranks for Close.

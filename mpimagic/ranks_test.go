@@ -10,6 +10,7 @@ import (
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/cellio/celliotest"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 func TestParsePx(t *testing.T) {
@@ -58,9 +59,14 @@ func TestRanksUsage(t *testing.T) {
 			_, err := m.Px(ctx, 1, nil, "x := 1", out)
 			return err
 		}, cellio.UsageError, "no ranks run"},
-		{"sbatch", func(out cellio.Output) error {
-			return m.Ranks(ctx, []string{"start", "-n", "2", "--sbatch"}, out)
-		}, cellio.UsageError, "%ranks start --sbatch is not supported yet"},
+		{"sbatch without sbatch", func(out cellio.Output) error {
+			noSlurm := New(Config{Environ: func() []string { return []string{"PATH=/nonexistent"} }, Logger: quietLog})
+			defer noSlurm.Close()
+			return noSlurm.Ranks(ctx, []string{"start", "-n", "2", "--sbatch"}, out)
+		}, cellio.UsageError, "--sbatch runs the ranks as a SLURM batch job, but there is no sbatch command"},
+		{"sbatch with --hosts", func(out cellio.Output) error {
+			return m.Ranks(ctx, []string{"start", "-n", "2", "--sbatch", "--hosts", "a:2"}, out)
+		}, cellio.UsageError, "--hosts and --hostfile choose the hosts of a launch here"},
 		{"timeout", func(out cellio.Output) error {
 			return m.Ranks(ctx, []string{"start", "-n", "2", "--timeout", "5"}, out)
 		}, cellio.UsageError, "%ranks start takes the launch flags"},
@@ -85,5 +91,49 @@ func TestRanksUsage(t *testing.T) {
 	rec := celliotest.New()
 	if err := m.Ranks(ctx, nil, rec); err != nil || !strings.Contains(rec.Text("stdout"), "no ranks run") {
 		t.Errorf("%%ranks: %v %q", err, rec.Text("stdout"))
+	}
+}
+
+func TestRanksJobScript(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"the rank interpreter, no wrapper", Options{N: 2, Sbatch: true, Batch: slurm.Batch{Time: "2"}},
+			[]string{"#SBATCH --job-name=mpigo-ranks\n#SBATCH --ntasks=2\n", "#SBATCH --time=2\n", "# %ranks start --sbatch, written by mpigo",
+				"export MPIGO_PX='10.0.0.1:4000;tok;login1'\n", "\nexec srun --mpi=pmix -n 2 --kill-on-bad-exit=1 /c/interp pxrank\n"}},
+		{"-p, -N, --account", Options{N: 4, Sbatch: true, Batch: slurm.Batch{Partition: "debug", Nodes: "2", Account: "a"}},
+			[]string{"#SBATCH --partition=debug\n#SBATCH --nodes=2\n#SBATCH --account=a\n"}},
+	}
+	for _, tt := range tests {
+		s := batchScript(batchSpec{opts: tt.opts, name: ranksJobName, cellName: "%ranks start", output: "o", env: []string{"MPIGO_PX=10.0.0.1:4000;tok;login1"},
+			mpi: "pmix", program: []string{"/c/interp", "pxrank"}})
+		for _, want := range tt.want {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s: the script lacks %q:\n%s", tt.name, want, s)
+			}
+		}
+		if strings.Contains(s, " -- ") || strings.Contains(s, "%mpirun") {
+			t.Errorf("%s: the script runs a wrapper or says it is a cell's:\n%s", tt.name, s)
+		}
+	}
+}
+
+func TestJobEndedError(t *testing.T) {
+	tests := []struct {
+		state slurm.JobState
+		kind  cellio.Kind
+		value string
+	}{
+		{slurm.JobState{State: "TIMEOUT"}, cellio.Timeout, "the ranks' job 9 reached its time limit and SLURM stopped it (TIMEOUT)"},
+		{slurm.JobState{State: "CANCELLED"}, cellio.Cancelled, "the ranks' job 9 was cancelled outside this notebook (scancel, or by an administrator) (CANCELLED)"},
+		{slurm.JobState{State: "NODE_FAIL", ExitCode: "0:9"}, cellio.Cancelled, "the ranks' job 9 ended (NODE_FAIL (signal 9))"},
+	}
+	for _, tt := range tests {
+		err := jobEndedError("9", tt.state)
+		if err.Name != tt.kind || !strings.HasPrefix(err.Value, tt.value+": the ranks are gone") {
+			t.Errorf("%v: %s %q, want %s %q", tt.state, err.Name, err.Value, tt.kind, tt.value)
+		}
 	}
 }

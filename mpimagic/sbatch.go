@@ -70,7 +70,7 @@ type batchSpec struct {
 	output   string   // the job's output file (with %j)
 	env      []string // K=V exported for the ranks: rank I/O, display, --env
 	mpi      string   // srun's --mpi plugin ("" for srun's default)
-	wrapper  []string // the rank wrapper's command
+	wrapper  []string // the rank wrapper's command (nil: the ranks of %ranks)
 	program  []string // the program
 }
 
@@ -94,25 +94,42 @@ func batchScript(s batchSpec) string {
 	for _, line := range slurm.Directives(s.name, o.N, batchTime(o), s.output, o.Batch) {
 		b.WriteString(line + "\n")
 	}
-	fmt.Fprintf(&b, `
-# %%mpirun --sbatch of %s, written by mpigo: runs the cell's program (built in
-# mpigo's cache) on %s with srun; each rank's output goes back to the notebook
-# kernel over TCP (MPIGO_RANKIO, with a token), so this job's own output file
-# holds only what SLURM and srun say. Submitted with sbatch --parsable; the
-# kernel cancels it (scancel) when the cell is interrupted.
-
-`, s.cellName, report.Plural(o.N, "rank"))
+	b.WriteString(batchComment(s))
 	slurm.WriteExports(&b, s.env)
 	argv := []string{"srun"}
 	if s.mpi != "" {
 		argv = append(argv, "--mpi="+s.mpi)
 	}
 	argv = append(argv, "-n", strconv.Itoa(o.N), "--kill-on-bad-exit=1")
-	argv = append(argv, s.wrapper...)
-	argv = append(argv, "--")
+	if s.wrapper != nil {
+		argv = append(argv, s.wrapper...)
+		argv = append(argv, "--")
+	}
 	argv = append(argv, s.program...)
 	b.WriteString("exec " + shell.Join(argv) + "\n")
 	return b.String()
+}
+
+// batchComment says what the job script is for.
+func batchComment(s batchSpec) string {
+	if s.wrapper == nil {
+		return fmt.Sprintf(`
+# %%ranks start --sbatch, written by mpigo: runs %s of the rank interpreter
+# (built in mpigo's cache) with srun; each rank connects back to the notebook
+# kernel over TCP (MPIGO_PX, with a token) and runs the %%px cells it is sent
+# until %%ranks stop, which cancels this job (scancel), as the kernel's
+# shutdown does. This job's own output file holds only what SLURM and srun say.
+
+`, report.Plural(s.opts.N, "rank"))
+	}
+	return fmt.Sprintf(`
+# %%mpirun --sbatch of %s, written by mpigo: runs the cell's program (built in
+# mpigo's cache) on %s with srun; each rank's output goes back to the notebook
+# kernel over TCP (MPIGO_RANKIO, with a token), so this job's own output file
+# holds only what SLURM and srun say. Submitted with sbatch --parsable; the
+# kernel cancels it (scancel) when the cell is interrupted.
+
+`, s.cellName, report.Plural(s.opts.N, "rank"))
 }
 
 // batchJobDir makes a private directory for one job under

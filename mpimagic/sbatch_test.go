@@ -206,8 +206,8 @@ func TestWaited(t *testing.T) {
 		{0, "0 s"}, {1500 * time.Millisecond, "1 s"}, {59 * time.Second, "59 s"}, {61 * time.Second, "1 min"},
 		{59 * time.Minute, "59 min"}, {2*time.Hour + 5*time.Minute + 30*time.Second, "2 h 05 min"},
 	} {
-		if got := waited(tt.d); got != tt.want {
-			t.Errorf("waited(%v) = %q, want %q", tt.d, got, tt.want)
+		if got := slurm.Waited(tt.d); got != tt.want {
+			t.Errorf("slurm.Waited(%v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	rankEnv := c.RankEnv(remote, j.Req.Env)
 	argv, env := j.Launcher.Command(j.Req, commandSpec{wrapper: j.Wrapper, program: j.Program, env: rankEnv, cores: Cores(), euid: os.Geteuid()})
 	if j.Verbose != nil {
-		j.Verbose("launch: " + shownCommand(env, argv))
+		j.Verbose("launch: " + ShownCommand(env, argv))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ.Merge(j.Req.Environ.Child(), env)
@@ -123,13 +124,14 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	return o, nil
 }
 
-// shownCommand is the launcher's command for --verbose, with the values of
-// the tokens of the rank I/O channel and of display records left out.
-func shownCommand(env, argv []string) string {
+// ShownCommand is the launcher's command for --verbose, with the values of
+// the tokens of the rank I/O channel, of display records and of the
+// variables secret left out.
+func ShownCommand(env, argv []string, secret ...string) string {
 	var shown []string
 	for _, kv := range env {
-		if strings.HasPrefix(kv, rankio.EnvVar+"=") || strings.HasPrefix(kv, display.EnvToken+"=") {
-			k, _, _ := strings.Cut(kv, "=")
+		k, _, _ := strings.Cut(kv, "=")
+		if k == rankio.EnvVar || k == display.EnvToken || slices.Contains(secret, k) {
 			kv = k + "=…"
 		}
 		shown = append(shown, kv)

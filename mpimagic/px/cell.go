@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -60,6 +61,7 @@ type outcome struct {
 func (p *Pool) Run(ctx context.Context, c Cell, out cellio.Output) (cellio.Result, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
+	p.awaitUnstuck(ctx, c.Ranks)
 	sel, werr := p.selectRanks(c.Ranks)
 	if werr != nil {
 		return cellio.Result{}, werr
@@ -94,6 +96,36 @@ func (p *Pool) setLive(em *launch.Emitter) {
 	if em != nil {
 		if text := p.LauncherText(); text != "" {
 			em.Text("stderr", []byte(text))
+		}
+	}
+}
+
+// awaitUnstuck gives the ranks of want (nil: all) that still end an
+// interrupted cell up to Config.Grace more to end it: on a busy machine a
+// rank can take longer than the grace the interrupt had to notice it, and
+// a cell sent right after the interrupt should not be refused for that.
+func (p *Pool) awaitUnstuck(ctx context.Context, want []int) {
+	deadline := time.NewTimer(p.cfg.Grace)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		stuck := false
+		for i, r := range p.ranks {
+			if r != nil && r.state == Stuck && (want == nil || slices.Contains(want, i)) {
+				stuck = true
+			}
+		}
+		changed := p.unstuck
+		p.mu.Unlock()
+		if !stuck {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -35,8 +35,8 @@ type rank struct {
 	state    State
 	lost     bool
 	lostWhy  string
-	reported bool   // its loss was reported to the user
-	cells    int    // cells it ran
+	reported bool              // its loss was reported to the user
+	cells    int               // cells it ran
 	decls    map[string]string // the plain cells' declarations it holds: Kind+Name → Src (restore)
 }
 
@@ -185,6 +185,8 @@ func (p *Pool) event(r *rank, ev *pxwire.Event) {
 	if c == nil || !c.pending[r.n] {
 		if ev.Kind == pxwire.EventDone && r.state == Stuck {
 			r.state = Idle
+			close(p.unstuck)
+			p.unstuck = make(chan struct{})
 		}
 		p.mu.Unlock()
 		return

@@ -7,7 +7,9 @@
 // The pool owns everything it starts: the launcher runs in a process group
 // of its own (a job step under srun), and Close (%ranks stop, kernel
 // shutdown or restart, a failed start) asks the ranks to stop, then
-// terminates and kills that group, so that no rank outlives it. Should the
+// terminates and kills that group, so that no rank outlives it. Ranks in a
+// batch job (Spec.Submit, a Job) are followed on the progress line while
+// they start, and Close cancels their job. Should the
 // kernel be killed outright, the launcher gets SIGTERM from the kernel's
 // death (Pdeathsig) and the ranks see their connection close.
 //
@@ -17,6 +19,7 @@
 // other, and the listener closes once every rank said hello.
 //
 //	pool.go    Config, Spec, Start, Close and the launcher's process group
+//	job.go     Job: the ranks in a batch job, its state, its end
 //	conn.go    the listener, hellos, and each rank's connection
 //	cell.go    Run: one cell on the ranks, its output, interrupt, --out
 //	summary.go what a cell reports: the summary, the errors

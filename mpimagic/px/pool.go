@@ -23,6 +23,7 @@ import (
 	"github.com/mpigo/mpigo/mpimagic/px/pxwire"
 	"github.com/mpigo/mpigo/mpimagic/rankio"
 	"github.com/mpigo/mpigo/mpimagic/report"
+	"github.com/mpigo/mpigo/mpimagic/slurm"
 )
 
 // Defaults of Config's durations.
@@ -56,6 +57,8 @@ type Config struct {
 	// Grace is how long an interrupted cell has to stop on every rank
 	// before the ranks that did not are named (0: the default).
 	Grace time.Duration
+	// Verbose shows the launcher's command (%ranks start --verbose).
+	Verbose bool
 }
 
 // Spec is how the ranks start: the %mpirun launch flags (Req.N ranks) and
@@ -64,6 +67,11 @@ type Config struct {
 type Spec struct {
 	Req      launch.Request
 	Launcher *launch.Launcher
+	// Submit, when set, runs the ranks in a batch job instead of under the
+	// launcher here: it submits program (the rank interpreter) to run on
+	// every rank with env in each rank's environment (%ranks start
+	// --sbatch). An error it returns as a *cellio.Error is the start's.
+	Submit func(ctx context.Context, program, env []string) (Job, error)
 }
 
 // Pool is a set of running ranks. Its methods are safe for concurrent use;
@@ -76,7 +84,8 @@ type Pool struct {
 	display string // token of display records in the ranks' output
 	ln      net.Listener
 	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the launcher exited
+	job     Job           // instead of cmd, with Spec.Submit
+	exited  chan struct{} // closed when the launcher exited (the job ended)
 	exitErr error         // its exit status, once exited
 	started time.Time
 	// helloTimeout bounds the wait for a connection's hello (tests
@@ -95,7 +104,11 @@ type Pool struct {
 	live     *launch.Emitter // the running cell's, for the launcher's lines
 	closed   bool
 	conns    sync.WaitGroup
-	pending  int // connections before their hello
+	pending  int            // connections before their hello
+	jobState slurm.JobState // the job's, as last heard while starting
+	// unstuck is closed (and replaced) when a stuck rank's interrupted
+	// cell ends at last.
+	unstuck chan struct{}
 }
 
 // maxPending bounds the connections waiting for their hello: past it, new
@@ -124,19 +137,25 @@ func Start(ctx context.Context, cfg Config, spec Spec, out cellio.Output) (*Pool
 	case len(argv) == 0:
 		return nil, report.MagicError(errors.New("%ranks: the rank interpreter's build gave no command"))
 	}
-	pr.Set("starting "+what+"…", false)
-	if err := p.launch(argv); err != nil {
+	if spec.Submit != nil {
+		pr.Set("submitting the ranks' job (sbatch)…", false)
+	} else {
+		pr.Set("starting "+what+"…", false)
+	}
+	if err := p.launch(ctx, argv, em); err != nil {
 		pr.Set("failed: "+err.Error(), true)
+		var cerr *cellio.Error
+		if errors.As(err, &cerr) {
+			return nil, cerr
+		}
 		return nil, report.MPIError(err)
 	}
-	if werr := p.awaitHellos(ctx, func(n int) {
-		pr.Set(fmt.Sprintf("starting %s: %d of %d connected", what, n, spec.Req.N), false)
-	}); werr != nil {
+	if werr := p.awaitHellos(ctx, func(n int) { pr.Set(p.startText(what, n), false) }); werr != nil {
 		_ = p.Close()
 		pr.Set(werr.Value, true)
 		return nil, werr
 	}
-	pr.Set(fmt.Sprintf("%s started in %s", what, report.Seconds(time.Since(p.started))), true)
+	pr.Set(p.startedText(what), true)
 	return p, nil
 }
 
@@ -155,7 +174,7 @@ func newPool(cfg Config, spec Spec) *Pool {
 	return &Pool{
 		cfg: cfg, spec: spec, log: log, token: launch.NewToken(), display: launch.NewToken(),
 		exited: make(chan struct{}), ranks: make([]*rank, spec.Req.N), helloed: make(chan struct{}, 1),
-		calls: map[int64]*call{}, helloTimeout: helloTimeout,
+		calls: map[int64]*call{}, helloTimeout: helloTimeout, unstuck: make(chan struct{}),
 	}
 }
 
@@ -166,10 +185,12 @@ func (p *Pool) N() int { return p.spec.Req.N }
 func (p *Pool) Spec() Spec { return p.spec }
 
 // launch listens for the ranks and starts the launcher in a process group
-// of its own, with the channel's address in every rank's environment.
-func (p *Pool) launch(program []string) error {
+// of its own (or submits their job), with the channel's address in every
+// rank's environment.
+func (p *Pool) launch(ctx context.Context, program []string, em *launch.Emitter) error {
 	req, l := p.spec.Req, p.spec.Launcher
-	remote := l.Remote(req, req.Environ.Get)
+	// a batch job's ranks run on the cluster's nodes
+	remote := p.spec.Submit != nil || l.Remote(req, req.Environ.Get)
 	ln, err := launch.Listen(remote)
 	if err != nil {
 		return fmt.Errorf("listening for the ranks: %w", err)
@@ -180,8 +201,14 @@ func (p *Pool) launch(program []string) error {
 		pxwire.EnvVar + "=" + launch.ListenAddress(ln, remote, p.token).String(),
 		display.EnvToken + "=" + p.display,
 	}, req.Env...)
+	if p.spec.Submit != nil {
+		return p.submit(ctx, program, env)
+	}
 	argv, addEnv := l.ProgramCommand(req, program, env)
 	p.log.Debug("ranks: launch", "argv", argv)
+	if p.cfg.Verbose {
+		em.Text("stdout", []byte("mpigo: launch: "+launch.ShownCommand(addEnv, argv, pxwire.EnvVar)+"\n"))
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ.Merge(req.Environ.Child(), addEnv)
 	cmd.SysProcAttr = launch.LauncherProcAttr()
@@ -195,6 +222,20 @@ func (p *Pool) launch(program []string) error {
 	go p.readLauncher(outR, "stdout")
 	go p.readLauncher(errR, "stderr")
 	go p.waitLauncher()
+	return nil
+}
+
+// submit hands the ranks to Spec.Submit and follows their job.
+func (p *Pool) submit(ctx context.Context, program, env []string) error {
+	job, err := p.spec.Submit(ctx, program, env)
+	if err != nil {
+		p.ln.Close()
+		close(p.exited)
+		return err
+	}
+	p.job, p.started = job, time.Now()
+	p.jobState = slurm.JobState{State: "PENDING"}
+	go p.followJob()
 	return nil
 }
 
@@ -252,28 +293,63 @@ func (p *Pool) LauncherText() string {
 // awaitHellos waits until every rank said hello, the launcher exited,
 // ctx is done or Config.StartTimeout passed; progress is told each count.
 func (p *Pool) awaitHellos(ctx context.Context, progress func(int)) *cellio.Error {
-	timer := time.NewTimer(p.cfg.StartTimeout)
-	defer timer.Stop()
+	// StartTimeout counts from the launch, for a batch job from its start:
+	// it may wait in the queue for long (an interrupt cancels it)
+	var timeout <-chan time.Time
+	tick := time.NewTicker(time.Second) // the time in the queue goes on
+	defer tick.Stop()
 	for {
 		n := p.connected()
 		progress(n)
 		if n == p.N() {
 			p.ln.Close() // nobody else may connect
+			if p.job != nil {
+				p.job.Unfollow()
+			}
 			return nil
+		}
+		if timeout == nil && p.running(n) {
+			timer := time.NewTimer(p.cfg.StartTimeout)
+			defer timer.Stop()
+			timeout = timer.C
 		}
 		select {
 		case <-p.helloed:
+		case <-tick.C:
 		case <-p.exited:
 			if p.connected() == p.N() {
 				continue
 			}
-			return report.LaunchError(p.startFailure("the launcher exited"))
+			return report.LaunchError(p.startFailure(p.exitedWhy()))
 		case <-ctx.Done():
-			return report.Stopped(launch.StopInterrupt, fmt.Sprintf("%%ranks start was interrupted with %d of %d ranks connected; none is left running", n, p.N()))
-		case <-timer.C:
+			return report.Stopped(launch.StopInterrupt, p.interruptedText(n))
+		case <-timeout:
 			return report.LaunchError(p.startFailure(fmt.Sprintf("only %d of %d ranks connected within %s", n, p.N(), p.cfg.StartTimeout)))
 		}
 	}
+}
+
+// exitedWhy says that the launcher exited, or that the job ended, before
+// every rank connected.
+func (p *Pool) exitedWhy() string {
+	if p.job == nil {
+		return "the launcher exited"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exitErr, p.launcher = nil, strings.Builder{}
+	p.launcher.WriteString(p.job.Output())
+	return "job " + p.job.ID() + " ended: " + p.jobState.Final()
+}
+
+// interruptedText is the error of a start interrupted with n ranks
+// connected.
+func (p *Pool) interruptedText(n int) string {
+	text := fmt.Sprintf("%%ranks start was interrupted with %d of %d ranks connected; none is left running", n, p.N())
+	if p.job != nil {
+		text += " (job " + p.job.ID() + " is cancelled)"
+	}
+	return text
 }
 
 // startFailure is the error of a start that failed for why, with what
@@ -313,7 +389,12 @@ func (p *Pool) Close() error {
 		p.ln.Close()
 	}
 	p.broadcast(pxwire.Request{Op: pxwire.OpStop})
-	err := p.endLauncher()
+	var err error
+	if p.job != nil {
+		err = p.endJob()
+	} else {
+		err = p.endLauncher()
+	}
 	p.killLocal()
 	p.closeConns()
 	p.conns.Wait()

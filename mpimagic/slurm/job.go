@@ -330,3 +330,15 @@ func (p *Poller) Faster() {
 
 // Stop ends the polls.
 func (p *Poller) Stop() { close(p.quit) }
+
+// Waited says how long a job has been waiting, to the second in its first
+// minute, then to the minute: "0 s", "42 s", "3 min", "2 h 05 min".
+func Waited(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+}

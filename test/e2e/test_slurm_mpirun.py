@@ -108,14 +108,17 @@ def _node_addr(cluster, job: str) -> str:
     return m[1]
 
 
-def start(cluster, mpigo: Path, tmp: Path, alloc: list, step: list | None) -> SlurmKernel:
+def start(cluster, mpigo: Path, tmp: Path, alloc: list, step: list | None, extra: dict | None = None) -> SlurmKernel:
+    """Starts `salloc ALLOC [srun -n 1 STEP] MPIGO kernel CONN` with
+    cluster.env plus extra (and the OMPI_*/PMIX_* canaries) and waits for the
+    kernel."""
     conn = cluster.shared / f"kernel-{uuid.uuid4().hex}.json"
     _, info = write_connection_file(str(conn), ip="0.0.0.0", key=uuid.uuid4().hex.encode())
     argv = ["salloc", "-J", "mpigo-test-mpirun", *alloc]
     if step is not None:
         argv += ["srun", "-n", "1", *step]
     argv += [str(mpigo), "kernel", str(conn)]
-    env = dict(cluster.env, OMPI_MPIGO_CANARY="from-the-kernel", PMIX_MPIGO_CANARY="from-the-kernel")
+    env = dict(cluster.env, OMPI_MPIGO_CANARY="from-the-kernel", PMIX_MPIGO_CANARY="from-the-kernel", **(extra or {}))
     env["PATH"] = "/usr/local/go/bin:" + env.get("PATH", "")
     if env.get("XDG_CACHE_HOME", "").startswith("/tmp"):
         del env["XDG_CACHE_HOME"]  # the nodes would not see the builds

@@ -94,9 +94,13 @@ type rank struct {
 	conn   net.Conn
 	w      *bufio.Writer
 
-	mu      sync.Mutex // guards running and cancel
+	mu      sync.Mutex // guards running, cancel and early
 	running int64
 	cancel  context.CancelFunc
+	// early is the last cell interrupted before it began running: the
+	// interrupt can overtake the cell, which the main loop takes up
+	// after the request reader has passed it on.
+	early int64
 }
 
 // newRank redirects the process's output and starts the session.
@@ -215,8 +219,11 @@ func (r *rank) interruptOnSIGINT() {
 func (r *rank) interrupt(id int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cancel != nil && (id == 0 || id == r.running) {
+	switch {
+	case r.cancel != nil && (id == 0 || id == r.running):
 		r.cancel()
+	case id != 0:
+		r.early = id
 	}
 }
 
@@ -274,6 +281,9 @@ func (r *rank) execute(req pxwire.Request) pxwire.Event {
 	r.fwd.begin(req.ID, r.streams...)
 	r.mu.Lock()
 	r.running, r.cancel = req.ID, cancel
+	if r.early == req.ID {
+		cancel()
+	}
 	r.mu.Unlock()
 
 	v, err := r.sess.Eval(ctx, req.Cell, req.Code)
