@@ -19,6 +19,19 @@
 //	report     package report    the progress line, the summary and the
 //	                             cell's error, one constructor per kind
 //
+// %mpirun --out NAME brings the value of the cell's final expression on
+// every rank back into the notebook: program.GenerateOut makes the final
+// expression rankout.Send(EXPR) (package rankio/rankout: gob with the
+// static type as a plain cell writes it, and JSON); the rank wrapper,
+// started with rankio.ValueFlag, gives the program a pipe for it and sends
+// what comes through as FrameValue frames on the rank I/O channel, beside
+// the output but never mixed with it; the collector keeps each rank's,
+// bounded by rankio.MaxValue (launch.RankResult.Value); and once every
+// rank succeeded out.go checks them (a rank may send anything: the type
+// must be a type expression, the JSON JSON) and hands them, in rank order,
+// to Config.SetOut, as %px --out does. --out is refused with --export and
+// --sbatch, whose ranks send nothing back to this kernel.
+//
 // Package slurm holds what mpigo knows of SLURM (step variables, CPUs,
 // srun's MPI plugins, job states, #SBATCH lines); package environ the
 // environment read once per cell and what child processes inherit of it;
@@ -52,6 +65,8 @@
 //     state from scontrol, squeue or sacct on the progress line, the ranks'
 //     output back over the same TCP channel), cancels it with scancel on
 //     interrupt or --timeout, and reports SLURM's own stops as such.
+//   - out.go: %mpirun --out: the ranks' values checked and handed to
+//     Config.SetOut.
 //   - ranks.go: %ranks (start, stop, restart, the table) and %px, the
 //     persistent ranks: the flags and the launcher as for %mpirun, the
 //     rank interpreter from Config.BuildRank, and a px.Pool (package px)

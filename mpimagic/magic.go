@@ -51,8 +51,8 @@ type Config struct {
 	// with package mpi compiled in, for the MPI of the toolchain) and
 	// returns its command; nil: %ranks start refuses.
 	BuildRank RankBuilder
-	// SetOut puts the ranks' values of a %px --out NAME cell into the
-	// notebook session as NAME, a slice indexed by rank.
+	// SetOut puts the ranks' values of a %px or %mpirun --out NAME cell
+	// into the notebook session as NAME, a slice indexed by rank.
 	SetOut func(ctx context.Context, name string, vals []goeval.CarriedVar, jsons []json.RawMessage) error
 }
 
@@ -309,9 +309,10 @@ func (m *Magic) runCell(ctx context.Context, cell int, o Options, body string, o
 // cellRun is one %mpirun cell on its way.
 type cellRun struct {
 	*run
-	cell     int    // the execution count
-	cellName string // cell[N]
-	note     string // how the build went, for the progress line
+	cell     int         // the execution count
+	cellName string      // cell[N]
+	note     string      // how the build went, for the progress line
+	out      program.Pos // the final expression --out sends back
 }
 
 // rewriteLine names the cell in Go tracebacks: "\tcell[mpirun]:12 +0x1d".
@@ -340,11 +341,21 @@ func (c *cellRun) prepare(ctx context.Context, body string) *cellio.Error {
 	if err != nil {
 		return report.MagicError(err)
 	}
-	gen, err := program.Generate(body, c.m.decls(), src.Exports())
-	if err != nil {
+	generate := program.Generate
+	if c.o.Out != "" {
+		generate = program.GenerateOut
+	}
+	gen, err := generate(body, c.m.decls(), src.Exports())
+	var oe *program.OutError
+	switch {
+	case errors.As(err, &oe):
+		c.pr.Set("no value for --out", true)
+		return outUsageError(fmt.Sprintf("%s:%d:%d", c.cellName, oe.At.Line, oe.At.Col), c.o.Out, oe.Why)
+	case err != nil:
 		c.pr.Set("does not compile", true)
 		return compileError(err, c.rename)
 	}
+	c.out = gen.Out
 	c.showInherited(gen.Inherited)
 	mods, werr := c.provideCell(ctx, gen.Imports)
 	if werr != nil {
@@ -450,6 +461,9 @@ func (c *cellRun) runHere(ctx context.Context) *cellio.Error {
 	}
 	s := &report.Summary{Title: report.Title(oc, c.req, l), Groups: report.Fold(oc.Results), Launcher: strings.TrimRight(oc.LauncherText, "\n"), PlainLauncher: werr == nil}
 	c.em.Display(cellio.Display{Data: s.Data()})
+	if werr == nil && o.Out != "" {
+		werr = c.setOut(ctx, oc.Results)
+	}
 	return werr
 }
 

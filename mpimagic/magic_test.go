@@ -2,6 +2,7 @@ package mpimagic
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -43,7 +44,16 @@ func TestMagicWithMPI(t *testing.T) {
 	exe := needBuilds(t)
 	cache := t.TempDir() // Go's build cache still makes the builds quick
 	decls := []goeval.Decl{{Kind: "func", Name: "twice", Src: "func twice(x int) int { return 2 * x }", Cell: 1, Line: 1}}
-	m := New(Config{Environ: testEnviron, Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache})
+	var setOut struct { // what the last SetOut was given
+		name  string
+		vals  []goeval.CarriedVar
+		jsons []json.RawMessage
+	}
+	m := New(Config{Environ: testEnviron, Exe: exe, Decls: func() []goeval.Decl { return decls }, Sources: mpigo.Sources, CacheDir: cache,
+		SetOut: func(_ context.Context, name string, vals []goeval.CarriedVar, jsons []json.RawMessage) error {
+			setOut.name, setOut.vals, setOut.jsons = name, vals, jsons
+			return nil
+		}})
 	defer m.Close()
 	ctx := context.Background()
 
@@ -83,6 +93,35 @@ func TestMagicWithMPI(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("--out brings each rank's value back", func(t *testing.T) {
+		rec := celliotest.New()
+		_, err := m.Cell(ctx, 6, []string{"-n", "2", "--out", "v"}, "r := mpi.World.Rank()\nfloat64(twice(r)) * 0.75", rec)
+		if err != nil {
+			t.Fatalf("%v\nstderr %q", err, rec.Text("stderr"))
+		}
+		if setOut.name != "v" || len(setOut.vals) != 2 || setOut.vals[1].Type != "float64" || setOut.vals[1].Name != "v" ||
+			string(setOut.jsons[0]) != "0" || string(setOut.jsons[1]) != "1.5" {
+			t.Errorf("SetOut got %+v", setOut)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, body, want string
+	}{
+		{"--out without a final expression", "r := mpi.World.Rank()\n_ = r",
+			"cell[7]:3:1: --out v: the cell's last statement is not an expression"},
+		{"--out of a value that cannot be carried", "fmt.Print()\nmake(chan int)",
+			"cell[7]:3:1: --out v: rank 0: its value cannot be brought back: it is a chan int, which gob cannot encode; encoding/json: json: unsupported type: chan int"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := m.Cell(ctx, 7, []string{"-n", "2", "--out", "v"}, tt.body, celliotest.New())
+			werr, ok := err.(*cellio.Error)
+			if !ok || werr.Name != cellio.UsageError || !strings.HasPrefix(werr.Value, tt.want) {
+				t.Errorf("error %#v, want a UsageError %q", err, tt.want)
+			}
+		})
+	}
 
 	t.Run("interrupt", func(t *testing.T) {
 		rec := celliotest.New()

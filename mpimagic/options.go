@@ -46,6 +46,10 @@ type Options struct {
 	// Batch holds the SLURM settings given with --export or --sbatch (-p,
 	// -t, -N, --account).
 	Batch slurm.Batch
+	// Out is the NAME of --out NAME: each rank's value of the cell's final
+	// expression goes into the notebook session as NAME, a slice indexed
+	// by rank. "": none.
+	Out string
 	// env is the environment the run works with, read once (see package environ).
 	env environ.Env
 }
@@ -101,6 +105,15 @@ Flags:
                          mpirun; srun; mpirun; or the name or path of a
                          specific mpirun, e.g. mpirun.mpich
   --env K=V              set K=V for the ranks (repeatable)
+  --out NAME             end the cell with an expression (sum, or
+                         Point{x, y}): its value on each rank comes back
+                         into the notebook as NAME, a slice indexed by
+                         rank. NAME is typed ([]float64, []Point for a type
+                         of a plain cell) when the notebook knows the
+                         expression's type and gob can carry the value,
+                         else a []any of the values as JSON decodes them.
+                         Set only when every rank succeeds; a value is at
+                         most 64 MiB encoded. Not with --export or --sbatch
   --verbose              show the generated program, build and launch commands
   --export DIR           do not run the cell: write it to DIR as a standalone
                          program (main.go with the earlier declarations it
@@ -243,6 +256,7 @@ func (o *Options) flagSet(mode Mode) (fs *flag.FlagSet, n *int, timeout *string)
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
 	if mode == ModeMagic {
 		fs.StringVar(&o.Export, "export", "", "")
+		fs.StringVar(&o.Out, "out", "", "")
 		fs.BoolVar(&o.Vendor, "vendor", false, "")
 		fs.BoolVar(&o.Sbatch, "sbatch", false, "")
 		fs.StringVar(&o.Batch.Partition, "p", "", "")
@@ -327,6 +341,9 @@ func (o *Options) check(mode Mode, exportSet bool) error {
 	if exportSet && strings.TrimSpace(o.Export) == "" {
 		return errors.New("--export needs a directory to write the program and its job file to, e.g. --export myjob")
 	}
+	if err := o.checkOut(); err != nil {
+		return err
+	}
 	if o.Vendor && o.Export == "" {
 		return errors.New("--vendor goes with --export only: --export DIR --vendor")
 	}
@@ -343,6 +360,25 @@ func (o *Options) check(mode Mode, exportSet bool) error {
 		}
 	}
 	return o.Batch.Check()
+}
+
+// checkOut checks --out: a name the notebook session can declare, for a
+// run whose ranks send their values back to this kernel. The program of
+// --export runs elsewhere, later, and a batch job's ranks (--sbatch) do
+// not send values back yet: both are refused rather than ignored, so that
+// no cell seems to set NAME and leaves it as it was.
+func (o *Options) checkOut() error {
+	switch {
+	case o.Out == "":
+		return nil
+	case !isIdent(o.Out) || o.Out == "_":
+		return fmt.Errorf("--out %q: want a Go identifier, the name of the notebook variable to set, e.g. --out sums", o.Out)
+	case o.Export != "":
+		return errors.New("--out does not go with --export: the exported program runs outside this notebook, which it cannot send values to")
+	case o.Sbatch:
+		return errors.New("--out does not go with --sbatch yet: run the cell with %mpirun inside an allocation (salloc) to bring values back")
+	}
+	return nil
 }
 
 // batchFlag is one of --sbatch's sub-flags and its value.

@@ -63,6 +63,13 @@ func TestParseMagic(t *testing.T) {
 		{args: []string{"-n", "4", "--export", "out", "-p", "debug,long", "-t", "1-02:00:00", "-N", "2-4", "--account", "proj_1", "--", "-x", "A"},
 			want: Options{N: 4, Launcher: "auto", Export: "out", Batch: slurm.Batch{Partition: "debug,long", Time: "1-02:00:00", Nodes: "2-4", Account: "proj_1"}, LauncherArgs: []string{"-x", "A"}}},
 		{args: []string{"-n", "1", "--export=d", "-t", "30"}, want: Options{N: 1, Launcher: "auto", Export: "d", Batch: slurm.Batch{Time: "30"}}},
+		{args: []string{"-n", "4", "--out", "sums"}, want: Options{N: 4, Launcher: "auto", Out: "sums"}},
+		{args: []string{"-n", "4", "--out=pts", "--timeout", "5s"}, want: Options{N: 4, Launcher: "auto", Out: "pts", Timeout: 5 * time.Second}},
+		{args: []string{"-n", "4", "--out", "2x"}, err: "--out \"2x\": want a Go identifier"},
+		{args: []string{"-n", "4", "--out", "_"}, err: "want a Go identifier"},
+		{args: []string{"-n", "4", "--out", "a.b"}, err: "want a Go identifier"},
+		{args: []string{"-n", "4", "--out", "x", "--export", "d"}, err: "--out does not go with --export"},
+		{args: []string{"-n", "4", "--out", "x", "--sbatch"}, err: "--out does not go with --sbatch"},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.args, ModeMagic, environ.Env{}) // outside any allocation, whatever the shell

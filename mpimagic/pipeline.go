@@ -133,6 +133,7 @@ func (r *run) launch(ctx context.Context, args []string, rewrite func(string) st
 	return launch.Run(ctx, launch.Job{
 		Req: r.req, Launcher: r.l, Wrapper: r.wrapper, Program: append([]string{r.prog.Bin}, args...),
 		Emitter: r.em, Rewrite: rewrite, Progress: progress, Verbose: r.verbose, Log: r.m.log,
+		Value: r.o.Out != "",
 	})
 }
 

@@ -118,8 +118,8 @@ func (m *Magic) startRanks(ctx context.Context, args []string, out cellio.Output
 	case o.Help:
 		out.Stream("stdout", RanksUsage)
 		return nil
-	case o.Export != "" || o.Timeout > 0:
-		return report.UsageError("%ranks start takes the launch flags of %mpirun only (not --export or --timeout)", RanksUsage)
+	case o.Export != "" || o.Timeout > 0 || o.Out != "":
+		return report.UsageError("%ranks start takes the launch flags of %mpirun only (not --export, --timeout or --out: --out goes on %px cells)", RanksUsage)
 	case m.pool() != nil:
 		return report.UsageError("the ranks run already: %ranks stop or %ranks restart first", RanksUsage)
 	}

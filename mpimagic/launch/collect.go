@@ -44,6 +44,7 @@ type rankState struct {
 	tail      []Line    // the last tailLines lines
 	lines     int       // lines written in all
 	digest    hash.Hash // of every line, for folding identical outputs
+	value     rankValue // its --out value, as it came
 }
 
 // Collector is the magic's end of the rank I/O channel: it accepts one
@@ -191,6 +192,10 @@ func (c *Collector) serve(conn net.Conn) {
 			c.output(r, false, payload)
 		case rankio.FrameStderr:
 			c.output(r, true, payload)
+		case rankio.FrameValue:
+			c.mu.Lock()
+			r.value.add(payload, r.exited)
+			c.mu.Unlock()
 		case rankio.FrameExit:
 			var info rankio.Exit
 			if json.Unmarshal(payload, &info) != nil {
@@ -430,6 +435,7 @@ func (c *Collector) results() []RankResult {
 			Rank: r.rank, Started: r.connected, Exited: r.exited, Exit: r.exit, ExitAt: r.exitAt,
 			Host: r.hello.Host, PID: r.hello.ChildPID, Lines: r.lines,
 			Tail: append([]Line(nil), r.tail...), Digest: hex.EncodeToString(r.digest.Sum(nil)),
+			Value: r.value.decode(),
 		}
 	}
 	return out

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,6 +148,85 @@ func TestRankIO(t *testing.T) {
 	r := c.results()[2]
 	if !r.Exited || r.Exit.Code != 3 || r.PID == 0 || r.Host == "" {
 		t.Errorf("rank 2 = %+v", r)
+	}
+}
+
+// TestRankValue: what a rank's wrapper sends in value frames becomes its
+// RankResult.Value once it ended, whatever it sent: a value in pieces, too
+// much, what is not a Value, nothing at all, or pieces after its exit.
+func TestRankValue(t *testing.T) {
+	big := make([]byte, rankio.MaxFrame)
+	for _, tt := range []struct {
+		name   string
+		pieces [][]byte
+		late   []byte // after the exit
+		want   *rankio.Value
+	}{
+		{"in pieces", [][]byte{[]byte(`{"type":"float64","gob":"CA`), []byte(`g=","json":1.5}`)}, nil, &rankio.Value{Type: "float64", Gob: []byte{8, 8}, JSON: json.RawMessage("1.5")}},
+		{"nothing", nil, nil, nil},
+		{"an error", [][]byte{[]byte(`{"error":"no"}`)}, nil, &rankio.Value{Err: "no"}},
+		{"not a value", [][]byte{[]byte(`{"type":`)}, nil, &rankio.Value{Err: "what it sent is not a value: unexpected end of JSON input"}},
+		{"two values", [][]byte{[]byte(`{} {}`)}, nil, &rankio.Value{Err: "what it sent is not a value: invalid character '{' after top-level value"}},
+		{"after the exit", [][]byte{[]byte(`{"json":1}`)}, []byte(`garbage`), &rankio.Value{JSON: json.RawMessage("1")}},
+		{"too large", slices.Repeat([][]byte{big}, rankio.MaxValue/rankio.MaxFrame+1), nil, &rankio.Value{Err: "its value is larger than the 64 MiB that can be brought back"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			em := NewEmitter(celliotest.New())
+			defer em.Close()
+			c, err := NewCollector(1, false, em, nil, quietLog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := launchtest.DialRank(t, c.Address(false), c.token, 0)
+			for _, p := range tt.pieces {
+				if err := rankio.WriteFrame(r, rankio.FrameValue, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exit, _ := json.Marshal(rankio.Exit{})
+			rankio.WriteFrame(r, rankio.FrameExit, exit)
+			if tt.late != nil {
+				rankio.WriteFrame(r, rankio.FrameValue, tt.late)
+			}
+			r.Close()
+			launchtest.WaitFor(t, "the rank to end", func() bool { _, ended := c.Counts(); return ended == 1 && !c.open() })
+			c.Close()
+			if got := c.results()[0].Value; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Value = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRankIOValue runs the wrapper with rankio.ValueFlag: the program
+// finds the value channel in $MPIGO_RANKIO_VALUE, and what it writes there
+// is the rank's value.
+func TestRankIOValue(t *testing.T) {
+	em := NewEmitter(celliotest.New())
+	defer em.Close()
+	c, err := NewCollector(1, false, em, nil, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(rankio.EnvVar, c.Address(false).String())
+	t.Setenv("OMPI_COMM_WORLD_RANK", "0")
+	done := make(chan int, 1)
+	prog := `echo out; printf '{"type":"int","json":7}' >&$` + rankio.ValueEnvVar
+	go func() {
+		done <- rankio.Main([]string{rankio.ValueFlag, "--", "/bin/sh", "-c", prog}, io.Discard, io.Discard)
+	}()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit status %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("rankio.Main did not return")
+	}
+	launchtest.WaitFor(t, "the rank's connection to end", func() bool { return !c.open() })
+	c.Close()
+	if v := c.results()[0].Value; v == nil || v.Type != "int" || string(v.JSON) != "7" {
+		t.Errorf("Value = %+v", v)
 	}
 }
 

@@ -35,6 +35,10 @@ type Job struct {
 	Launcher *Launcher
 	Wrapper  []string // runs the rank wrapper: the rankio binary, or mpigo rankio
 	Program  []string // the program and its arguments
+	// Value gives each rank's program the wrapper's value channel
+	// (rankio.ValueFlag), for %mpirun --out: RankResult.Value holds what
+	// came through it.
+	Value    bool
 	Emitter  *Emitter
 	Rewrite  func(string) string
 	Progress func(started, ended int)
@@ -93,7 +97,11 @@ func Run(ctx context.Context, j Job) (*Outcome, error) {
 	}
 	defer c.Close()
 	rankEnv := c.RankEnv(remote, j.Req.Env)
-	argv, env := j.Launcher.Command(j.Req, commandSpec{wrapper: j.Wrapper, program: j.Program, env: rankEnv, cores: Cores(), euid: os.Geteuid()})
+	wrapper := j.Wrapper
+	if j.Value && len(wrapper) > 0 {
+		wrapper = append(slices.Clone(wrapper), rankio.ValueFlag)
+	}
+	argv, env := j.Launcher.Command(j.Req, commandSpec{wrapper: wrapper, program: j.Program, env: rankEnv, cores: Cores(), euid: os.Geteuid()})
 	if j.Verbose != nil {
 		j.Verbose("launch: " + ShownCommand(env, argv))
 	}

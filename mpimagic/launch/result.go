@@ -25,6 +25,9 @@ type RankResult struct {
 	// Label, when set, is the status shown instead of the exit's: the
 	// ranks of a %px cell do not exit.
 	Label string
+	// Value is the value its program sent back (%mpirun --out), decoded;
+	// nil when it sent none.
+	Value *rankio.Value
 	// Stopped: it ended because the magic or the launcher stopped it (after
 	// an interrupt, a timeout or another rank's failure), not by itself.
 	Stopped bool

@@ -18,7 +18,8 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/ge
 // testdata/generate/*.txtar, readable as examples of what an %mpirun cell
 // becomes. Each archive holds the declarations of earlier cells ("decl
 // KIND NAME CELL LINE" sections, the source as the session stored it),
-// the cell below its %mpirun line ("cell") and the program Generate makes
+// the cell below its %mpirun line ("cell"), an empty "out" section for a
+// cell run with --out (GenerateOut), and the program Generate makes
 // ("main.go"). go test ./mpimagic/program -run GenerateGolden -args -update
 // rewrites main.go.
 func TestGenerateGolden(t *testing.T) {
@@ -34,6 +35,7 @@ func TestGenerateGolden(t *testing.T) {
 			}
 			var decls []goeval.Decl
 			var body string
+			out := false
 			want := -1
 			for i, f := range ar.Files {
 				switch fields := strings.Fields(f.Name); {
@@ -43,13 +45,19 @@ func TestGenerateGolden(t *testing.T) {
 					decls = append(decls, goeval.Decl{Kind: fields[1], Name: fields[2], Src: strings.TrimSuffix(string(f.Data), "\n"), Cell: cell, Line: line})
 				case f.Name == "cell":
 					body = string(f.Data)
+				case f.Name == "out":
+					out = true
 				case f.Name == "main.go":
 					want = i
 				default:
 					t.Fatalf("unknown section %q", f.Name)
 				}
 			}
-			gen, err := Generate(body, decls, testExports)
+			generate := Generate
+			if out {
+				generate = GenerateOut
+			}
+			gen, err := generate(body, decls, testExports)
 			if err != nil {
 				t.Fatal(err)
 			}

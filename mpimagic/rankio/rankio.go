@@ -55,11 +55,15 @@ const KillGrace = 700 * time.Millisecond
 // process's own stdout and stderr, each line prefixed with "[rank N] ".
 // It returns the exit status to exit with: the program's, or 128+signal.
 func Main(args []string, stdout, stderr io.Writer) int {
+	value := len(args) > 0 && args[0] == ValueFlag
+	if value {
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: mpigo rankio -- PROGRAM [ARGS...] (started by %mpirun under the MPI launcher)")
+		fmt.Fprintln(stderr, "usage: mpigo rankio [--value] -- PROGRAM [ARGS...] (started by %mpirun under the MPI launcher)")
 		return 2
 	}
 	setParentDeathSignal(syscall.SIGTERM)
@@ -74,7 +78,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, EnvVar+"=") {
+		if !strings.HasPrefix(kv, EnvVar+"=") && !strings.HasPrefix(kv, ValueEnvVar+"=") {
 			env = append(env, kv)
 		}
 	}
@@ -89,7 +93,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			conn = c
 			defer conn.Close()
 			w := &rankWriter{w: bufio.NewWriterSize(conn, 64<<10)}
-			return runRank(args, env, rank, token, conn, w, stderr)
+			return runRank(args, env, value, rank, token, conn, w, stderr)
 		}
 	}
 	return runRankLocal(args, env, rank, stdout, stderr)
@@ -156,6 +160,7 @@ type child struct {
 	cmd      *exec.Cmd
 	outR     *os.File
 	errR     *os.File
+	valR     *os.File // the value channel (ValueFlag); nil without one
 	start    time.Time
 	exited   chan struct{}
 	killOnce sync.Once
@@ -164,16 +169,32 @@ type child struct {
 // startChild starts the program with its output on pipes. The calling
 // goroutine must stay locked to its thread for the program's life: the
 // program gets SIGKILL when that thread (the wrapper) dies.
-func startChild(args, env []string) (*child, error) {
+// With value, the program gets the value channel (ValueFlag) as fd 3.
+func startChild(args, env []string, value bool) (*child, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
 	cmd.Stdin = os.Stdin
 	cmd.SysProcAttr = childProcAttr()
+	var valR, valW *os.File
+	if value {
+		var err error
+		if valR, valW, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		cmd.ExtraFiles = []*os.File{valW}
+		cmd.Env = append(cmd.Env, ValueEnvVar+"=3")
+	}
 	outR, errR, err := StartPiped(cmd)
+	if valW != nil {
+		valW.Close() // only the program holds the write end
+	}
 	if err != nil {
+		if valR != nil {
+			valR.Close()
+		}
 		return nil, err
 	}
-	return &child{cmd: cmd, outR: outR, errR: errR, exited: make(chan struct{}), start: time.Now()}, nil
+	return &child{cmd: cmd, outR: outR, errR: errR, valR: valR, exited: make(chan struct{}), start: time.Now()}, nil
 }
 
 // StartPiped starts cmd with its stdout and stderr on two pipes, and
@@ -278,11 +299,12 @@ func forwardSignals(c *child) func() {
 	return func() { signal.Stop(sigs); close(done) }
 }
 
-// runRank runs the program with its output and exit going over conn.
-func runRank(args, env []string, rank int, token string, conn net.Conn, w *rankWriter, stderr io.Writer) int {
+// runRank runs the program with its output, its value (with value) and
+// its exit going over conn.
+func runRank(args, env []string, value bool, rank int, token string, conn net.Conn, w *rankWriter, stderr io.Writer) int {
 	runtime.LockOSThread()
 	h := Hello{Token: token, Rank: rank, Host: Hostname(), PID: os.Getpid(), PGID: getpgid()}
-	c, startErr := startChild(args, env)
+	c, startErr := startChild(args, env, value)
 	if startErr == nil {
 		h.ChildPID = c.cmd.Process.Pid
 	}
@@ -318,22 +340,16 @@ func runRank(args, env []string, rank int, token string, conn net.Conn, w *rankW
 	}()
 
 	var copiers sync.WaitGroup
-	forward := func(r *os.File, typ byte) {
-		defer copiers.Done()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				_ = w.frame(typ, buf[:n]) // a dead connection: keep draining the pipe
-			}
-			if err != nil {
-				return
-			}
-		}
-	}
+	pipes := []*os.File{c.outR, c.errR}
 	copiers.Add(2)
-	go forward(c.outR, FrameStdout)
-	go forward(c.errR, FrameStderr)
+	go forward(&copiers, w, c.outR, FrameStdout, -1)
+	go forward(&copiers, w, c.errR, FrameStderr, -1)
+	if c.valR != nil {
+		pipes = append(pipes, c.valR)
+		copiers.Add(1)
+		// One byte past MaxValue tells the magic the value is too large.
+		go forward(&copiers, w, c.valR, FrameValue, MaxValue+1)
+	}
 
 	info := c.wait()
 	drained := make(chan struct{})
@@ -341,8 +357,9 @@ func runRank(args, env []string, rank int, token string, conn net.Conn, w *rankW
 	select {
 	case <-drained:
 	case <-time.After(time.Second): // a grandchild holds the pipes open
-		c.outR.Close()
-		c.errR.Close()
+		for _, p := range pipes {
+			p.Close()
+		}
 		<-drained
 	}
 	b, _ := json.Marshal(info)
@@ -353,11 +370,35 @@ func runRank(args, env []string, rank int, token string, conn net.Conn, w *rankW
 	return exitCode(info)
 }
 
+// forward sends what r carries as frames of type typ, until r ends; past
+// limit bytes (-1: none) it drops the rest, still draining the pipe so
+// that the program never blocks on it. A dead connection drains it too.
+func forward(wg *sync.WaitGroup, w *rankWriter, r *os.File, typ byte, limit int) {
+	defer wg.Done()
+	buf := make([]byte, 32<<10)
+	sent := 0
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && (limit < 0 || sent < limit) {
+			m := n
+			if limit >= 0 {
+				m = min(n, limit-sent)
+			}
+			_ = w.frame(typ, buf[:m])
+			sent += m
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // runRankLocal runs the program with its output prefixed on our own
-// stdout and stderr (no connection to the kernel).
+// stdout and stderr (no connection to the kernel, so no value channel
+// either: the magic then says the rank sent no value).
 func runRankLocal(args, env []string, rank int, stdout, stderr io.Writer) int {
 	runtime.LockOSThread()
-	c, err := startChild(args, env)
+	c, err := startChild(args, env, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "mpigo rankio: rank %d: %v\n", rank, err)
 		return 127

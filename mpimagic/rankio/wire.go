@@ -2,6 +2,7 @@ package rankio
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,10 @@ const (
 	FrameStdout = 'O' // bytes the program wrote to stdout
 	FrameStderr = 'E' // bytes the program wrote to stderr
 	FrameExit   = 'X' // JSON Exit, the last frame
+	// FrameValue carries a piece of the program's --out value (a JSON
+	// Value); the pieces of a rank, in order, make it up, and all come
+	// before its Exit. Only a wrapper started with ValueFlag sends them.
+	FrameValue = 'V'
 )
 
 // Control bytes, magic to wrapper.
@@ -31,6 +36,34 @@ const (
 
 // MaxFrame bounds a frame's payload.
 const MaxFrame = 1 << 20
+
+// MaxValue bounds the JSON Value a rank's program sends back (%mpirun
+// --out): the program sends an error in its place when its value is
+// larger, and the magic refuses more from a program that does not.
+const MaxValue = 64 << 20
+
+// ValueFlag, before the "--" of the wrapper's arguments, asks the wrapper
+// for the value channel: a pipe the program writes its Value to, named by
+// ValueEnvVar, whose bytes go to the magic as FrameValue frames.
+const ValueFlag = "--value"
+
+// ValueEnvVar is the environment variable through which the wrapper tells
+// the program the file descriptor of the value channel (see ValueFlag).
+const ValueEnvVar = "MPIGO_RANKIO_VALUE"
+
+// Value is the value of an %mpirun --out cell's final expression as a
+// rank's program sends it back (package rankout encodes it): gob-encoded
+// with its type as a plain cell writes it, and as JSON, for a notebook
+// session that does not know the type. Type and Gob are empty when gob
+// cannot carry the value (Gob alone for a nil pointer, map or slice, which
+// the session reads as the zero value), JSON when encoding/json cannot;
+// Err says why there is neither.
+type Value struct {
+	Type string          `json:"type,omitempty"`
+	Gob  []byte          `json:"gob,omitempty"`
+	JSON json.RawMessage `json:"json,omitempty"`
+	Err  string          `json:"error,omitempty"`
+}
 
 // EnvVar is the environment variable through which the launcher hands
 // each rank's wrapper the magic's Address.

@@ -177,7 +177,7 @@ def test_sigkill_leaves_nothing(tmp_path):
 
 def test_usage(pk):
     for code, want in [
-        ("%ranks start -n 2 --sbatch --timeout 5s", "not --export or --timeout"),
+        ("%ranks start -n 2 --sbatch --timeout 5s", "not --export, --timeout or --out"),
         ("%ranks start -n 2", "the ranks run already"),
         ("%px --ranks 9\nfmt.Println(1)", "there is no rank 9"),
         ("%px --out 1x\nrank", "Go identifier"),
