@@ -66,6 +66,7 @@ func (p *Pool) Run(ctx context.Context, c Cell, out cellio.Output) (cellio.Resul
 	if werr != nil {
 		return cellio.Result{}, werr
 	}
+	p.setNotice(out)
 	em := launch.NewEmitter(out)
 	defer em.Close()
 	p.setLive(em)

@@ -2,6 +2,7 @@ package px
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -160,7 +161,8 @@ func (p *Pool) lose(r *rank, err error) {
 		why = "its connection failed: " + err.Error()
 	}
 	p.mu.Lock()
-	if !r.lost {
+	first := !r.lost
+	if first {
 		r.lost, r.lostWhy, r.state = true, why, Lost
 	}
 	var waiting []*call
@@ -170,10 +172,18 @@ func (p *Pool) lose(r *rank, err error) {
 			waiting = append(waiting, c)
 		}
 	}
+	notice := p.notice
+	if !first || p.closed || len(p.calls) > 0 {
+		notice = nil // a stop, or a running cell, which reports it
+	}
 	p.mu.Unlock()
 	r.conn.Close()
 	for _, c := range waiting {
 		c.done <- reply{rank: r.n, lost: why}
+	}
+	if notice != nil {
+		notice.Stream("stderr", fmt.Sprintf("%%ranks: rank %d died at %s: %s; the other ranks cannot go on without it: %%ranks restart starts them afresh\n",
+			r.n, time.Now().Format("15:04:05"), why))
 	}
 }
 

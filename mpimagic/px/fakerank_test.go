@@ -27,6 +27,7 @@ import (
 //	decls           print how many declarations were restored (by name)
 //	fail R          fail on rank R ("*": on every rank)
 //	die R           exit the process of rank R
+//	dieafter R      exit the process of rank R once the cell has ended
 //	hang            run until interrupted
 //	stuck R         on rank R, run and ignore interrupts
 //	value           end with the value rank*10 (for --out)
@@ -148,6 +149,7 @@ func (s *fakeSession) mine(arg string) bool { return arg == "*" || arg == strcon
 // execute runs a cell and sends its done.
 func (s *fakeSession) execute(req pxwire.Request, stop chan struct{}) {
 	done := pxwire.Event{ID: req.ID, Kind: pxwire.EventDone}
+	exitAfter := false
 	out := func(text string) {
 		s.w.send(pxwire.Event{ID: req.ID, Kind: pxwire.EventOutput, Stream: "stdout", Text: text})
 	}
@@ -168,6 +170,8 @@ func (s *fakeSession) execute(req pxwire.Request, stop chan struct{}) {
 			done.Error = &cellio.Error{Name: cellio.Panic, Value: "boom on " + strconv.Itoa(s.rank), Traceback: []string{"panic: boom", "cell[1]:1"}}
 		case cmd == "die" && s.mine(arg):
 			os.Exit(3)
+		case cmd == "dieafter" && s.mine(arg):
+			exitAfter = true
 		case cmd == "hang":
 			<-stop
 			done.Error = &cellio.Error{Name: cellio.Interrupted, Value: "interrupted"}
@@ -186,4 +190,7 @@ func (s *fakeSession) execute(req pxwire.Request, stop chan struct{}) {
 	delete(s.stops, req.ID)
 	s.mu.Unlock()
 	s.w.send(done)
+	if exitAfter {
+		os.Exit(3)
+	}
 }

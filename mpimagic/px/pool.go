@@ -109,6 +109,7 @@ type Pool struct {
 	// unstuck is closed (and replaced) when a stuck rank's interrupted
 	// cell ends at last.
 	unstuck chan struct{}
+	notice  cellio.Output // see setNotice
 }
 
 // maxPending bounds the connections waiting for their hello: past it, new
@@ -156,7 +157,17 @@ func Start(ctx context.Context, cfg Config, spec Spec, out cellio.Output) (*Pool
 		return nil, werr
 	}
 	pr.Set(p.startedText(what), true)
+	p.setNotice(out)
 	return p, nil
+}
+
+// setNotice makes out, the output of the latest %ranks start or %px cell,
+// where the loss of a rank between cells is told at once: the front end
+// shows it under that cell, as it shows a background thread's output.
+func (p *Pool) setNotice(out cellio.Output) {
+	p.mu.Lock()
+	p.notice = out
+	p.mu.Unlock()
 }
 
 // newPool is a pool not started yet.

@@ -264,6 +264,28 @@ func TestRankDies(t *testing.T) {
 	}
 }
 
+func TestRankDiesBetweenCellsIsToldAtOnce(t *testing.T) {
+	p := start(t, fakeConfig(t), fakeSpec(t, 2))
+	told := make(chan string, 1)
+	rec := celliotest.New()
+	rec.OnStream(func(name, text string) {
+		if strings.Contains(text, "died at") {
+			told <- name + ": " + text
+		}
+	})
+	if _, err := p.Run(context.Background(), Cell{Count: 1, Code: "dieafter 1"}, rec); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-told:
+		if !strings.HasPrefix(msg, "stderr: %ranks: rank 1 died at ") || !strings.Contains(msg, "%ranks restart") {
+			t.Errorf("told %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loss of rank 1 after its cell was not told")
+	}
+}
+
 func TestOut(t *testing.T) {
 	cfg := fakeConfig(t)
 	var gotName string

@@ -10,6 +10,7 @@ tests."""
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import uuid
@@ -212,6 +213,37 @@ def test_session_packages_on_the_ranks(tmp_path):
         ok(k.kc, "%ranks restart", timeout=600)
         ex = ok(k.kc, '%px\nimport "example.org/late"\nfmt.Println(late.Twice(mpi.World.Rank()))')
         assert sorted(rank_lines(ex.stdout)) == [(0, "0"), (1, "2")], ex.stdout
+    finally:
+        stop_kernel(k)
+    assert_no_ranks(k)
+
+
+def test_rank_killed_between_cells_is_told_at_once(tmp_path):
+    """A rank that dies while no cell runs is told under the last %px cell
+    at once (as ipykernel shows a background thread's output), and the next
+    cell says the ranks cannot go on; %ranks restart brings them back."""
+    k = tagged_kernel(tmp_path / "kernel.log")
+    try:
+        ok(k.kc, "%ranks start -n 2", timeout=300)
+        pids = {int(r.split()[0]): int(r.split()[2]) for r in ok(k.kc, "%ranks").stdout.splitlines()[1:3]}
+        last = ok(k.kc, "%px\nfmt.Println(mpi.World.Rank())")
+        os.kill(pids[1], signal.SIGKILL)
+        told = []
+
+        def said() -> bool:
+            try:
+                msg = k.kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                return False
+            if msg["msg_type"] == "stream" and msg["parent_header"].get("msg_id") == last.msg_id:
+                told.append(msg["content"]["text"])
+            return any("rank 1 died at" in t for t in told)
+
+        assert wait_for(said, 20), f"no word of rank 1's death under the last cell: {told}"
+        ex = run(k.kc, "%px\nfmt.Println(1)")
+        assert ex.status == "error" and ex.error["ename"] == "RankError" and "rank 1 died" in ex.error["evalue"], ex.describe()
+        ok(k.kc, "%ranks restart", timeout=300)
+        assert len(rank_lines(ok(k.kc, "%px\nfmt.Println(mpi.World.Rank())").stdout)) == 2
     finally:
         stop_kernel(k)
     assert_no_ranks(k)
