@@ -122,7 +122,12 @@ func (s *Session) ImportSlice(name string, vals []CarriedVar, jsons []json.RawMe
 	return nil
 }
 
-// commonType returns the type every one of the n values has, or "".
+// maxSliceElems bounds the array elements a carried type may declare:
+// declaring the slice allocates them.
+const maxSliceElems = 64 << 20
+
+// commonType returns the type every one of the n values has, or "" (also
+// when that is not a type expression: it came from another process).
 func commonType(vals []CarriedVar, n int) string {
 	if len(vals) != n || n == 0 {
 		return ""
@@ -132,6 +137,9 @@ func commonType(vals []CarriedVar, n int) string {
 		if v.Type != typ {
 			return ""
 		}
+	}
+	if !IsTypeText(typ, maxSliceElems) {
+		return "" // not a type: the values go in as JSON
 	}
 	return typ
 }

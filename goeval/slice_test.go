@@ -103,6 +103,22 @@ func TestImportSliceBadName(t *testing.T) {
 	}
 }
 
+// TestImportSliceNeverEvaluatesWhatIsNotAType: the type text comes from
+// another process; text that is not a type expression goes in as JSON.
+func TestImportSliceNeverEvaluatesWhatIsNotAType(t *testing.T) {
+	s := newSession(t)
+	hostile := `int, 0); panic("evaluated"`
+	vals := []CarriedVar{{Name: "v", Type: hostile}, {Name: "v", Type: hostile}}
+	jsons := []json.RawMessage{json.RawMessage("1"), json.RawMessage("2")}
+	if err := s.ImportSlice("v", vals, jsons); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Eval(context.Background(), 1, `fmt.Sprintf("%T %v", v, v)`)
+	if err != nil || res.Text != `"[]interface {} [1 2]"` {
+		t.Fatalf("v = %q, %v; want []any from JSON", res.Text, err)
+	}
+}
+
 // newSession returns a session closed when the test ends.
 func newSession(t *testing.T) *Session {
 	t.Helper()

@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"strconv"
 
 	"github.com/mpigo/mpigo/cellio"
 	"github.com/mpigo/mpigo/goeval"
@@ -111,70 +107,10 @@ func checkValue(rank int, v *rankio.Value) (*rankio.Value, error) {
 		return nil, unencodable(rank, v.Err)
 	case v.Type == "" && len(v.JSON) == 0:
 		return nil, unencodable(rank, "it sent neither gob nor JSON")
-	case v.Type != "" && !isTypeText(v.Type):
+	case v.Type != "" && !goeval.IsTypeText(v.Type, rankio.MaxValue):
 		return nil, notAType(rank, v.Type)
 	case len(v.JSON) > 0 && !json.Valid(v.JSON):
 		return nil, notJSON(rank)
 	}
 	return v, nil
-}
-
-// isTypeText reports whether s is a type expression of the kinds a value
-// gob carries has (names, package.Name, pointers, slices, arrays, maps,
-// structs, instantiated generics) and nothing else: the session evaluates
-// it.
-func isTypeText(s string) bool {
-	e, err := parser.ParseExpr(s)
-	return err == nil && isTypeExpr(e, rankio.MaxValue)
-}
-
-// isTypeExpr is isTypeText for a parsed expression, with at most limit
-// array elements along any path: declaring the slice allocates them.
-func isTypeExpr(e ast.Expr, limit int64) bool {
-	switch e := e.(type) {
-	case *ast.Ident:
-		return true
-	case *ast.SelectorExpr:
-		_, ok := e.X.(*ast.Ident)
-		return ok
-	case *ast.StarExpr:
-		return isTypeExpr(e.X, limit)
-	case *ast.ArrayType:
-		return isArrayType(e, limit)
-	case *ast.MapType:
-		return isTypeExpr(e.Key, limit) && isTypeExpr(e.Value, limit)
-	case *ast.StructType:
-		for _, f := range e.Fields.List {
-			if !isTypeExpr(f.Type, limit) {
-				return false
-			}
-		}
-		return true
-	case *ast.IndexExpr:
-		return isTypeExpr(e.X, limit) && isTypeExpr(e.Index, limit)
-	case *ast.IndexListExpr:
-		for _, x := range e.Indices {
-			if !isTypeExpr(x, limit) {
-				return false
-			}
-		}
-		return isTypeExpr(e.X, limit)
-	}
-	return false
-}
-
-// isArrayType is isTypeExpr for a slice or an array type.
-func isArrayType(e *ast.ArrayType, limit int64) bool {
-	if e.Len == nil {
-		return isTypeExpr(e.Elt, limit)
-	}
-	lit, ok := e.Len.(*ast.BasicLit)
-	if !ok || lit.Kind != token.INT {
-		return false
-	}
-	n, err := strconv.ParseInt(lit.Value, 0, 64)
-	if err != nil || n > limit {
-		return false
-	}
-	return isTypeExpr(e.Elt, limit/max(n, 1))
 }
