@@ -115,12 +115,8 @@ func generate(body string, decls []goeval.Decl, mpiExports []string, opts genOpt
 		return nil, ErrEmpty
 	}
 	if hasMain {
-		for _, c := range chunks {
-			if c.kind == chunkStmt {
-				line, col := lineCol(body, c.start)
-				return nil, &CompileError{Lines: []string{fmt.Sprintf("%s:%d:%d: a cell that declares func main holds declarations only (import, func, type, const, var): move this statement into main",
-					CellFile, line+1, col)}}
-			}
+		if err := statementBesideMain(body, chunks); err != nil {
+			return nil, err
 		}
 	}
 	if opts.out && hasMain {
@@ -151,8 +147,47 @@ func generate(body string, decls []goeval.Decl, mpiExports []string, opts genOpt
 	// Pass 3: edits that keep every position: drop unused imports, mark
 	// declared variables used, initialise MPI in the cell's own main.
 	var ed edits
-	used := unresolvedNames(f2)
-	for _, d := range f2.Decls {
+	dropUnusedImports(fset, f2, &ed)
+	var read func(*ast.Ident) bool
+	if opts.tidy {
+		read = readVars(f2)
+	}
+	markUsed(fset, f2, &ed, read)
+	if hasMain {
+		initMPIInMain(fset, f2, &ed)
+	}
+	var out Pos
+	if opts.out {
+		if out, err = sendFinal(fset, f2, &ed, body, chunks); err != nil {
+			return nil, err
+		}
+	}
+	src := ed.apply(src2)
+	if !hasMain && !opts.export {
+		src = nameCellCall(src)
+	}
+	return &Generated{Source: src, HasMain: hasMain, Inherited: inherited, Imports: moduleImports(src), Out: out}, nil
+}
+
+// statementBesideMain is the error of a cell that declares func main and
+// also holds a statement outside it (nil if it holds none).
+func statementBesideMain(body string, chunks []chunk) error {
+	for _, c := range chunks {
+		if c.kind == chunkStmt {
+			line, col := lineCol(body, c.start)
+			return &CompileError{Lines: []string{fmt.Sprintf("%s:%d:%d: a cell that declares func main holds declarations only (import, func, type, const, var): move this statement into main",
+				CellFile, line+1, col)}}
+		}
+	}
+	return nil
+}
+
+// dropUnusedImports blanks the imports f uses nowhere (the compiler
+// refuses them), keeping positions: mpi, --out's package, blank and dot
+// imports stay.
+func dropUnusedImports(fset *token.FileSet, f *ast.File, ed *edits) {
+	used := unresolvedNames(f)
+	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {
 			continue
@@ -174,30 +209,17 @@ func generate(body string, decls []goeval.Decl, mpiExports []string, opts genOpt
 			}
 		}
 	}
-	var read func(*ast.Ident) bool
-	if opts.tidy {
-		read = readVars(f2)
-	}
-	markUsed(fset, f2, &ed, read)
-	if hasMain {
-		for _, d := range f2.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" && fd.Body != nil {
-				at := fd.Body.Lbrace + 1
-				ed.insert(fset, at, MPIAlias+".Init(); defer "+MPIAlias+".Finalize();"+lineComment(fset, at))
-			}
+}
+
+// initMPIInMain makes the cell's own func main initialise MPI first and
+// finalise it last, on the line of its opening brace.
+func initMPIInMain(fset *token.FileSet, f *ast.File, ed *edits) {
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" && fd.Body != nil {
+			at := fd.Body.Lbrace + 1
+			ed.insert(fset, at, MPIAlias+".Init(); defer "+MPIAlias+".Finalize();"+lineComment(fset, at))
 		}
 	}
-	var out Pos
-	if opts.out {
-		if out, err = sendFinal(fset, f2, &ed, body, chunks); err != nil {
-			return nil, err
-		}
-	}
-	src := ed.apply(src2)
-	if !hasMain && !opts.export {
-		src = nameCellCall(src)
-	}
-	return &Generated{Source: src, HasMain: hasMain, Inherited: inherited, Imports: moduleImports(src), Out: out}, nil
 }
 
 // cellCall ends the function literal that holds the cell's statements,
