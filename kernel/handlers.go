@@ -44,6 +44,14 @@ func (k *kernel) route(l *link, m *message, onShell bool) (quit bool) {
 		k.handleIsComplete(l, m)
 	case "comm_info_request":
 		k.handleCommInfo(l, m)
+	case "debug_request":
+		// The spec serves it on control only (as ipykernel does): the shell
+		// may be busy with the very cell being debugged.
+		if onShell {
+			k.replyError(l, m, onShell, errWrongChannel(t, l.name))
+			break
+		}
+		k.handleDebug(l, m)
 	case "comm_open", "comm_msg", "comm_close":
 		k.log.Info("ignoring comm message (no comms are supported)", "msg_type", t)
 	case "execute_request", "complete_request", "inspect_request", "history_request":
@@ -119,7 +127,7 @@ func (k *kernel) kernelInfo() map[string]any {
 			{"text": "mpigo README", "url": "https://github.com/mpigo/mpigo#readme"},
 			{"text": "A Tour of Go", "url": "https://go.dev/tour/"},
 		},
-		"debugger": false,
+		"debugger": k.debuggerReady(),
 	}
 }
 

@@ -69,6 +69,12 @@ type Config struct {
 	// Logger receives the kernel's logs; nil logs to stderr at the level
 	// named by $MPIGO_LOG (see NewLogger).
 	Logger *slog.Logger
+	// DebuggerReady makes kernel_info announce the debugger (JupyterLab then
+	// shows its bug icon) when the engine implements Debugger. It is false
+	// until the engine runs cells under yaegi's debugger: announced before,
+	// the icon would offer breakpoints that never stop. debug_request is
+	// served either way (the variable explorer, dumpCell, breakpoints).
+	DebuggerReady bool
 	// Version is reported as implementation_version; empty means "dev".
 	Version string
 	// HandleSignals makes Run treat SIGINT as an interrupt_request (instead of
@@ -127,6 +133,8 @@ type kernel struct {
 	execCount int
 	history   history
 	oldpwd    string // for %cd -
+
+	debug debugState // the debugger's session (debug_request, control goroutine)
 }
 
 // Run runs a kernel until a shutdown_request arrives (it then returns nil),
@@ -252,6 +260,7 @@ wait:
 		k.log.Debug("closing engine", "err", err)
 	}
 	socks.close()
+	k.closeDebug()
 	return result
 }
 

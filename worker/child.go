@@ -211,6 +211,14 @@ func (c *child) do(req request) reply {
 			r.Fail = err.Error()
 		}
 		r.Decls, r.DeclsSet = c.sess.Decls(), true
+	case opVariables:
+		r.Variables = c.sess.Variables()
+	case opVariableText:
+		text, err := c.sess.VariableText(req.Name)
+		if err != nil {
+			r.Fail = err.Error()
+		}
+		r.Text = text
 	case opImportVars:
 		r.Lost = c.sess.ImportVars(req.Vars)
 		r.Decls, r.DeclsSet = c.sess.Decls(), true

@@ -69,6 +69,8 @@ type Engine struct {
 	outMu sync.Mutex // serialises Stream and Display calls
 	out   Output     // where output goes: the running or the last cell's
 	shown map[string]bool
+
+	debug debugConfig // the debugger's session, for cells run under it
 }
 
 // Start starts the child process.
@@ -244,6 +246,11 @@ func (e *Engine) Close() error {
 func (e *Engine) call(ctx context.Context, req request) (reply, error) {
 	e.ops.Lock()
 	defer e.ops.Unlock()
+	return e.callLocked(ctx, req)
+}
+
+// callLocked is call, with e.ops held.
+func (e *Engine) callLocked(ctx context.Context, req request) (reply, error) {
 	p, err := e.alive()
 	if err != nil {
 		return reply{}, err

@@ -27,6 +27,8 @@ const (
 	opExportVars   = "exportVars"    // the session's variables, encoded to be carried to another interpreter
 	opImportVars   = "importVars"    // variables carried from another interpreter, after a restore
 	opImportSlice  = "importSlice"   // Name := a slice of values carried from the ranks (%px --out)
+	opVariables    = "variables"     // the session's variables, for the debugger's variable explorer
+	opVariableText = "variableText"  // one variable's value as text (richInspectVariables)
 	opInterrupt    = "interrupt"     // no reply; Engine sends SIGINT instead: no request is read while a cell runs
 	opInput        = "input"         // answers opInputRequest; no reply
 	opInputRequest = "input_request" // child → parent, while a cell reads stdin
@@ -67,6 +69,8 @@ type reply struct {
 	DeclsSet   bool                `json:"decls_set,omitempty"` // Decls is the whole new store
 	Vars       []goeval.CarriedVar `json:"vars,omitempty"`      // exportVars: the variables carried
 	Lost       []goeval.LostVar    `json:"lost,omitempty"`      // exportVars, importVars: those that could not be
+	Variables  []goeval.VarInfo    `json:"variables,omitempty"` // variables
+	Text       string              `json:"text,omitempty"`      // variableText
 }
 
 // envToken names the environment variable that gives the child its token;

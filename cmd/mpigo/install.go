@@ -163,8 +163,11 @@ func writeSpec(dir, exe, displayName string) error {
 		DisplayName:   displayName,
 		Language:      "go",
 		InterruptMode: "message",
-		Metadata:      map[string]any{"debugger": false},
-		Env:           map[string]string{},
+		// debugger stays false until cells run under yaegi's debugger
+		// (kernel.Config.DebuggerReady, issue 17): JupyterLab would show
+		// its bug icon and offer breakpoints that never stop.
+		Metadata: map[string]any{"debugger": false},
+		Env:      map[string]string{},
 	}
 	js, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {

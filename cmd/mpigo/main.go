@@ -40,7 +40,10 @@ var version = "dev"
 const yaegiFallback = "v0.16.1"
 
 // The worker's engine is what the kernel drives.
-var _ kernel.Engine = (*worker.Engine)(nil)
+var (
+	_ kernel.Engine   = (*worker.Engine)(nil)
+	_ kernel.Debugger = (*worker.Engine)(nil)
+)
 
 const usage = `mpigo: a Jupyter kernel for Go, with MPI.
 
@@ -204,9 +207,11 @@ func runKernel(connectionFile string, env kernelEnv) error {
 }
 
 // resetEngine makes %reset forget the declarations of %mpirun cells too,
-// which the magic keeps for later %mpirun cells.
+// which the magic keeps for later %mpirun cells. It embeds the
+// *worker.Engine itself, not a kernel.Engine, so that the kernel still sees
+// the engine's other interfaces (kernel.Debugger).
 type resetEngine struct {
-	kernel.Engine
+	*worker.Engine
 	reset func()
 }
 

@@ -1,0 +1,184 @@
+"""The Jupyter Debug Protocol (issue 17, first part): debug_request on the
+control channel answered with debug_reply, debug_event on iopub, the requests
+that need no stopped interpreter (initialize, attach, debugInfo, dumpCell,
+source, setBreakpoints, inspectVariables, richInspectVariables, modules,
+disconnect), errors that say what is wrong, and a control channel that answers
+while the shell runs a cell."""
+
+import itertools
+import os
+import time
+
+import pytest
+
+from helpers import control_reply, ok, shell_reply
+
+_seq = itertools.count(1)
+
+# The seed and vectors of ipykernel (ipykernel/compiler.py, murmur2_x86), which
+# JupyterLab's murmur2 matches: the kernel must name cells as both do.
+SEED = 0xC70F6907
+
+
+def murmur2(data: str, seed: int) -> int:
+    from ipykernel.compiler import murmur2_x86
+
+    return murmur2_x86(data, seed)
+
+
+def debug(kc, command: str, arguments=None, raw=None, timeout: float = 30) -> dict:
+    """Sends a debug_request on control; returns the debug_reply's content."""
+    content = raw if raw is not None else {"type": "request", "seq": next(_seq), "command": command, "arguments": arguments or {}}
+    msg = kc.session.msg("debug_request", content)
+    kc.control_channel.send(msg)
+    reply = control_reply(kc, msg["header"]["msg_id"], timeout=timeout)
+    assert reply["msg_type"] == "debug_reply", reply
+    return reply["content"]
+
+
+def debug_events(kc, want: str, timeout: float = 10) -> dict:
+    """The first debug_event named want on iopub, within timeout."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except Exception:
+            continue
+        if msg["msg_type"] == "debug_event":
+            seen.append(msg["content"].get("event"))
+            if msg["content"].get("event") == want:
+                return msg["content"]
+    raise TimeoutError(f"no {want} debug_event in {timeout}s; saw {seen}")
+
+
+def ok_response(resp: dict, command: str) -> dict:
+    assert resp["type"] == "response", resp
+    assert resp["command"] == command, resp
+    assert resp["success"] is True, resp
+    assert isinstance(resp["seq"], int) and isinstance(resp["request_seq"], int), resp
+    return resp.get("body") or {}
+
+
+def failed(resp: dict) -> str:
+    assert resp["type"] == "response" and resp["success"] is False, resp
+    assert resp["message"], resp
+    return resp["message"]
+
+
+def started(kc) -> None:
+    body = ok_response(debug(kc, "initialize", {"clientID": "jupyterlab", "adapterID": "go", "pathFormat": "path"}), "initialize")
+    assert body["supportsConfigurationDoneRequest"] is True
+    assert body["exceptionBreakpointFilters"] == []
+    debug_events(kc, "initialized")
+    ok_response(debug(kc, "attach", {}), "attach")
+
+
+def test_kernel_info_does_not_announce_the_debugger_yet(kc):
+    info = shell_reply(kc, kc.kernel_info())["content"]
+    assert info["debugger"] is False
+
+
+def test_session_without_a_stopped_interpreter(kc):
+    started(kc)
+    info = ok_response(debug(kc, "debugInfo"), "debugInfo")
+    assert info["isStarted"] is True
+    assert info["hashMethod"] == "Murmur2" and info["hashSeed"] == SEED
+    prefix = info["tmpFilePrefix"]
+    assert prefix.endswith(os.sep) and os.path.isdir(prefix)
+    assert os.stat(prefix).st_mode & 0o077 == 0, "the cells' directory is private"
+    assert info["tmpFileSuffix"] == ".go"
+    assert info["breakpoints"] == [] and info["stoppedThreads"] == []
+    assert info["richRendering"] is True and info["exceptionPaths"] == []
+
+    code = 'for i := 0; i < 3; i++ {\n\tfmt.Println("héllo", i)\n}\n'
+    path = ok_response(debug(kc, "dumpCell", {"code": code}), "dumpCell")["sourcePath"]
+    assert path == f"{prefix}{murmur2(code, SEED)}.go"
+    with open(path, encoding="utf-8") as f:
+        assert f.read() == code
+    assert ok_response(debug(kc, "source", {"source": {"path": path}}), "source")["content"] == code
+    assert "not the source" in failed(debug(kc, "source", {"source": {"path": "/etc/passwd"}}))
+    assert "not the source" in failed(debug(kc, "source", {"source": {"path": prefix + "../x.go"}}))
+
+    bps = ok_response(debug(kc, "setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 2}], "sourceModified": False}), "setBreakpoints")
+    assert bps["breakpoints"] == [{"verified": True, "line": 2, "source": {"path": path}}]
+    ok_response(debug(kc, "setExceptionBreakpoints", {"filters": []}), "setExceptionBreakpoints")
+    ok_response(debug(kc, "configurationDone"), "configurationDone")
+    info = ok_response(debug(kc, "debugInfo"), "debugInfo")
+    assert info["breakpoints"] == [{"source": path, "breakpoints": [{"line": 2}]}]
+
+    assert ok_response(debug(kc, "modules", {"startModule": 0, "moduleCount": 0}), "modules") == {"modules": [], "totalModules": 0}
+
+    # Requests that need a stopped cell say so; unknown ones say they are not supported.
+    for cmd in ("stackTrace", "scopes", "evaluate", "continue", "next", "stepIn", "stepOut"):
+        assert "no thread is stopped" in failed(debug(kc, cmd, {"threadId": 1})), cmd
+    assert "not supported by mpigo's debugger" in failed(debug(kc, "restartFrame", {"frameId": 1}))
+
+    ok_response(debug(kc, "disconnect", {"restart": False, "terminateDebuggee": True}), "disconnect")
+    info = ok_response(debug(kc, "debugInfo"), "debugInfo")
+    assert info["isStarted"] is False and info["breakpoints"] == []
+    assert "not started" in failed(debug(kc, "setBreakpoints", {"source": {"path": path}, "breakpoints": []}))
+
+
+def test_inspect_variables(kc):
+    ok(kc, "type Point struct {\n\tX, Y int\n\tlabel string\n}\n"
+           'x := 42\np := Point{1, 2, "a"}\ns := []string{"a", "b", "c"}\nm := map[string]int{"one": 1, "two": 2}\n')
+    started(kc)
+    variables = ok_response(debug(kc, "inspectVariables"), "inspectVariables")["variables"]
+    by_name = {v["name"]: v for v in variables}
+    assert {"x", "p", "s", "m"} <= set(by_name), variables
+    assert by_name["x"]["type"] == "int" and by_name["x"]["value"] == "42"
+    assert by_name["x"]["variablesReference"] == 0
+    assert by_name["p"]["type"] == "Point", by_name["p"]
+    assert by_name["s"]["type"] == "[]string" and by_name["s"]["value"] == "[a b c]"
+
+    fields = ok_response(debug(kc, "variables", {"variablesReference": by_name["p"]["variablesReference"]}), "variables")["variables"]
+    assert [(f["name"], f["value"]) for f in fields] == [("X", "1"), ("Y", "2"), ("label", '"a"')], fields
+    elems = ok_response(debug(kc, "variables", {"variablesReference": by_name["s"]["variablesReference"]}), "variables")["variables"]
+    assert [(e["name"], e["type"], e["value"]) for e in elems] == [("0", "string", '"a"'), ("1", "string", '"b"'), ("2", "string", '"c"')]
+    entries = ok_response(debug(kc, "variables", {"variablesReference": by_name["m"]["variablesReference"]}), "variables")["variables"]
+    assert [(e["name"], e["value"]) for e in entries] == [('"one"', "1"), ('"two"', "2")]
+
+    rich = ok_response(debug(kc, "richInspectVariables", {"variableName": "p"}), "richInspectVariables")
+    assert rich["data"]["text/plain"] == "{1 2 a}", rich
+    assert "no such variable" in failed(debug(kc, "richInspectVariables", {"variableName": "os.Exit(1)"}))
+
+
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        ({"type": "request", "seq": 1}, "names no command"),
+        ({"type": "event", "seq": 1, "command": "initialize"}, "type"),
+        ({"type": "request", "seq": "x", "command": "initialize"}, "not a DAP request"),
+        ({"type": "request", "seq": 1, "command": "dumpCell", "arguments": {"code": 7}}, "arguments of dumpCell"),
+        ({"type": "request", "seq": 1, "command": "setBreakpoints", "arguments": {"source": {"path": "/x.go"}, "breakpoints": [{"line": 1}] * 5000}}, "over the limit"),
+        ({"type": "request", "seq": 1, "command": "x" * 100000}, "not supported"),
+    ],
+)
+def test_malformed_requests_get_errors(kc, raw, why):
+    if raw.get("command") in ("dumpCell", "setBreakpoints"):
+        started(kc)
+    assert why in failed(debug(kc, "", raw=raw))
+    assert debug(kc, "debugInfo")["success"] is True  # and the kernel goes on
+
+
+def test_debug_request_on_shell_is_refused(kc):
+    msg = kc.session.msg("debug_request", {"type": "request", "seq": 1, "command": "debugInfo"})
+    kc.shell_channel.send(msg)
+    reply = shell_reply(kc, msg["header"]["msg_id"])["content"]
+    assert reply["status"] == "error" and reply["ename"] == "WrongChannel", reply
+
+
+def test_control_answers_while_a_cell_runs(kc):
+    ok(kc, "x := 1")
+    started(kc)
+    msg_id = kc.execute("time.Sleep(3 * time.Second)")
+    time.sleep(0.5)  # the cell is running
+    t0 = time.monotonic()
+    info = ok_response(debug(kc, "debugInfo", timeout=2), "debugInfo")
+    assert info["isStarted"] is True
+    busy = debug(kc, "inspectVariables", timeout=2)
+    assert time.monotonic() - t0 < 2, "the control channel waited for the cell"
+    assert "a cell is running" in failed(busy)
+    assert shell_reply(kc, msg_id, timeout=30)["content"]["status"] == "ok"
+    assert ok_response(debug(kc, "inspectVariables"), "inspectVariables")["variables"]
