@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/mpigo/mpigo/kernel/debugproto"
+	"github.com/mpigo/mpigo/debugproto"
 )
 
 // debugState is the kernel's debugger. Its session is made on the first

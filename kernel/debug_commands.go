@@ -3,7 +3,7 @@ package kernel
 import (
 	"context"
 
-	"github.com/mpigo/mpigo/kernel/debugproto"
+	"github.com/mpigo/mpigo/debugproto"
 )
 
 // debugAttach starts debugging cells: the engine gets the configuration.

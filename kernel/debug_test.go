@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpigo/mpigo/kernel/debugproto"
+	"github.com/mpigo/mpigo/debugproto"
 )
 
 // fakeDebugEngine is a fakeEngine with a debugger: it records the

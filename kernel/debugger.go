@@ -3,7 +3,7 @@ package kernel
 import (
 	"context"
 
-	"github.com/mpigo/mpigo/kernel/debugproto"
+	"github.com/mpigo/mpigo/debugproto"
 )
 
 // Debugger is what an Engine implements to be debugged from JupyterLab

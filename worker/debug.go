@@ -5,8 +5,8 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/mpigo/mpigo/debugproto"
 	"github.com/mpigo/mpigo/goeval"
-	"github.com/mpigo/mpigo/kernel/debugproto"
 )
 
 // ErrBusy is the error of a debugger request that needs the interpreter
