@@ -29,6 +29,11 @@ import (
 func (s *Session) Eval(ctx context.Context, cellNo int, src string) (Value, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.evalCell(ctx, cellNo, src)
+}
+
+// evalCell is Eval with s.mu held (EvalDebug shares it).
+func (s *Session) evalCell(ctx context.Context, cellNo int, src string) (Value, error) {
 	if ctx.Err() != nil {
 		return Value{}, interrupted()
 	}
@@ -369,7 +374,12 @@ func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program)
 	if err != nil {
 		return reflect.Value{}, err
 	}
-	res, err := s.ip.ExecuteWithContext(xctx, prog)
+	var res reflect.Value
+	if s.dbg == nil {
+		res, err = s.ip.ExecuteWithContext(xctx, prog)
+	} else {
+		res, err = s.dbg.execute(xctx, s.ip, cellNo, prog) // debug.go
+	}
 	if xerr := end(); xerr != nil {
 		return reflect.Value{}, xerr
 	}

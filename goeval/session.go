@@ -140,6 +140,10 @@ type Session struct {
 	last      reflect.Value
 	finalName string
 	finalType string
+
+	// dbg is the debug session of the cell that EvalDebug runs, nil
+	// otherwise: execute's only test when not debugging (debug.go).
+	dbg *DebugSession
 }
 
 // addDefer registers a top-level defer of the running cell.
