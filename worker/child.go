@@ -93,6 +93,11 @@ type child struct {
 
 	mu     sync.Mutex // guards cancel and deferred
 	cancel context.CancelFunc
+
+	// dbg runs cells under the debugger (debugchild.go), once the parent
+	// asked; bpPaths are the paths it has breakpoints for.
+	dbg     *goeval.DebugSession
+	bpPaths map[string]bool
 }
 
 func (c *child) send(r reply) {
@@ -247,7 +252,13 @@ func (c *child) execute(req request) reply {
 	}
 
 	before := c.sess.Decls()
-	v, err := c.sess.Eval(ctx, req.Cell, req.Code)
+	var v goeval.Value
+	var err error
+	if req.Debug != nil {
+		v, err = c.evalDebug(ctx, req)
+	} else {
+		v, err = c.sess.Eval(ctx, req.Cell, req.Code)
+	}
 
 	if stop != nil {
 		stop()

@@ -119,14 +119,22 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 		return Result{}, err
 	}
 	id := e.next()
-	if err := p.send(request{ID: id, Op: opExecute, Cell: req.Cell, Code: req.Code, AllowStdin: req.AllowStdin}); err != nil {
+	dr := e.debug.run(req.Code)
+	if err := p.send(request{ID: id, Op: opExecute, Cell: req.Cell, Code: req.Code, AllowStdin: req.AllowStdin, Debug: dr}); err != nil {
 		return Result{}, fmt.Errorf("worker: sending cell: %w", err)
+	}
+	if dr != nil {
+		e.debug.setRunning(p)
+		defer e.debug.setRunning(nil)
 	}
 	defer p.wakeOn(ctx)()
 	var deadline time.Time // once interrupted: when to give up on the cell
 	for {
 		r, err := p.recv(deadline)
 		switch {
+		case err == nil && r.Op == opDebugEvent:
+			e.debug.event(r.Event)
+		case err == nil && r.ID != id && e.debug.deliver(r):
 		case err == nil && r.ID != id:
 			e.log.Debug("stale reply", "id", r.ID)
 		case err == nil && r.Op == opInputRequest:

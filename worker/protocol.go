@@ -3,6 +3,7 @@ package worker
 import (
 	"encoding/json"
 
+	"github.com/mpigo/mpigo/debugproto"
 	"github.com/mpigo/mpigo/goeval"
 )
 
@@ -34,6 +35,8 @@ const (
 	opInputRequest = "input_request" // child → parent, while a cell reads stdin
 	opDone         = "done"          // child → parent, the reply to a request
 	opReady        = "ready"         // child → parent, first: SIGINT now interrupts cells
+	opDebug        = "debug"         // a debugger request for the cell that runs under the debugger (read while it runs)
+	opDebugEvent   = "debug_event"   // child → parent, while a cell runs under the debugger: a DAP event
 )
 
 // request is a message from the parent to the child.
@@ -54,6 +57,17 @@ type request struct {
 	Vars       []goeval.CarriedVar `json:"vars,omitempty"`  // for importVars, importSlice
 	Name       string              `json:"name,omitempty"`  // importSlice: the variable
 	JSONs      []json.RawMessage   `json:"jsons,omitempty"` // importSlice: the values as JSON
+	// execute under the debugger: the cell's source path and the
+	// breakpoints by path; debug: the DAP command and its arguments.
+	Debug   *debugRun       `json:"debug,omitempty"`
+	Command string          `json:"command,omitempty"`
+	Args    json.RawMessage `json:"args,omitempty"`
+}
+
+// debugRun says how a cell runs under the debugger.
+type debugRun struct {
+	Path        string           `json:"path"`
+	Breakpoints map[string][]int `json:"breakpoints,omitempty"`
 }
 
 // reply is a message from the child to the parent.
@@ -71,6 +85,9 @@ type reply struct {
 	Lost       []goeval.LostVar    `json:"lost,omitempty"`      // exportVars, importVars: those that could not be
 	Variables  []goeval.VarInfo    `json:"variables,omitempty"` // variables
 	Text       string              `json:"text,omitempty"`      // variableText
+	// debug: the DAP response's body; debug_event: the event.
+	DebugBody json.RawMessage   `json:"debug_body,omitempty"`
+	Event     *debugproto.Event `json:"event,omitempty"`
 }
 
 // envToken names the environment variable that gives the child its token;

@@ -1,4 +1,4 @@
-"""The Jupyter Debug Protocol (issue 17, first part): debug_request on the
+"""The Jupyter Debug Protocol (issue 17): debug_request on the
 control channel answered with debug_reply, debug_event on iopub, the requests
 that need no stopped interpreter (initialize, attach, debugInfo, dumpCell,
 source, setBreakpoints, inspectVariables, richInspectVariables, modules,
@@ -182,3 +182,64 @@ def test_control_answers_while_a_cell_runs(kc):
     assert "a cell is running" in failed(busy)
     assert shell_reply(kc, msg_id, timeout=30)["content"]["status"] == "ok"
     assert ok_response(debug(kc, "inspectVariables"), "inspectVariables")["variables"]
+
+
+def debug_event_where(kc, want: str, timeout: float = 20) -> dict:
+    """The next debug_event named want (skipping others)."""
+    return debug_events(kc, want, timeout)
+
+
+def set_breakpoints(kc, code: str, lines: list) -> str:
+    path = ok_response(debug(kc, "dumpCell", {"code": code}), "dumpCell")["sourcePath"]
+    body = ok_response(debug(kc, "setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": n} for n in lines]}), "setBreakpoints")
+    assert [b["verified"] for b in body["breakpoints"]] == [True] * len(lines), body
+    return path
+
+
+def test_breakpoint_stack_variables_step_evaluate_continue(kc):
+    """A DAP session as JupyterLab drives it: a breakpoint in a loop stops
+    the cell, the stack names the cell's file and line, the loop variable
+    shows, evaluate works in the stopped frame, stepping goes into a
+    function of an earlier cell, continuing lets the cell finish with its
+    output in order; the control channel answers all along."""
+    started(kc)
+    cell1 = "func twice(n int) int {\n\tm := 2 * n\n\treturn m\n}"
+    path1 = set_breakpoints(kc, cell1, [])
+    ok_response(debug(kc, "configurationDone"), "configurationDone")
+    ok(kc, cell1)
+    cell2 = 'total := 0\nfor i := 0; i < 3; i++ {\n\ttotal += twice(i)\n}\nfmt.Println("total", total)'
+    path2 = set_breakpoints(kc, cell2, [3])
+    msg_id = kc.execute(cell2)
+    stopped = debug_event_where(kc, "stopped")
+    thread = stopped["body"]["threadId"]
+    assert stopped["body"]["reason"] == "breakpoint", stopped
+    frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+    assert frames[0]["source"]["path"] == path2 and frames[0]["line"] == 3, frames
+    assert ok_response(debug(kc, "debugInfo"), "debugInfo")["stoppedThreads"] == [thread]
+    scopes = ok_response(debug(kc, "scopes", {"frameId": frames[0]["id"]}), "scopes")["scopes"]
+    names = {}
+    for s in scopes:
+        for v in ok_response(debug(kc, "variables", {"variablesReference": s["variablesReference"]}), "variables")["variables"]:
+            names[v["name"]] = v["value"]
+    assert names.get("i") == "0", names
+    ev = ok_response(debug(kc, "evaluate", {"expression": "i*2 + 1", "frameId": frames[0]["id"]}), "evaluate")
+    assert ev["result"] == "1", ev
+    # step in until the loop calls twice, a function of cell 1: its file
+    # and line (yaegi steps by node: the stop at line 3 may come after
+    # this iteration's call, so the next iteration's enters it)
+    seen = []
+    for _ in range(8):
+        ok_response(debug(kc, "stepIn", {"threadId": thread}), "stepIn")
+        debug_event_where(kc, "stopped")
+        frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+        seen.append((frames[0].get("source", {}).get("path"), frames[0]["line"]))
+        if seen[-1][0] == path1:
+            break
+    assert seen[-1][0] == path1 and seen[-1][1] in (2, 3) and frames[0]["name"] == "twice", seen
+    # clear the breakpoint and let the cell finish
+    set_breakpoints(kc, cell2, [])
+    ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
+    reply = shell_reply(kc, msg_id, timeout=30)
+    assert reply["content"]["status"] == "ok", reply
+    ok_response(debug(kc, "disconnect", {}), "disconnect")
+    assert ok(kc, 'fmt.Println("after", total)').stdout == "after 6\n"
