@@ -28,6 +28,8 @@ type Breakpoint struct {
 	Verified bool   `json:"verified"`
 	Line     int    `json:"line"`
 	Source   Source `json:"source"`
+	// Message says why a breakpoint is not verified.
+	Message string `json:"message,omitempty"`
 }
 
 // Source names a source file.

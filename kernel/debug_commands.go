@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"strings"
 
 	"github.com/mpigo/mpigo/debugproto"
 )
@@ -109,8 +110,33 @@ func (k *kernel) debugSetBreakpoints(ctx context.Context, s *debugproto.Session,
 	if err != nil {
 		return nil, err
 	}
+	if magic := k.cellMagicOf(s, args.Source.Path); magic != "" {
+		for i := range bps {
+			bps[i].Verified = false
+			bps[i].Message = "breakpoints are not supported in %" + magic + " cells: they run compiled or on other processes, not in the notebook's interpreter"
+		}
+	}
 	k.configureDebugger(ctx, s, true)
 	return map[string]any{"breakpoints": bps}, nil
+}
+
+// cellMagicOf names the cell magic of the dumped cell at path ("" for a
+// Go cell, or a path that is no dumped cell).
+func (k *kernel) cellMagicOf(s *debugproto.Session, path string) string {
+	code, err := s.Paths().Read(path)
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(code, "\n")
+	first = strings.TrimSuffix(first, "\r")
+	if !strings.HasPrefix(first, "%") {
+		return ""
+	}
+	name, _, _ := magicName(first)
+	if _, ok := k.cfg.CellMagics[name]; ok {
+		return name
+	}
+	return ""
 }
 
 // debugSetExceptionBreakpoints stores the exception filters. None is

@@ -243,3 +243,14 @@ def test_breakpoint_stack_variables_step_evaluate_continue(kc):
     assert reply["content"]["status"] == "ok", reply
     ok_response(debug(kc, "disconnect", {}), "disconnect")
     assert ok(kc, 'fmt.Println("after", total)').stdout == "after 6\n"
+
+
+@pytest.mark.parametrize("cell", ["%mpirun -n 2\nfmt.Println(mpi.World.Rank())", "%%px\nfmt.Println(1)"])
+def test_breakpoints_in_magic_cells_are_not_supported(kc, cell):
+    """A breakpoint in an %mpirun or %px cell is answered unverified, with
+    the reason: those cells do not run in the notebook's interpreter."""
+    started(kc)
+    path = ok_response(debug(kc, "dumpCell", {"code": cell}), "dumpCell")["sourcePath"]
+    body = ok_response(debug(kc, "setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 2}]}), "setBreakpoints")
+    bp = body["breakpoints"][0]
+    assert bp["verified"] is False and "not supported in %" in bp["message"], body
