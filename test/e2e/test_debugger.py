@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import control_reply, ok, shell_reply
+from helpers import control_reply, ok, run, shell_reply
 
 _seq = itertools.count(1)
 
@@ -254,3 +254,21 @@ def test_breakpoints_in_magic_cells_are_not_supported(kc, cell):
     body = ok_response(debug(kc, "setBreakpoints", {"source": {"path": path}, "breakpoints": [{"line": 2}]}), "setBreakpoints")
     bp = body["breakpoints"][0]
     assert bp["verified"] is False and "not supported in %" in bp["message"], body
+
+
+@pytest.mark.parametrize("first", ["%reset", "os.Exit(3)"])
+def test_breakpoint_after_reset_or_a_new_interpreter(kc, first):
+    """After %reset, or a cell that ended the interpreter process (a new one
+    is started), a breakpoint in a new cell still stops it."""
+    started(kc)
+    run(kc, first)
+    cell = 'n := 0\nfor j := 0; j < 2; j++ {\n\tn += j\n}\nfmt.Println("n", n)'
+    set_breakpoints(kc, cell, [3])
+    msg_id = kc.execute(cell)
+    stopped = debug_event_where(kc, "stopped")
+    thread = stopped["body"]["threadId"]
+    frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+    assert frames[0]["line"] == 3, frames
+    set_breakpoints(kc, cell, [])
+    ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
+    assert shell_reply(kc, msg_id, timeout=30)["content"]["status"] == "ok"
