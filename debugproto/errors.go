@@ -1,6 +1,14 @@
 package debugproto
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInterpreterBusy is what an engine's debugger returns (wrapped or not)
+// for a request that needs its interpreter while the interpreter runs a cell
+// (stopped in it or not). The kernel tells it apart with errors.Is.
+var ErrInterpreterBusy = errors.New("the interpreter is running a cell")
 
 // ErrorKind says why a debug request failed. Callers tell kinds apart with
 // errors.As and Kind, never by the message.

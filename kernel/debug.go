@@ -12,6 +12,9 @@ import (
 type debugState struct {
 	once sync.Once
 	sess *debugproto.Session
+
+	mu       sync.Mutex
+	lastVars []debugproto.Variable // what inspectVariables answered last from the engine
 }
 
 // session returns the debug session, made on first use; when the private

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/mpigo/mpigo/debugproto"
@@ -156,18 +157,35 @@ func (k *kernel) debugSetExceptionBreakpoints(ctx context.Context, s *debugproto
 }
 
 // debugInspectVariables lists the session's variables for the variable
-// explorer, with references to expand structs, slices and maps.
+// explorer, with references to expand structs, slices and maps. While the
+// interpreter runs a cell (stopped in it or not) it answers with the list
+// of the last time it could ask: JupyterLab asks whenever a cell starts or
+// ends and breaks on a failed reply (it reads body.variables of every
+// inspectVariables response).
 func (k *kernel) debugInspectVariables(ctx context.Context, s *debugproto.Session, req debugproto.Request) (any, error) {
 	d, ok := k.debugger()
 	if !ok {
 		return nil, debugproto.ErrNoEngine(req.Command, "this engine has no debugger")
 	}
-	if k.cellRunning() && !s.Stopped() {
-		return nil, debugproto.ErrBusy(req.Command)
+	var vars []debugproto.Variable
+	var err error
+	if k.cellRunning() {
+		err = debugproto.ErrInterpreterBusy
+	} else {
+		vars, err = d.DebugVariables(ctx)
 	}
-	vars, err := d.DebugVariables(ctx)
-	if err != nil {
+	k.debug.mu.Lock()
+	defer k.debug.mu.Unlock()
+	switch {
+	case errors.Is(err, debugproto.ErrInterpreterBusy):
+		vars = k.debug.lastVars
+	case err != nil:
 		return nil, debugproto.ErrNoEngine(req.Command, err.Error())
+	default:
+		k.debug.lastVars = vars
+	}
+	if vars == nil {
+		vars = []debugproto.Variable{}
 	}
 	return map[string]any{"variables": s.Expose(vars)}, nil
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -16,11 +17,17 @@ import (
 type fakeDebugEngine struct {
 	*fakeEngine
 	dmu       sync.Mutex
+	busy      bool // DebugVariables fails with ErrInterpreterBusy
 	cfg       debugproto.Config
 	forwarded []string
 }
 
 func (e *fakeDebugEngine) DebugVariables(context.Context) ([]debugproto.Variable, error) {
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	if e.busy {
+		return nil, fmt.Errorf("worker: %w", debugproto.ErrInterpreterBusy)
+	}
 	return []debugproto.Variable{
 		{Name: "x", Type: "int", Value: "42"},
 		{Name: "p", Type: "Point", Value: "{1 2}", Children: []debugproto.Variable{{Name: "X", Type: "int", Value: "1"}}},
@@ -92,6 +99,49 @@ func TestKernelInfoAnnouncesTheDebugger(t *testing.T) {
 				t.Errorf("debugger = %v, want %v", ct["debugger"], tt.want)
 			}
 		})
+	}
+}
+
+// JupyterLab asks inspectVariables whenever a cell starts or ends, and
+// breaks on a failed response: while the interpreter is busy the kernel
+// answers with the last list it had (none yet: an empty one).
+func TestDebugInspectVariablesWhileBusy(t *testing.T) {
+	var eng *fakeDebugEngine
+	tk := startKernelWith(t, func(cfg *Config) {
+		eng = &fakeDebugEngine{fakeEngine: cfg.Engine.(*fakeEngine), busy: true}
+		cfg.Engine = eng
+	})
+	tk.debugRequest("initialize", nil)
+	names := func(r map[string]any) []string {
+		body, _ := r["body"].(map[string]any)
+		vars, ok := body["variables"].([]any)
+		if r["success"] != true || !ok {
+			t.Fatalf("inspectVariables: %v", r)
+		}
+		var out []string
+		for _, v := range vars {
+			out = append(out, v.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := names(tk.debugRequest("inspectVariables", nil)); len(got) != 0 {
+		t.Errorf("busy before any list: %v, want none", got)
+	}
+	eng.dmu.Lock()
+	eng.busy = false
+	eng.dmu.Unlock()
+	if got := names(tk.debugRequest("inspectVariables", nil)); strings.Join(got, ",") != "x,p" {
+		t.Errorf("idle: %v, want x,p", got)
+	}
+	eng.dmu.Lock()
+	eng.busy = true
+	eng.dmu.Unlock()
+	if got := names(tk.debugRequest("inspectVariables", nil)); strings.Join(got, ",") != "x,p" {
+		t.Errorf("busy: %v, want the last list x,p", got)
+	}
+	// its references still expand
+	if r := tk.debugRequest("variables", map[string]any{"variablesReference": 1}); r["success"] != true {
+		t.Errorf("variables of the last list: %v", r)
 	}
 }
 

@@ -22,7 +22,8 @@ type Debugger interface {
 	// DebugVariables lists the session's variables (what the cells
 	// declared), for JupyterLab's variable explorer: name, type, value as
 	// text, and Children for the fields, elements or entries of structs,
-	// slices, arrays and maps, bounded in depth and count.
+	// slices, arrays and maps, bounded in depth and count. While the
+	// interpreter runs a cell it fails with debugproto.ErrInterpreterBusy.
 	DebugVariables(ctx context.Context) ([]debugproto.Variable, error)
 	// DebugRichVariable returns the MIME bundle of the session's variable
 	// name (at least text/plain), for richInspectVariables.

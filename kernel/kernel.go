@@ -70,10 +70,12 @@ type Config struct {
 	// named by $MPIGO_LOG (see NewLogger).
 	Logger *slog.Logger
 	// DebuggerReady makes kernel_info announce the debugger (JupyterLab then
-	// shows its bug icon) when the engine implements Debugger. It is false
-	// until the engine runs cells under yaegi's debugger: announced before,
-	// the icon would offer breakpoints that never stop. debug_request is
-	// served either way (the variable explorer, dumpCell, breakpoints).
+	// shows its bug icon) when the engine implements Debugger. cmd/mpigo sets
+	// it: its engine runs cells under yaegi's debugger once a client
+	// attached, so breakpoints stop. An embedder whose engine cannot stop
+	// leaves it false, so that no icon offers breakpoints that never stop;
+	// debug_request is served either way (the variable explorer, dumpCell,
+	// breakpoints).
 	DebuggerReady bool
 	// Version is reported as implementation_version; empty means "dev".
 	Version string

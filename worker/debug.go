@@ -14,7 +14,7 @@ import (
 // ErrBusy is the error of a debugger request that needs the interpreter
 // while it runs a cell: the child reads no request then, and the kernel's
 // control channel, which asks, must not wait for the cell.
-var ErrBusy = errors.New("the interpreter is running a cell")
+var ErrBusy = debugproto.ErrInterpreterBusy
 
 // ErrNoStoppedDebugger is the error of DebugRequest when no cell runs
 // under the debugger.

@@ -163,10 +163,11 @@ func writeSpec(dir, exe, displayName string) error {
 		DisplayName:   displayName,
 		Language:      "go",
 		InterruptMode: "message",
-		// debugger stays false until cells run under yaegi's debugger
-		// (kernel.Config.DebuggerReady, issue 17): JupyterLab would show
-		// its bug icon and offer breakpoints that never stop.
-		Metadata: map[string]any{"debugger": false},
+		// the kernel runs cells under yaegi's debugger (issue 17) and says
+		// so in kernel_info (kernel.Config.DebuggerReady, set by runKernel);
+		// JupyterLab reads this before it starts a kernel, to offer its
+		// debugger in the launcher and the notebook toolbar.
+		Metadata: map[string]any{"debugger": true},
 		Env:      map[string]string{},
 	}
 	js, err := json.MarshalIndent(spec, "", "  ")

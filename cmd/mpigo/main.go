@@ -189,7 +189,9 @@ func runKernel(connectionFile string, env kernelEnv) error {
 			return nil
 		},
 		IsComplete: goeval.IsComplete,
-		CellMagics: map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic), "px": pxMagic(magic)},
+		// the worker runs cells under yaegi's debugger once JupyterLab attached
+		DebuggerReady: true,
+		CellMagics:    map[string]kernel.CellMagic{"mpirun": mpirunMagic(magic), "px": pxMagic(magic)},
 		CellMagicDocs: map[string]kernel.MagicDoc{"mpirun": {
 			Usage:   "%mpirun -n N [...]",
 			Desc:    "build the cell as an MPI program and run it on N ranks (%%mpirun too; %mpirun --help for every flag)",

@@ -39,7 +39,7 @@ func TestInstallPrefix(t *testing.T) {
 	meta, _ := spec["metadata"].(map[string]any)
 	env, _ := spec["env"].(map[string]any)
 	if spec["display_name"] != "Go (mpigo)" || spec["language"] != "go" || spec["interrupt_mode"] != "message" ||
-		meta["debugger"] != false || env == nil || len(env) != 0 {
+		meta["debugger"] != true || env == nil || len(env) != 0 {
 		t.Errorf("kernel.json = %s", data)
 	}
 	for _, size := range []int{32, 64} {

@@ -26,6 +26,14 @@
 //              the code is incomplete and runs it once it is complete (each
 //              Enter is an is_complete_request, answered within the console's
 //              250 ms)
+//   debugger   the notebook toolbar's bug button enables the debugger; a cell
+//              declares square(), a second one loops calling it; a click in
+//              the gutter of the loop's body line sets a breakpoint, the cell
+//              runs and stops there: the Call Stack panel lists the frame,
+//              the editor highlights the line, the Variables panel shows i
+//              (screenshot, and --debugger-picture); the breakpoint removed
+//              from the gutter, the Call Stack's Continue lets the cell finish
+//              with its lines in order; the bug button disables the debugger
 //
 // A check that fails is reported and the next one still runs. Prints one
 // JSON object on stdout: {app, kernel, checks: {NAME: {ok, error?, ...}},
@@ -44,6 +52,7 @@
 //   --checks LIST        comma-separated checks (default: all of the above)
 //   --artifacts DIR      where screenshots go, named APP-*.png (default: none taken)
 //   --picture FILE       the %mpirun cell again at device pixels (--scale), for the README
+//   --debugger-picture FILE  the page stopped at the breakpoint at device pixels, for the README
 //   --scale N            device scale factor (default 1; 2 for a sharp --picture)
 //   --user-data-dir DIR  Chromium profile (default: a new temporary one, removed after)
 //   --chromium PATH      the browser (default $CHROMIUM or /usr/bin/chromium)
@@ -62,7 +71,7 @@ const path = require('path');
 
 const { usageExit, parseOptions, launchBrowser } = require('./common');
 
-const ALL_CHECKS = ['cells', 'highlight', 'complete', 'complete_type', 'inspect', 'interrupt', 'restart', 'console'];
+const ALL_CHECKS = ['cells', 'highlight', 'complete', 'complete_type', 'inspect', 'interrupt', 'restart', 'console', 'debugger'];
 // what JupyterLab's console allows the kernel for an is_complete_reply
 // before it gives up and treats the input as complete (CodeConsole)
 const IS_COMPLETE_TIMEOUT_MS = 250;
@@ -71,7 +80,7 @@ const ERROR_SEL = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter
 
 const USAGE =
 	'node lab.js --url URL --token TOKEN --notebook PATH [--app lab|notebook] [--checks LIST] ' +
-	'[--artifacts DIR] [--picture FILE] [--scale N] [--user-data-dir DIR] [--chromium PATH] [--timeout SECONDS]';
+	'[--artifacts DIR] [--picture FILE] [--debugger-picture FILE] [--scale N] [--user-data-dir DIR] [--chromium PATH] [--timeout SECONDS]';
 const usage = (msg) => usageExit('lab.js', USAGE, msg);
 
 function parseArgs(argv) {
@@ -85,6 +94,7 @@ function parseArgs(argv) {
 			checks: { default: ALL_CHECKS.join(',') },
 			artifacts: {},
 			picture: {},
+			debuggerPicture: {},
 			scale: { default: 1, number: true },
 			userDataDir: {},
 			chromium: { default: process.env.CHROMIUM || '/usr/bin/chromium' },
@@ -250,7 +260,7 @@ async function main() {
 			consoleErrors,
 		}));
 		mark('browser');
-		const messages = recordMessages(page, ['execute_request', 'complete_request', 'inspect_request', 'is_complete_request']);
+		const messages = recordMessages(page, ['execute_request', 'complete_request', 'inspect_request', 'is_complete_request', 'debug_request']);
 		const kernel = await openNotebook(page, opts);
 		mark('kernel_idle');
 		const ctx = { page, opts, kernel, messages, mark };
@@ -934,6 +944,172 @@ const CHECKS = {
 		if ((call.output || '').trim() !== '5') throw new CheckError(`add(2, 3) shows ${JSON.stringify(call.output)}, not 5`, res);
 		const slow = res.steps.filter((s) => !(s.ms < IS_COMPLETE_TIMEOUT_MS));
 		if (slow.length) throw new CheckError(`is_complete answered after the console's ${IS_COMPLETE_TIMEOUT_MS} ms: ${JSON.stringify(slow)}`, res);
+		return res;
+	},
+	async debugger(ctx) {
+		const { page, opts } = ctx;
+		const res = {};
+		// the debug requests the page sent that the kernel refused
+		const failed = () =>
+			ctx.messages
+				.filter((m) => m.type === 'debug_request' && m.reply && m.reply.success === false)
+				.map((m) => ({ command: m.content.command, message: m.reply.message }));
+		const fail = (msg) => {
+			res.failed_debug_requests = failed();
+			res.debug_commands = ctx.messages.filter((m) => m.type === 'debug_request').map((m) => m.content.command);
+			return new CheckError(msg, res);
+		};
+		// the notebook in front again (the console check opened its own panel)
+		await page.evaluate((id) => window.jupyterapp.shell.activateById(id), panelId);
+		const bug = page.locator(`#${panelId} .jp-Toolbar-item button.jp-DebuggerBugButton, #${panelId} .jp-DebuggerBugButton button`).first();
+		await bug.waitFor({ timeout: 30000 }).catch((e) => {
+			throw fail(`the notebook toolbar shows no debugger button: ${firstLine(e)}`);
+		});
+		// enabled once JupyterLab read the kernel's debugger flag
+		await page
+			.waitForFunction((el) => !el.disabled && el.getAttribute('aria-disabled') !== 'true', await bug.elementHandle(), { timeout: 30000 })
+			.catch((e) => {
+				throw fail(`the debugger button stays disabled (the kernel does not announce a debugger?): ${firstLine(e)}`);
+			});
+		await bug.click();
+		await page
+			.waitForFunction((el) => el.getAttribute('aria-pressed') === 'true', await bug.elementHandle(), { timeout: 30000 })
+			.catch((e) => {
+				throw fail(`the debugger button is not pressed 30 s after a click: ${firstLine(e)}`);
+			});
+		// the debugger's sidebar (the right area's bug tab) open
+		const sidebar = page.locator('#jp-debugger-sidebar');
+		if (!(await sidebar.isVisible())) await page.locator('.lm-TabBar-tab[data-id="jp-debugger-sidebar"]').click();
+		await sidebar.waitFor({ state: 'visible', timeout: 10000 });
+
+		const fn = 'func square(x int) int {\n\treturn x * x\n}';
+		const i1 = await appendCell(ctx, fn);
+		const out1 = await runCell(ctx, i1);
+		if (out1.errors.length) throw fail(`the cell declaring square failed: ${JSON.stringify(out1.errors)}`);
+		const loop = 'for i := 0; i < 3; i++ {\n\tfmt.Println("step", i, square(i))\n}';
+		const bpLine = 2; // the loop's body
+		const i2 = await appendCell(ctx, loop);
+		const cell = cellsOf(page).nth(i2);
+		await page.keyboard.press('Escape');
+		// a click in the breakpoint gutter at the height of the line
+		const toggleBreakpoint = async () => {
+			const gutter = cell.locator('.cm-gutter.cm-breakpoint-gutter');
+			const line = cell.locator('.cm-line').nth(bpLine - 1);
+			await line.scrollIntoViewIfNeeded();
+			const g = await gutter.boundingBox();
+			const l = await line.boundingBox();
+			if (!g || !l) throw fail('the cell shows no breakpoint gutter');
+			await page.mouse.click(g.x + g.width / 2, l.y + l.height / 2);
+		};
+		const breakpoints = page.locator('#jp-debugger-sidebar .jp-DebuggerBreakpoint');
+		await cell.locator('.cm-gutter.cm-breakpoint-gutter').waitFor({ timeout: 10000 }).catch((e) => {
+			throw fail(`the cell shows no breakpoint gutter with the debugger on: ${firstLine(e)}`);
+		});
+		await toggleBreakpoint();
+		await breakpoints.first().waitFor({ timeout: 10000 }).catch((e) => {
+			throw fail(`a click in the gutter of line ${bpLine} set no breakpoint (the Breakpoints panel lists none): ${firstLine(e)}`);
+		});
+		res.breakpoints = await breakpoints.allInnerTexts();
+
+		// run: the cell stops at the breakpoint
+		await cell.locator('.jp-InputPrompt').click();
+		await page.keyboard.press('Control+Enter');
+		const frames = page.locator('#jp-debugger-sidebar .jp-DebuggerCallstackFrame');
+		await frames.first().waitFor({ timeout: opts.timeout * 1000 }).catch(async (e) => {
+			const out = await cellOutput(page, i2).catch(() => ({}));
+			throw fail(`the cell did not stop at its breakpoint (the Call Stack lists no frame): ${firstLine(e)}; its output: ${out.text || ''}`);
+		});
+		res.frames = await frames.evaluateAll((els) =>
+			els.map((e) => ({
+				name: e.querySelector('.jp-DebuggerCallstackFrame-name').textContent,
+				location: e.querySelector('.jp-DebuggerCallstackFrame-location').textContent,
+			})),
+		);
+		// the editor highlights the line it stopped at
+		res.highlighted_line = await page
+			.waitForFunction(
+				(i) => {
+					const lines = [...window.__mpigoPanel.content.widgets[i].node.querySelectorAll('.cm-line')];
+					const n = lines.findIndex((l) => l.classList.contains('jp-DebuggerEditor-highlight'));
+					return n >= 0 ? n + 1 : false;
+				},
+				i2,
+				{ timeout: 30000, polling: 100 },
+			)
+			.then((h) => h.jsonValue())
+			.catch(() => null);
+		// the Variables panel shows the loop variable
+		const vars = page.locator('#jp-debugger-sidebar .jp-DebuggerVariables-body');
+		res.variable_i = await page
+			.waitForFunction(
+				() => {
+					for (const n of document.querySelectorAll('#jp-debugger-sidebar .jp-DebuggerVariables-body .jp-DebuggerVariables-name')) {
+						if (n.textContent.replace(/:\s*$/, '').trim() !== 'i') continue;
+						const d = n.parentElement.querySelector('.jp-DebuggerVariables-detail');
+						return d ? d.textContent.trim() : '';
+					}
+					return false;
+				},
+				null,
+				{ timeout: 30000, polling: 100 },
+			)
+			.then((h) => h.jsonValue())
+			.catch(() => null);
+		res.variables = await vars.allInnerTexts().catch(() => []);
+		res.cell_running = (await cell.locator('.jp-InputArea-prompt').textContent()).trim();
+		await page.mouse.move(1, 1);
+		res.screenshot = await screenshot(ctx, page, 'debugger-stopped').catch(() => null);
+		if (opts.debuggerPicture) {
+			fs.mkdirSync(path.dirname(path.resolve(opts.debuggerPicture)), { recursive: true });
+			await page.screenshot({ path: opts.debuggerPicture, scale: 'device', animations: 'disabled', caret: 'hide' });
+			res.picture = path.resolve(opts.debuggerPicture);
+		}
+		if (res.highlighted_line !== bpLine) throw fail(`the editor highlights line ${res.highlighted_line}, not the breakpoint's line ${bpLine}`);
+		if (res.variable_i === null) throw fail(`the Variables panel shows no i: ${JSON.stringify(res.variables)}`);
+
+		// the breakpoint off, Continue: the cell runs to its end
+		await toggleBreakpoint();
+		await breakpoints.first().waitFor({ state: 'detached', timeout: 10000 }).catch((e) => {
+			throw fail(`a second click in the gutter did not remove the breakpoint: ${firstLine(e)}`);
+		});
+		// the Call Stack's Continue (the side panel puts each panel's toolbar
+		// in its title). yaegi's debugger may stop once more although the
+		// breakpoint is gone (it is applied to a running cell when the engine
+		// next looks, and yaegi can report a loop's breakpoint again): Continue
+		// again while the cell stops, a few times at most.
+		const continueButton = page.locator('#jp-debugger-sidebar [data-command="debugger:continue"]').first();
+		const done = cell.locator('.jp-InputArea-prompt').filter({ hasText: /^\[\d+\]:$/ });
+		res.continues = 0;
+		for (;;) {
+			await continueButton.click();
+			res.continues++;
+			// the continued event clears the Call Stack (a stop again may
+			// come before this sees it: then the wait below ends at once)
+			await frames.first().waitFor({ state: 'detached', timeout: 10000 }).catch(() => {});
+			// (each wait settles on its own: the one that loses times out later, caught)
+			const next = await Promise.race([
+				done.waitFor({ timeout: opts.timeout * 1000 }).then(() => 'done', () => 'timeout'),
+				frames.first().waitFor({ timeout: opts.timeout * 1000 }).then(() => 'stopped', () => 'timeout'),
+			]);
+			if (next === 'done') break;
+			if (next === 'stopped' && res.continues < 5) continue;
+			const out = await cellOutput(page, i2).catch(() => ({}));
+			throw fail(
+				`the cell did not finish after ${res.continues} Continue (${next === 'stopped' ? 'stopped again' : 'timed out'}); its output: ${out.text || ''}`,
+			);
+		}
+		const out2 = await cellOutput(page, i2);
+		res.output = out2.text;
+		res.errors = out2.errors;
+		res.frames_after = await frames.count();
+		// the debugger off again
+		await bug.click();
+		await page
+			.waitForFunction((el) => el.getAttribute('aria-pressed') !== 'true', await bug.elementHandle(), { timeout: 10000 })
+			.catch(() => {});
+		res.failed_debug_requests = failed();
+		if (out2.errors.length) throw fail(`the cell failed after Continue: ${JSON.stringify(out2.errors)}`);
+		if (out2.text.trim() !== 'step 0 0\nstep 1 1\nstep 2 4') throw fail(`after Continue the cell shows ${JSON.stringify(out2.text)}`);
 		return res;
 	},
 };

@@ -9,8 +9,9 @@ below asserts one thing that run saw: the first code cell, the first
 `%mpirun -n 4` cell (rank lines, the progress line updated in place, the
 summary table), Go highlighting in the editor, Tab completion (and its type
 icon), the inspector (tooltip and Contextual Help), the toolbar's Interrupt on
-a running %mpirun cell (no rank left), the toolbar's Restart, and the console
-(Enter and is_complete); then that the server, kernels, ranks and browser are
+a running %mpirun cell (no rank left), the toolbar's Restart, the console
+(Enter and is_complete), and the debugger (a breakpoint set in the gutter, the
+cell stopped there, Call Stack, Variables, Continue); then that the server, kernels, ranks and browser are
 all gone. Notebook 7: the same two cells, in its own server.
 
 Screenshots go to out/test-artifacts/ (lab-*.png, notebook-*.png, and
@@ -21,9 +22,10 @@ Skipped only when Chromium, Node.js or the npm packages are missing (reasons
 "chromium missing", "node missing", "node_modules missing"); install/setup.sh
 installs them where it can.
 
-  MPIGO_README_PICTURE=1   also write docs/mpirun-cell.png (the README's
-                           picture: the %mpirun cell in JupyterLab, at twice
-                           the pixels)
+  MPIGO_README_PICTURE=1   also write docs/mpirun-cell.png and
+                           docs/debugger.png (the README's pictures: the
+                           %mpirun cell in JupyterLab, and the page stopped
+                           at a breakpoint, at twice the pixels)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ BROWSER_DIR = helpers.ROOT / "test" / "browser"
 SCRIPT = BROWSER_DIR / "lab.js"
 ARTIFACTS = helpers.ROOT / "out" / "test-artifacts"
 PICTURE = helpers.ROOT / "docs" / "mpirun-cell.png"
+DEBUGGER_PICTURE = helpers.ROOT / "docs" / "debugger.png"
 NOTEBOOK = helpers.ROOT / "notebooks" / "00-introduction.ipynb"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NODE_MIN_MAJOR = 20  # playwright-core's engines
@@ -58,7 +61,7 @@ NODE_MIN_MAJOR = 20  # playwright-core's engines
 CELL_TIMEOUT = 120
 DRIVER_TIMEOUT = 600  # the whole lab.js run
 IS_COMPLETE_TIMEOUT_MS = 250  # what JupyterLab's console waits for is_complete_reply
-LAB_CHECKS = ["cells", "highlight", "complete", "complete_type", "inspect", "interrupt", "restart", "console"]
+LAB_CHECKS = ["cells", "highlight", "complete", "complete_type", "inspect", "interrupt", "restart", "console", "debugger"]
 
 
 def _node_major(node: str) -> int:
@@ -198,7 +201,10 @@ class BrowserRun:
         return c
 
 
-def _browser_run(node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path, picture: Path | None = None) -> BrowserRun:
+def _browser_run(
+    node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path,
+    picture: Path | None = None, debugger_picture: Path | None = None,
+) -> BrowserRun:  # fmt: skip
     """Starts a server on a copy of the notebook, runs lab.js's checks on it in
     Chromium, shuts the kernels down, stops the server, and returns what was seen."""
     root = tmp / "notebooks"
@@ -222,6 +228,8 @@ def _browser_run(node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path, 
         ]  # fmt: skip
         if picture is not None:
             args += ["--picture", str(picture), "--scale", "2"]
+        if debugger_picture is not None:
+            args += ["--debugger-picture", str(debugger_picture)]
         t1 = time.monotonic()
         # its own process group: on a timeout, the browser goes with it
         driver = subprocess.Popen(
@@ -270,10 +278,14 @@ def _browser_run(node: str, tmp: Path, app: str, checks: list, mpigo_bin: Path, 
 def lab(tmp_path_factory, mpigo_bin, kernel_spec) -> BrowserRun:
     """One JupyterLab run of every check, shared by the tests of this module."""
     node = _requirements()
-    picture = PICTURE if os.environ.get("MPIGO_README_PICTURE") else None
-    run = _browser_run(node, tmp_path_factory.mktemp("lab"), "lab", LAB_CHECKS, mpigo_bin, picture)
-    if picture is not None and run.result["checks"]["cells"]["ok"]:
-        print(f"README picture: {PICTURE} {helpers.png_size(PICTURE.read_bytes())}")
+    readme = bool(os.environ.get("MPIGO_README_PICTURE"))
+    run = _browser_run(
+        node, tmp_path_factory.mktemp("lab"), "lab", LAB_CHECKS, mpigo_bin,
+        PICTURE if readme else None, DEBUGGER_PICTURE if readme else None,
+    )  # fmt: skip
+    for check, picture in (("cells", PICTURE), ("debugger", DEBUGGER_PICTURE)):
+        if readme and run.result["checks"][check]["ok"]:
+            print(f"README picture: {picture} {helpers.png_size(picture.read_bytes())}")
     return run
 
 
@@ -420,6 +432,28 @@ def test_lab_console_enter_uses_is_complete(lab):
     assert steps[3]["output"].strip() == "5", steps[3]
     assert c["max_ms"] < IS_COMPLETE_TIMEOUT_MS, steps
     _assert_screenshot(c["screenshot"])
+
+
+def test_lab_debugger(lab):
+    """The debugger in JupyterLab: enabled with the notebook toolbar's bug
+    button, a breakpoint set by a click in the gutter of a loop's body stops
+    the cell there (Call Stack frame at the cell's line, the line highlighted,
+    the loop variable in Variables); the breakpoint removed, Continue lets the
+    cell finish with its output in order. No debug request failed."""
+    c = lab.check("debugger")
+    assert len(c["breakpoints"]) == 1, c["breakpoints"]
+    assert c["frames"], c
+    top = c["frames"][0]
+    assert top["location"], top  # the cell's dumped path, or its display name
+    assert c["highlighted_line"] == 2, c
+    assert c["variable_i"] == "0", c["variables"]
+    assert c["cell_running"] == "[*]:", c
+    assert c["output"].strip().splitlines() == ["step 0 0", "step 1 1", "step 2 4"], c["output"]
+    # yaegi may stop once more at the line just cleared (README: Debugging)
+    assert 1 <= c["continues"] <= 5, c
+    assert c["frames_after"] == 0, c
+    assert c["failed_debug_requests"] == [], c["failed_debug_requests"]
+    _assert_screenshot(c["screenshot"], min_height=400)
 
 
 def test_lab_leaves_nothing_running(lab):

@@ -19,6 +19,8 @@ def test_kernel_spec_contents(kernel_spec, mpigo_bin):
     assert spec["display_name"] == "Go (mpigo)"
     assert spec["language"] == "go"
     assert spec["interrupt_mode"] == "message"
+    # JupyterLab offers its debugger for kernels whose spec says so
+    assert spec["metadata"] == {"debugger": True}
 
 
 @pytest.mark.parametrize("size", [32, 64])
