@@ -127,8 +127,18 @@ func (k *kernel) kernelInfo() map[string]any {
 			{"text": "mpigo README", "url": "https://github.com/mpigo/mpigo#readme"},
 			{"text": "A Tour of Go", "url": "https://go.dev/tour/"},
 		},
-		"debugger": k.debuggerReady(),
+		"debugger":           k.debuggerReady(),
+		"supported_features": k.supportedFeatures(),
 	}
+}
+
+// supportedFeatures lists the optional features of the protocol the kernel
+// serves (JEP 92): the debugger, when it is ready.
+func (k *kernel) supportedFeatures() []string {
+	if k.debuggerReady() {
+		return []string{"debugger"}
+	}
+	return []string{}
 }
 
 // executeRequest is the content of execute_request; pointers tell a missing

@@ -78,6 +78,7 @@ def test_kernel_info_announces_the_debugger(kc):
     """kernel_info says the kernel has a debugger (JupyterLab shows its bug icon)."""
     info = shell_reply(kc, kc.kernel_info())["content"]
     assert info["debugger"] is True
+    assert "debugger" in info["supported_features"], info
 
 
 def test_session_without_a_stopped_interpreter(kc):
