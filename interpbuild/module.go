@@ -20,7 +20,7 @@ import (
 
 // workerRoots are the directories of mpigo's packages the worker is made
 // of (go list -deps ./worker), written out for each build.
-var workerRoots = []string{"worker", "goeval", "cellio", "display"}
+var workerRoots = []string{"worker", "goeval", "cellio", "display", "debugproto"}
 
 // rankRoots are those a rank interpreter adds (go list -deps
 // ./mpimagic/px/pxrank, less the worker's).
