@@ -173,8 +173,8 @@ func (p *Pool) lose(r *rank, err error) {
 		}
 	}
 	notice := p.notice
-	if !first || p.closed || len(p.calls) > 0 {
-		notice = nil // a stop, or a running cell, which reports it
+	if !first || p.closed || len(waiting) > 0 {
+		notice = nil // a stop, or a cell waiting for this rank, which reports it
 	}
 	p.mu.Unlock()
 	r.conn.Close()
