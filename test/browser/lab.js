@@ -977,9 +977,18 @@ const CHECKS = {
 			.catch((e) => {
 				throw fail(`the debugger button is not pressed 30 s after a click: ${firstLine(e)}`);
 			});
-		// the debugger's sidebar (the right area's bug tab) open
+		// the debugger's sidebar (the right area's bug tab) open: activated
+		// through the shell, which only opens it (a click on its tab toggles
+		// it, and JupyterLab may be opening it itself at that moment)
 		const sidebar = page.locator('#jp-debugger-sidebar');
-		if (!(await sidebar.isVisible())) await page.locator('.lm-TabBar-tab[data-id="jp-debugger-sidebar"]').click();
+		await page.waitForFunction(() => {
+			if (!document.querySelector('#jp-debugger-sidebar')) return false;
+			window.jupyterapp.shell.activateById('jp-debugger-sidebar');
+			const el = document.querySelector('#jp-debugger-sidebar');
+			return !el.classList.contains('lm-mod-hidden') && el.offsetParent !== null;
+		}, null, { timeout: 30000, polling: 250 }).catch((e) => {
+			throw fail(`the debugger's sidebar does not open: ${firstLine(e)}`);
+		});
 		await sidebar.waitFor({ state: 'visible', timeout: 10000 });
 
 		const fn = 'func square(x int) int {\n\treturn x * x\n}';
