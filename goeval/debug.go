@@ -23,11 +23,21 @@ package goeval
 //     every execution (and at once when a cell is running). yaegi clears
 //     a root's breakpoints only when some line is requested: clearing
 //     requests line -1.
-//   - A program compiled while not debugging, or by a rebuild of the
-//     interpreter (which replays every cell's declarations in one
-//     program), is not known by path: functions of such cells cannot hold
-//     breakpoints, though stepping into them works and their frames show
-//     "cell[N]" as their path.
+//   - yaegi knows nothing of the cells a program came from. The session
+//     records every program compiled from a single cell (run under the
+//     debugger or not) and every cell's code; a debug session names a cell
+//     it did not run by the path JupyterLab derives from its code
+//     (PathOf), so the functions of cells run before the debugger was
+//     attached hold breakpoints too. A rebuild of the interpreter replays
+//     every cell's declarations in one program, and yaegi matches
+//     breakpoints by line alone within a program, so a line of one cell
+//     would stop in every other: that program holds no breakpoints (its
+//     functions still show their cell's path and lines, and stepping into
+//     them works); a cell that declares them again makes them breakable.
+//   - DebugEvent.Frames leaves out the goroutine's root frame, the cell's
+//     top level, as soon as a function is called: StackTrace adds it
+//     (debug_vars.go), so a stop in a function shows the cell that called
+//     it, with its variables.
 //   - Stepping stops at the next node, not the next line (several per
 //     line, and the session's own wrapper code has no cell position): a
 //     step is repeated until the line, the frame depth or the file
@@ -54,13 +64,15 @@ package goeval
 //     for the field to be nil (detached), before it returns. Both are
 //     unsynchronized in yaegi, so debug tests are skipped under -race.
 //   - yaegi finds the node a goroutine executes from the exec closure it
-//     runs (originalExecNode compares closures by code pointer, which many
-//     nodes share): after a loop's back edge, or a call to an interpreted
-//     function, it can lose track of the node, so a breakpoint inside a
-//     loop may be missed on later iterations (seen when the loop body
-//     calls an interpreted function) or reported once more at the loop's
-//     exit. Not worked around: it needs a change in yaegi (a node id per
-//     exec step); the tests check the first hit, steps and step-in only.
+//     runs (runCfg compares closures by code pointer, which many nodes
+//     share): after a for loop's post statement, the closure of the
+//     condition is not the condition node's, the node is lost, and the
+//     search from the root lands on a node of the session's wrapper
+//     (measured with a patched copy of yaegi). A breakpoint inside a loop
+//     then stops on every iteration when the body is simple, but only on
+//     the first when the body also calls a function. Not worked around: it
+//     needs a change in yaegi (a node per exec step); the tests check the
+//     first hit, steps and step-in only.
 //   - yaegi waits for every goroutine a debugged program started: a cell
 //     run under the debugger ends when its goroutines end (or on
 //     interrupt).
@@ -104,11 +116,17 @@ type DebugSession struct {
 	// events, one at a time, from the goroutine that runs the cell. It
 	// must not block for long, and may call the session's methods.
 	OnEvent func(DebugEvent)
+	// PathOf, when set, names the source file of a cell from its code, as
+	// the front end does (debugproto.Paths.Path): cells run before the
+	// debugger, or without it, are found by the paths of their
+	// breakpoints. Without it only cells run by EvalDebug have a path.
+	PathOf func(code string) string
 
 	mu          sync.Mutex
 	ip          *interp.Interpreter          // the interpreter progs belong to
 	breakpoints map[string][]int             // path → lines
 	progs       map[string][]*interp.Program // path → programs compiled from it
+	known       map[*interp.Program]bool     // the programs in progs
 	paths       map[int]string               // cell number → path
 	cellNo      int                          // the cell running
 	dbg         *interp.Debugger             // nil when no cell runs
@@ -125,6 +143,7 @@ func NewDebugSession() *DebugSession {
 	return &DebugSession{
 		breakpoints: map[string][]int{},
 		progs:       map[string][]*interp.Program{},
+		known:       map[*interp.Program]bool{},
 		paths:       map[int]string{},
 		stopped:     map[int]*interp.DebugEvent{},
 		steps:       map[int]stepRequest{},
@@ -308,11 +327,12 @@ func (d *DebugSession) applyLocked(path string) map[int]bool {
 	return found
 }
 
-// execute runs prog under the debugger for Session.execute.
-func (d *DebugSession) execute(ctx context.Context, ip *interp.Interpreter, cellNo int, prog *interp.Program) (reflect.Value, error) {
+// execute runs prog, compiled in s, under the debugger for
+// Session.execute.
+func (d *DebugSession) execute(ctx context.Context, s *Session, cellNo int, prog *interp.Program) (reflect.Value, error) {
 	q := newEventQueue()
-	dbg := ip.Debug(ctx, prog, q.push, &interp.DebugOptions{GoRoutineStartAt1: true})
-	d.attach(ip, dbg, cellNo, prog)
+	dbg := s.ip.Debug(ctx, prog, q.push, &interp.DebugOptions{GoRoutineStartAt1: true})
+	d.attach(s, dbg)
 	if err := dbg.Continue(MainThread); err != nil {
 		return reflect.Value{}, fmt.Errorf("goeval: starting the debugger: %w", err)
 	}
@@ -320,25 +340,46 @@ func (d *DebugSession) execute(ctx context.Context, ip *interp.Interpreter, cell
 		d.handle(e)
 	}
 	d.detach()
-	waitDetached(ip)
+	waitDetached(s.ip)
 	return dbg.Wait() // safe now: Terminate comes after the results are written
 }
 
-// attach makes dbg the running debugger, records prog as compiled from
-// the cell's path and applies every breakpoint.
-func (d *DebugSession) attach(ip *interp.Interpreter, dbg *interp.Debugger, cellNo int, prog *interp.Program) {
+// attach makes dbg the running debugger, learns the programs s compiled
+// since the last execution, and applies every breakpoint.
+func (d *DebugSession) attach(s *Session, dbg *interp.Debugger) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ip != ip { // a new interpreter: the old programs are gone
-		d.ip = ip
+	if d.ip != s.ip { // a new interpreter: the old programs are gone
+		d.ip = s.ip
 		d.progs = map[string][]*interp.Program{}
+		d.known = map[*interp.Program]bool{}
 	}
-	if path, ok := d.paths[cellNo]; ok {
-		d.progs[path] = append(d.progs[path], prog)
+	d.nameCellsLocked(s.srcs)
+	for _, cp := range s.progs {
+		if d.known[cp.prog] {
+			continue
+		}
+		d.known[cp.prog] = true
+		if path, ok := d.paths[cp.cell]; ok {
+			d.progs[path] = append(d.progs[path], cp.prog)
+		}
 	}
 	d.dbg = dbg
 	for path := range d.breakpoints {
 		d.applyLocked(path)
+	}
+}
+
+// nameCellsLocked gives the cells that have no path yet (run before the
+// debugger, or without it) the one PathOf derives from their code.
+func (d *DebugSession) nameCellsLocked(srcs map[int]string) {
+	if d.PathOf == nil {
+		return
+	}
+	for n, src := range srcs {
+		if _, ok := d.paths[n]; !ok {
+			d.paths[n] = d.PathOf(src)
+		}
 	}
 }
 
@@ -542,6 +583,9 @@ func (d *DebugSession) StackTrace(thread int) ([]StackFrame, error) {
 		return nil, errNotStopped(thread)
 	}
 	fs := e.Frames(0, e.FrameDepth())
+	if r := rootFrame(fs); r != nil {
+		fs = append(fs, r)
+	}
 	out := make([]StackFrame, 0, len(fs))
 	for i, f := range fs {
 		pos := f.Position()

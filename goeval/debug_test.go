@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,17 @@ func TestDebugSession(t *testing.T) {
 			t.Fatalf("%s: %s = %+v", st.name, st.varName, v)
 		}
 	}
+	// Inside twice, the caller's frame follows, with its variables.
+	fs, err := d.StackTrace(MainThread)
+	if err != nil || len(fs) != 2 || fs[1].Name != "cell[2]" || fs[1].Path != pathB || fs[1].Line != 4 {
+		t.Fatalf("stack inside twice: %+v %v", fs, err)
+	}
+	if v := r.vars(t, fs[1].ID, "Locals")["i"]; v.Value != "0" {
+		t.Fatalf("the caller's i: %+v", v)
+	}
+	if v, err := d.Evaluate(fs[1].ID, "total"); err != nil || v.Value != "0" {
+		t.Fatalf("Evaluate in the caller's frame: %+v %v", v, err)
+	}
 	d.SetBreakpoints(pathB, nil)
 	if err := d.Continue(MainThread); err != nil {
 		t.Fatal(err)
@@ -211,6 +223,40 @@ func TestDebugSession(t *testing.T) {
 		t.Fatalf("plain Eval after debugging: %+v %v", v, err)
 	}
 	assertNoDebugger(t, ts)
+}
+
+// TestDebugCellsRunBefore sets a breakpoint in a function declared by a
+// cell run without the debugger, found by the path PathOf derives from
+// the cell's code, as JupyterLab does.
+func TestDebugCellsRunBefore(t *testing.T) {
+	skipDebugUnderRace(t)
+	ts := newTestSession(t)
+	decl := "func square(n int) int {\n\tr := n * n\n\treturn r\n}"
+	if _, err := ts.Eval(context.Background(), 1, decl); err != nil {
+		t.Fatal(err)
+	}
+	pathOf := func(code string) string { return "/tmp/mpigo-debug-2/" + strconv.Itoa(len(code)) + ".go" }
+	d := NewDebugSession()
+	d.PathOf = pathOf
+	if res := d.SetBreakpoints(pathOf(decl), []int{3}); len(res) != 1 {
+		t.Fatalf("SetBreakpoints: %v", res)
+	}
+	r := startDebug(t, ts, d, 2, pathOf("y := square(7)\ny"), "y := square(7)\ny")
+	e := r.stopped(t)
+	fs, err := d.StackTrace(e.Thread)
+	if err != nil || len(fs) != 2 || fs[0].Name != "square" || fs[0].Path != pathOf(decl) || fs[0].Line != 3 || fs[1].Name != "cell[2]" {
+		t.Fatalf("stack at the breakpoint: %+v %v", fs, err)
+	}
+	if v := r.vars(t, fs[0].ID, "Locals")["r"]; v.Value != "49" {
+		t.Fatalf("r: %+v", v)
+	}
+	d.SetBreakpoints(pathOf(decl), nil)
+	if err := d.Continue(MainThread); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := r.finish(t); err != nil || v.Text != "49" {
+		t.Fatalf("result: %+v %v", v, err)
+	}
 }
 
 // assertNoDebugger checks that nothing of the debugger is left on the

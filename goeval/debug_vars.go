@@ -240,6 +240,43 @@ func symVars(syms, data reflect.Value, seen map[string]bool) []namedValue {
 	return out
 }
 
+// rootFrame returns the frame of the cell's top level when yaegi's
+// Frames left it out (it does as soon as a function is called: see
+// debug.go), built from yaegi's unexported structures; nil when it is
+// already there, belongs to another goroutine, or the layout is not
+// v0.16.1's.
+func rootFrame(fs []*interp.DebugFrame) (root *interp.DebugFrame) {
+	defer func() {
+		if recover() != nil {
+			root = nil
+		}
+	}()
+	if len(fs) == 0 {
+		return nil
+	}
+	last := fs[len(fs)-1]
+	inner := reflect.ValueOf(last).Elem().FieldByName("frames").Index(0)
+	r := inner.Elem().FieldByName("root")
+	goroutine := func(f reflect.Value) uintptr {
+		return f.Elem().FieldByName("debug").Elem().FieldByName("g").Pointer()
+	}
+	if r.Pointer() == inner.Pointer() || goroutine(r) != goroutine(inner) {
+		return nil
+	}
+	c := *last
+	frames := reflect.ValueOf(&c).Elem().FieldByName("frames")
+	one := reflect.MakeSlice(frames.Type(), 1, 1)
+	settable(one.Index(0)).Set(settable(r))
+	settable(frames).Set(one)
+	return &c
+}
+
+// settable returns an addressable value of an unexported field that
+// reflection lets be read and set.
+func settable(v reflect.Value) reflect.Value {
+	return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
+}
+
 // frameValue returns the reflect.Value held in an element of a frame's
 // data, which reflection only lets out read-only: its bits are read.
 func frameValue(elem reflect.Value) reflect.Value {

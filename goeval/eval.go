@@ -39,6 +39,10 @@ func (s *Session) evalCell(ctx context.Context, cellNo int, src string) (Value, 
 	}
 	s.exit.beginCell()
 	s.last, s.finalName, s.finalType = reflect.Value{}, "", ""
+	if s.srcs == nil {
+		s.srcs = map[int]string{}
+	}
+	s.srcs[cellNo] = src
 	v, err := s.eval(ctx, cellNo, strings.ReplaceAll(src, "\r\n", "\n"))
 	if e, ok := err.(*Error); (!ok || e.Name != cellio.Interrupted) && !s.exit.exited() {
 		if derr := s.runDefers(); err == nil && derr != nil {
@@ -152,6 +156,7 @@ func (s *Session) eval(ctx context.Context, cellNo int, src string) (Value, erro
 		}
 		storeDecls(s.store, c.no, stmtDecls, c.generics)
 		seq := s.finished.begin()
+		s.noteProg(cellNo, prog)
 		r, err := s.execute(ctx, cellNo, prog)
 		if e, ok := err.(*Error); ok && e.Name == cellio.Interrupted && !s.finished.wait(seq, InterruptGrace) {
 			fmt.Fprintf(s.pipe.w, "mpigo: the interrupted cell is still in a call that cannot be interrupted (time.Sleep, I/O...); it stops when the call returns\n")
@@ -342,6 +347,7 @@ func (s *Session) evalDecls(ctx context.Context, c *cellCode, st step, redefined
 	}
 	before := s.store.clone()
 	storeDecls(s.store, c.no, decls, c.generics)
+	s.noteProg(c.no, prog)
 	if _, err = s.execute(ctx, c.no, prog); err != nil {
 		if e, ok := err.(*Error); ok && e.Name == cellio.CompileError {
 			s.store = before // nothing was evaluated
@@ -378,7 +384,7 @@ func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program)
 	if s.dbg == nil {
 		res, err = s.ip.ExecuteWithContext(xctx, prog)
 	} else {
-		res, err = s.dbg.execute(xctx, s.ip, cellNo, prog) // debug.go
+		res, err = s.dbg.execute(xctx, s, cellNo, prog) // debug.go
 	}
 	if xerr := end(); xerr != nil {
 		return reflect.Value{}, xerr
@@ -796,6 +802,7 @@ func (s *Session) recompile(e *storeEntry) error {
 	if err != nil {
 		return err
 	}
+	s.noteProg(e.Cell, prog)
 	_, err = s.ip.Execute(prog)
 	return err
 }

@@ -144,6 +144,27 @@ type Session struct {
 	// dbg is the debug session of the cell that EvalDebug runs, nil
 	// otherwise: execute's only test when not debugging (debug.go).
 	dbg *DebugSession
+	// progs are the programs compiled from a single cell in progsIP, and
+	// srcs the code of every cell, kept so that a debugger attached later
+	// finds the functions of cells run before it by their paths (debug.go).
+	progs   []cellProg
+	progsIP *interp.Interpreter
+	srcs    map[int]string
+}
+
+// cellProg is a program compiled from one cell's code.
+type cellProg struct {
+	cell int
+	prog *interp.Program
+}
+
+// noteProg records a program compiled from cell cellNo alone, before it
+// runs. Programs of an earlier interpreter are dropped with it.
+func (s *Session) noteProg(cellNo int, prog *interp.Program) {
+	if s.progsIP != s.ip {
+		s.progs, s.progsIP = nil, s.ip
+	}
+	s.progs = append(s.progs, cellProg{cellNo, prog})
 }
 
 // addDefer registers a top-level defer of the running cell.

@@ -232,5 +232,5 @@ func (d *debugConfig) run(code string) *debugRun {
 	if !d.cfg.Enabled {
 		return nil
 	}
-	return &debugRun{Path: d.cfg.Paths.Path(code), Breakpoints: breakpointLines(d.cfg)}
+	return &debugRun{Path: d.cfg.Paths.Path(code), Paths: d.cfg.Paths, Breakpoints: breakpointLines(d.cfg)}
 }

@@ -25,6 +25,7 @@ func (c *child) evalDebug(ctx context.Context, req request) (goeval.Value, error
 		c.dbg = goeval.NewDebugSession()
 	}
 	d := c.dbg
+	d.PathOf = req.Debug.Paths.Path
 	c.setBreakpoints(d, req.Debug.Breakpoints)
 	d.OnEvent = func(ev goeval.DebugEvent) {
 		if e, ok := dapEvent(ev); ok {

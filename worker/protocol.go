@@ -66,7 +66,10 @@ type request struct {
 
 // debugRun says how a cell runs under the debugger.
 type debugRun struct {
-	Path        string           `json:"path"`
+	Path string `json:"path"`
+	// Paths names the cells run before from their code, so that their
+	// functions hold breakpoints too.
+	Paths       debugproto.Paths `json:"paths"`
 	Breakpoints map[string][]int `json:"breakpoints,omitempty"`
 }
 

@@ -251,6 +251,70 @@ def test_breakpoint_stack_variables_step_evaluate_continue(kc):
     assert ok(kc, 'fmt.Println("after", total)').stdout == "after 6\n"
 
 
+def frame_locals(kc, frame: dict) -> dict:
+    """The variables of a frame's Locals scope, by name."""
+    scopes = ok_response(debug(kc, "scopes", {"frameId": frame["id"]}), "scopes")["scopes"]
+    ref = next(s["variablesReference"] for s in scopes if s["name"] == "Locals")
+    return {v["name"]: v["value"] for v in ok_response(debug(kc, "variables", {"variablesReference": ref}), "variables")["variables"]}
+
+
+def test_breakpoint_in_a_cell_run_before_the_debugger(kc):
+    """A function declared before the debugger was attached stops at a
+    breakpoint set later in its cell (found by the path JupyterLab derives
+    from the cell's code), and the stack shows the calling cell under it,
+    with the variables of both frames."""
+    cell1 = "func cube(n int) int {\n\tc := n * n * n\n\treturn c\n}"
+    ok(kc, cell1)
+    started(kc)
+    path1 = set_breakpoints(kc, cell1, [3])
+    ok_response(debug(kc, "configurationDone"), "configurationDone")
+    cell2 = 'k := 3\nfmt.Println("cube", cube(k))'
+    path2 = ok_response(debug(kc, "dumpCell", {"code": cell2}), "dumpCell")["sourcePath"]
+    msg_id = kc.execute(cell2)
+    thread = debug_event_where(kc, "stopped")["body"]["threadId"]
+    frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+    where = [(f["name"], f.get("source", {}).get("path"), f["line"]) for f in frames]
+    assert where[0] == ("cube", path1, 3) and where[1][1:] == (path2, 2) and len(where) == 2, where
+    assert frame_locals(kc, frames[0]).get("c") == "27"
+    assert frame_locals(kc, frames[1]).get("k") == "3"
+    # stepOut returns to the calling cell
+    set_breakpoints(kc, cell1, [])
+    ok_response(debug(kc, "stepOut", {"threadId": thread}), "stepOut")
+    assert debug_event_where(kc, "stopped")["body"]["reason"] == "step"
+    frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+    assert [(f.get("source", {}).get("path"), f["line"]) for f in frames] == [(path2, 2)], frames
+    ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
+    reply = shell_reply(kc, msg_id, timeout=30)
+    assert reply["content"]["status"] == "ok", reply
+    assert ok(kc, "fmt.Println(cube(2))").stdout == "8\n"
+
+
+def test_pause_a_running_cell_then_interrupt(kernel):
+    """pause stops a cell that runs with no breakpoint, on a line of the
+    cell, with its variables; continue resumes it; the toolbar's interrupt
+    then ends it and the kernel goes on."""
+    kc = kernel.kc
+    started(kc)
+    ok_response(debug(kc, "configurationDone"), "configurationDone")
+    cell = 'n := 0\nfmt.Println("looping")\nfor {\n\tn++\n}'
+    path = ok_response(debug(kc, "dumpCell", {"code": cell}), "dumpCell")["sourcePath"]
+    msg_id = kc.execute(cell)
+    debug_event_where(kc, "thread")  # the cell's goroutine started
+    ok_response(debug(kc, "pause", {"threadId": 1}), "pause")
+    stopped = debug_event_where(kc, "stopped")
+    assert stopped["body"]["reason"] == "pause", stopped
+    thread = stopped["body"]["threadId"]
+    frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
+    assert frames[0]["source"]["path"] == path and frames[0]["line"] in (3, 4), frames
+    assert int(frame_locals(kc, frames[0])["n"]) >= 0
+    ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
+    debug_event_where(kc, "continued")
+    kernel.km.interrupt_kernel()
+    reply = shell_reply(kc, msg_id, timeout=30)
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted", reply["content"]
+    assert ok(kc, "fmt.Println(1 + 1)").stdout == "2\n"
+
+
 @pytest.mark.parametrize("cell", ["%mpirun -n 2\nfmt.Println(mpi.World.Rank())", "%%px\nfmt.Println(1)"])
 def test_breakpoints_in_magic_cells_are_not_supported(kc, cell):
     """A breakpoint in an %mpirun or %px cell is answered unverified, with
