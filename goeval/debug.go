@@ -249,6 +249,11 @@ type DebugError struct {
 // Error implements error.
 func (e *DebugError) Error() string { return "goeval debugger: " + e.Msg }
 
+// Stale reports whether the error is a frame or variables reference of a
+// stop that has ended: a client that fetches a stop's variables while the
+// thread resumes asks for them.
+func (e *DebugError) Stale() bool { return e.Kind == "unknown-frame" || e.Kind == "unknown-reference" }
+
 func errNotRunning() *DebugError {
 	return &DebugError{Kind: "not-running", Msg: "no cell is running under the debugger"}
 }

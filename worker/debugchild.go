@@ -149,10 +149,10 @@ func (c *child) debugAnswer(d *goeval.DebugSession, cmd string, args json.RawMes
 		return stackBody(frames, a.StartFrame, a.Levels), err
 	case "scopes":
 		scopes, err := d.Scopes(a.FrameID)
-		return scopesBody(scopes), err
+		return scopesBody(scopes), staleIsEmpty(err)
 	case "variables":
 		vars, err := d.Variables(a.Ref)
-		return variablesBody(vars), err
+		return variablesBody(vars), staleIsEmpty(err)
 	case "evaluate":
 		v, err := d.Evaluate(a.FrameID, a.Expression)
 		return map[string]any{"result": v.Value, "type": v.Type, "variablesReference": v.Ref}, err
@@ -228,6 +228,19 @@ func scopesBody(scopes []goeval.Scope) any {
 		out = append(out, map[string]any{"name": s.Name, "variablesReference": s.Ref, "expensive": false})
 	}
 	return map[string]any{"scopes": out}
+}
+
+// staleIsEmpty turns the error of a reference to a stop that has ended
+// into an empty answer: JupyterLab fetches a stop's scopes and variables
+// while the user may already continue, and breaks on an error reply
+// ("Cannot read properties of undefined (reading 'variables')"); the
+// kernel answers unknown references of the variable explorer the same way.
+func staleIsEmpty(err error) error {
+	var de *goeval.DebugError
+	if errors.As(err, &de) && de.Stale() {
+		return nil
+	}
+	return err
 }
 
 func variablesBody(vars []goeval.Variable) any {

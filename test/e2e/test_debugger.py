@@ -307,6 +307,16 @@ def test_pause_a_running_cell_then_interrupt(kernel):
     frames = ok_response(debug(kc, "stackTrace", {"threadId": thread}), "stackTrace")["stackFrames"]
     assert frames[0]["source"]["path"] == path and frames[0]["line"] in (3, 4), frames
     assert int(frame_locals(kc, frames[0])["n"]) >= 0
+    scopes = ok_response(debug(kc, "scopes", {"frameId": frames[0]["id"]}), "scopes")["scopes"]
+    ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
+    debug_event_where(kc, "continued")
+    # JupyterLab may still fetch an ended stop's variables when the thread
+    # has stopped again: an empty answer, not an error (its panel breaks on one)
+    ok_response(debug(kc, "pause", {"threadId": thread}), "pause")
+    assert debug_event_where(kc, "stopped")["body"]["reason"] == "pause"
+    stale = debug(kc, "variables", {"variablesReference": scopes[0]["variablesReference"]})
+    assert ok_response(stale, "variables")["variables"] == [], stale
+    assert ok_response(debug(kc, "scopes", {"frameId": frames[0]["id"]}), "scopes")["scopes"] == []
     ok_response(debug(kc, "continue", {"threadId": thread}), "continue")
     debug_event_where(kc, "continued")
     kernel.km.interrupt_kernel()
