@@ -75,6 +75,19 @@ type buffer struct {
 
 func (b buffer) bytes() uintptr { return uintptr(b.n) * kindSize[b.k] }
 
+// addr is the buffer's address as the hot C helpers take it: not a pointer,
+// so that cgo does not check the memory for Go pointers on every call (it
+// holds numbers only, by construction). The caller keeps the Go value
+// alive until the call returns (runtime.KeepAlive). Memory on the calling
+// goroutine's stack is safe too: a goroutine's stack does not move while
+// it is in a cgo call.
+func (b buffer) addr() C.uintptr_t { return C.uintptr_t(uintptr(b.ptr)) }
+
+// addrOf is addr for the object calls' byte slices.
+func addrOf(data []byte) C.uintptr_t {
+	return C.uintptr_t(uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+}
+
 // count returns n as a C int, panicking if MPI's int count cannot hold it.
 func (b buffer) count(call, arg string) C.int {
 	if b.n > math.MaxInt32 {

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -345,6 +346,11 @@ func (c *Comm) Abort(code int) {
 	if c == nil {
 		c = World
 	}
+	if code < 0 || code > 255 {
+		// The launcher reports the code modulo 256: 256 would end the job
+		// as a success.
+		panic(usagef("Comm.Abort", "code", "%d is not an exit status; use 1..255 (the job ends with code %% 256, so %d would report %d)", code, code, code&255))
+	}
 	if state.Load() == stateRunning && !c.freed {
 		C.mpigo_abort(c.c, C.int(code))
 	}
@@ -364,6 +370,14 @@ func (c *Comm) Split(color, key int) *Comm {
 	c.check(call)
 	if color < 0 && color != Undefined {
 		panic(usagef(call, "color", "%d is negative; colors are >= 0, or mpi.Undefined to get no communicator", color))
+	}
+	// MPI takes C ints: a larger color or key (a hash, say) would be cut to
+	// its low 32 bits and put ranks in the wrong communicators.
+	if color > math.MaxInt32 {
+		panic(usagef(call, "color", "%d is more than an MPI color can hold (%d); use a small non-negative int, e.g. hash %% n for n groups", color, math.MaxInt32))
+	}
+	if key < math.MinInt32 || key > math.MaxInt32 {
+		panic(usagef(call, "key", "%d is beyond what an MPI key can hold (%d..%d); keys only order the ranks: use the rank, or a small int", key, math.MinInt32, math.MaxInt32))
 	}
 	r := C.mpigo_comm_split(c.c, C.int(color), C.int(key))
 	if r.err != 0 {
@@ -440,7 +454,9 @@ func (c *Comm) Send(buf any, dest, tag int) {
 	b := bufferOf(call, "buf", buf)
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
-	if e := C.mpigo_send(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c, mode()); e != 0 {
+	e := C.mpigo_send(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c, mode())
+	runtime.KeepAlive(buf)
+	if e != 0 {
 		c.fail(e, "Comm.Send(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
 	resched()
@@ -460,7 +476,8 @@ func (c *Comm) Recv(buf any, source, tag int) Status {
 	b := bufferOf(call, "buf", buf)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	st := C.mpigo_recv(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c, c.recvMode(source))
+	st := C.mpigo_recv(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c, c.recvMode(source))
+	runtime.KeepAlive(buf)
 	if st.err != 0 {
 		c.fail(st.err, "Comm.Recv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
@@ -490,8 +507,10 @@ func (c *Comm) Sendrecv(send any, dest, sendTag int, recv any, source, recvTag i
 	if sameMemory(call, s, r) {
 		panic(usage(call, "recv", "is the same memory as send; Sendrecv needs two separate buffers"))
 	}
-	st := C.mpigo_sendrecv(s.ptr, s.count(call, "send"), C.int(s.k), cRank(dest), C.int(sendTag),
-		r.ptr, r.count(call, "recv"), C.int(r.k), cRank(source), cTag(recvTag), c.c, c.recvMode(source))
+	st := C.mpigo_sendrecv(s.addr(), s.count(call, "send"), C.int(s.k), cRank(dest), C.int(sendTag),
+		r.addr(), r.count(call, "recv"), C.int(r.k), cRank(source), cTag(recvTag), c.c, c.recvMode(source))
+	runtime.KeepAlive(send)
+	runtime.KeepAlive(recv)
 	if st.err != 0 {
 		c.fail(st.err, "Comm.Sendrecv(dest=%s, sendTag=%d, source=%s, recvTag=%s)", rankStr(dest), sendTag, rankStr(source), tagStr(recvTag))
 	}
@@ -563,7 +582,9 @@ func (c *Comm) Bcast(buf any, root int) {
 	c.check(call)
 	b := bufferOf(call, "buf", buf)
 	c.checkRoot(call, root)
-	if e := C.mpigo_bcast(b.ptr, b.count(call, "buf"), C.int(b.k), C.int(root), c.c, mode()); e != 0 {
+	e := C.mpigo_bcast(b.addr(), b.count(call, "buf"), C.int(b.k), C.int(root), c.c, mode())
+	runtime.KeepAlive(buf)
+	if e != 0 {
 		c.fail(e, "Comm.Bcast(%d x %s, root=%d)", b.n, kindName[b.k], root)
 	}
 	resched()
@@ -686,7 +707,10 @@ func (c *Comm) Reduce(send, recv any, op Op, root int) {
 		}
 		inplace = sameMemory(call, s, r)
 	}
-	if e := C.mpigo_reduce(s.ptr, r.ptr, s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), C.int(root), c.c, mode()); e != 0 {
+	e := C.mpigo_reduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), C.int(root), c.c, mode())
+	runtime.KeepAlive(send)
+	runtime.KeepAlive(recv)
+	if e != 0 {
 		c.fail(e, "Comm.Reduce(%d x %s, %s, root=%d)", s.n, kindName[s.k], op, root)
 	}
 	resched()
@@ -710,7 +734,10 @@ func (c *Comm) Allreduce(send, recv any, op Op) {
 		panic(usagef(call, "recv", "has %d elements but send has %d; they must be the same length", r.n, s.n))
 	}
 	inplace := sameMemory(call, s, r)
-	if e := C.mpigo_allreduce(s.ptr, r.ptr, s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), c.c, mode()); e != 0 {
+	e := C.mpigo_allreduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), c.c, mode())
+	runtime.KeepAlive(send)
+	runtime.KeepAlive(recv)
+	if e != 0 {
 		c.fail(e, "Comm.Allreduce(%d x %s, %s)", s.n, kindName[s.k], op)
 	}
 	resched()

@@ -3,9 +3,12 @@ package mpi
 import (
 	"errors"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // misuseCase is a call that must panic with a *UsageError whose message
@@ -58,6 +61,15 @@ func TestMisuse(t *testing.T) {
 		{"sendrecv same buffer", func() { comm.Sendrecv(f, me, 0, f, me, 0) }, []string{"Comm.Sendrecv", "same memory"}},
 		{"split color", func() { comm.Split(-3, 0) }, []string{"Comm.Split", "color"}},
 		{"split color -1", func() { comm.Split(-1, 0) }, []string{"Comm.Split", "color", "mpi.Undefined"}},
+		// beyond C's int, MPI would see the low 32 bits: wrong communicators
+		{"split color beyond int32", func() { comm.Split(1<<32+rank, 0) }, []string{"Comm.Split", "color", "more than an MPI color can hold", "hash % n"}},
+		{"split key beyond int32", func() { comm.Split(0, 1<<40) }, []string{"Comm.Split", "key", "beyond what an MPI key can hold"}},
+		{"split key below int32", func() { comm.Split(0, -1<<40) }, []string{"Comm.Split", "key"}},
+		{"abort code", func() { comm.Abort(256) }, []string{"Comm.Abort", "code", "1..255", "would report 0"}},
+		// refused before anything is pinned: the recovered panic leaves no
+		// pinned pointer for the garbage collector to find (checked below)
+		{"Isend count", func() { comm.Isend(hugeSlice(), me, 0) }, []string{"Comm.Isend", "buf", "more than an MPI count can hold"}},
+		{"Irecv count", func() { comm.Irecv(hugeSlice(), me, 0) }, []string{"Comm.Irecv", "buf", "more than an MPI count can hold"}},
 		{"free World", func() { World.Free() }, []string{"Comm.Free", "World"}},
 		{"nil comm", func() { var c *Comm; c.Barrier() }, []string{"Comm.Barrier", "nil *Comm"}},
 		{"nil request", func() { var r *Request; r.Wait() }, []string{"Request.Wait", "nil"}},
@@ -124,6 +136,7 @@ func TestMisuse(t *testing.T) {
 	for _, c := range cases {
 		expectPanic(t, c.name, false, c.f, c.want...)
 	}
+	collectFinalizers(t) // a leaked runtime.Pinner would kill the process here
 	// Finalize from a goroutine other than Init's is refused (and MPI stays up)
 	done := make(chan any)
 	go func() {
@@ -278,4 +291,31 @@ func TestMPIError(t *testing.T) {
 	}()
 	req.Wait()
 	comm.Barrier()
+}
+
+// hugeSlice is a slice longer than an MPI count over a tiny allocation:
+// only its length is ever read (the calls refuse it first).
+func hugeSlice() []byte {
+	small := make([]byte, 8)
+	return unsafe.Slice(&small[0], math.MaxInt32+1)
+}
+
+// collectFinalizers runs the garbage collector and waits until the
+// finalizers it queued have run: a runtime.Pinner collected while it still
+// pins memory throws then.
+func collectFinalizers(t *testing.T) {
+	t.Helper()
+	ran := make(chan struct{})
+	sentinel := new([16]byte)
+	runtime.SetFinalizer(sentinel, func(*[16]byte) { close(ran) })
+	sentinel = nil
+	for i := 0; i < 100; i++ {
+		runtime.GC()
+		select {
+		case <-ran:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("the garbage collector never ran the finalizers")
 }

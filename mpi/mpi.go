@@ -6,10 +6,13 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -277,7 +280,10 @@ func checkLauncher(size int) {
 // Finalize shuts MPI down (MPI_Finalize). Call it once, from the goroutine
 // that called Init, after every request has completed; a process that exits
 // without it makes mpirun report a failure. Calling it again, or without
-// Init, is a no-op. No MPI call may follow.
+// Init, is a no-op. No MPI call may follow. It panics with a *UsageError,
+// leaving MPI up, when a request of Isend or Irecv was never completed, or
+// when other goroutines are still inside MPI calls 2 s after it was called
+// (a receiver blocked in Recv, say): MPI_Finalize would crash them.
 //
 // Defer it directly, as below: when main panics, the deferred Finalize then
 // sees the panic, skips MPI_Finalize (which would wait forever for the ranks
@@ -299,10 +305,87 @@ func Finalize() {
 	if ownInit && C.mpigo_on_init_thread() == 0 {
 		panic(usage("Finalize", "", "called from another goroutine than the one that called Init; MPI must be finalised on the thread that initialised it: call Init and Finalize (deferred) in main"))
 	}
-	state.Store(stateFinalized)
+	state.Store(stateFinalized) // calls from now on panic
+	if err := quiesce(); err != nil {
+		state.Store(stateRunning)
+		panic(err)
+	}
 	if e := C.mpigo_finalize(); e != 0 {
 		panic(mpiError(int(e), World.rank, "Finalize"))
 	}
+}
+
+// quiesceWait bounds how long Finalize waits for calls of other goroutines
+// to return (a receiver getting its last message).
+const quiesceWait = 2 * time.Second
+
+// quiesce returns the error of a Finalize that would pull MPI out from
+// under a call in progress: MPI_Finalize while another thread is inside
+// MPI crashes the process (a segmentation fault under Open MPI and MPICH),
+// and a request never completed leaves MPI writing into memory Go may reuse.
+// Calls are found in the goroutines' stacks, so that the calls themselves
+// pay nothing for it.
+func quiesce() *UsageError {
+	if n := outstanding.Load(); n > 0 {
+		return usagef("Finalize", "", "%d request(s) started by Isend or Irecv were never completed; complete each with Wait, WaitAll or Test before Finalize (MPI would go on using their buffers)", n)
+	}
+	deadline := time.Now().Add(quiesceWait)
+	for {
+		calls := callsInProgress()
+		if len(calls) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return usagef("Finalize", "", "other goroutines are still inside MPI calls (%s) after %v: finalising would crash them; make them return first (send the message a receiver waits for, say) and wait for them (sync.WaitGroup) before Finalize",
+				strings.Join(calls, ", "), quiesceWait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// callsInProgress names the calls of the package that other goroutines are
+// in, from a dump of every goroutine's stack: a goroutine inside a C helper
+// shows a _Cfunc_ frame of this package, under the call that made it.
+func callsInProgress() []string {
+	buf := make([]byte, 64<<10)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) || len(buf) >= 64<<20 {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	pkg := reflect.TypeOf(Comm{}).PkgPath() + "."
+	var calls []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 || !strings.Contains(g, pkg+"_Cfunc_") {
+			continue // the first is the caller's own
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
+		calls = append(calls, callerName(g, pkg)+" in goroutine "+id)
+	}
+	return calls
+}
+
+// callerName returns the first function of pkg in a goroutine's stack that
+// is not cgo's, as the package's API spells it ("Comm.Recv").
+func callerName(stack, pkg string) string {
+	for _, line := range strings.Split(stack, "\n") {
+		f, ok := strings.CutPrefix(line, pkg)
+		if !ok || strings.HasPrefix(f, "_C") {
+			continue
+		}
+		if strings.HasPrefix(f, "(*") {
+			f = strings.Replace(f[2:], ").", ".", 1)
+		}
+		name, _, _ := strings.Cut(f, "(")
+		if i := strings.Index(name, ".func"); i > 0 {
+			name = name[:i] // a closure cgo wraps the call in
+		}
+		return name
+	}
+	return "an MPI call"
 }
 
 // Initialized reports whether Init has been called (MPI_Initialized).

@@ -37,8 +37,9 @@ int mpigo_self_wait_bug(void) { return MPIGO_SELF_WAIT_BUG; }
  * makes nothing but short MPI calls never reschedules, so after 10 ms every
  * rank would be interrupted 50000 times a second, doubling small-message
  * latency (measured: 1 us -> 2 us per round trip). The helpers therefore
- * look at a cheap clock on entry, and when MPIGO_YIELD_NS have passed with at
- * least MPIGO_YIELD_CALLS calls, raise mpigo_yield_due; Go reads the flag
+ * count their calls and look at a cheap clock every MPIGO_TICK_CALLS of them;
+ * when a window of MPIGO_YIELD_NS has passed with at least 8 calls per
+ * MPIGO_YIELD_NS on average, they raise mpigo_yield_due; Go reads the flag
  * after each call, without a cgo call, and passes through the scheduler
  * (runtime.Gosched), which restarts the 10 ms. Long calls (an Allreduce of
  * megabytes) are left alone: each loses its P once at most, while a Gosched
@@ -46,24 +47,36 @@ int mpigo_self_wait_bug(void) { return MPIGO_SELF_WAIT_BUG; }
  * when ranks outnumber cores.
  */
 #define MPIGO_YIELD_NS 4000000LL
-#define MPIGO_YIELD_CALLS 8
+/* the clock is read once every MPIGO_TICK_CALLS calls: a read costs more
+ * than the rest of a call's overhead on some virtual machines (15 % of the
+ * time of short calls, measured with perf) */
+#define MPIGO_TICK_CALLS 16
 int mpigo_yield_due;
-static long long mpigo_yield_at;
-static int mpigo_calls;
+static long long mpigo_yield_at, mpigo_window;
+static unsigned mpigo_calls;
 static clockid_t mpigo_clock = CLOCK_MONOTONIC_COARSE;
 
 static void mpigo_tick(void)
 {
 	struct timespec t;
 	long long now;
+	unsigned n;
 	if (__atomic_load_n(&mpigo_yield_due, __ATOMIC_RELAXED))
 		return;
-	__atomic_add_fetch(&mpigo_calls, 1, __ATOMIC_RELAXED);
+	/* a plain increment, not a locked one: a count lost to a race between
+	 * threads only delays the next look at the clock */
+	n = __atomic_load_n(&mpigo_calls, __ATOMIC_RELAXED) + 1;
+	__atomic_store_n(&mpigo_calls, n, __ATOMIC_RELAXED);
+	if (n % MPIGO_TICK_CALLS != 0)
+		return;
 	clock_gettime(mpigo_clock, &t);
 	now = (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 	if (now >= __atomic_load_n(&mpigo_yield_at, __ATOMIC_RELAXED)) {
+		long long elapsed = now - __atomic_load_n(&mpigo_window, __ATOMIC_RELAXED);
+		__atomic_store_n(&mpigo_window, now, __ATOMIC_RELAXED);
 		__atomic_store_n(&mpigo_yield_at, now + MPIGO_YIELD_NS, __ATOMIC_RELAXED);
-		if (__atomic_exchange_n(&mpigo_calls, 0, __ATOMIC_RELAXED) >= MPIGO_YIELD_CALLS)
+		__atomic_store_n(&mpigo_calls, 0, __ATOMIC_RELAXED);
+		if ((long long)n * (MPIGO_YIELD_NS / 8) >= elapsed)
 			__atomic_store_n(&mpigo_yield_due, 1, __ATOMIC_RELAXED);
 	}
 }
@@ -357,17 +370,17 @@ mpigo_int mpigo_tag_ub(MPI_Comm comm)
 
 /* ---- point to point ---- */
 
-int mpigo_send(const void *buf, int count, int kind, int dest, int tag, MPI_Comm comm, int poll)
+int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm, int poll)
 {
 	MPI_Request req;
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
-		return MPI_Send(buf, count, mpigo_dtype(kind), dest, tag, comm);
-	return mpigo_complete1(&req, MPI_Isend(buf, count, mpigo_dtype(kind), dest, tag, comm, &req),
+		return MPI_Send((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm);
+	return mpigo_complete1(&req, MPI_Isend((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm, &req),
 			       poll);
 }
 
-mpigo_status mpigo_recv(void *buf, int count, int kind, int source, int tag, MPI_Comm comm,
+mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm,
 			int poll)
 {
 	MPI_Status st;
@@ -375,17 +388,17 @@ mpigo_status mpigo_recv(void *buf, int count, int kind, int source, int tag, MPI
 	int err;
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK) {
-		err = MPI_Recv(buf, count, mpigo_dtype(kind), source, tag, comm, &st);
+		err = MPI_Recv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &st);
 	} else {
-		err = MPI_Irecv(buf, count, mpigo_dtype(kind), source, tag, comm, &req);
+		err = MPI_Irecv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &req);
 		if (err == MPI_SUCCESS)
 			err = mpigo_complete(&req, &st, poll);
 	}
 	return mpigo_from_status(err, &st);
 }
 
-mpigo_status mpigo_sendrecv(const void *sbuf, int scount, int skind, int dest, int stag,
-			    void *rbuf, int rcount, int rkind, int source, int rtag, MPI_Comm comm,
+mpigo_status mpigo_sendrecv(uintptr_t sbuf, int scount, int skind, int dest, int stag,
+			    uintptr_t rbuf, int rcount, int rkind, int source, int rtag, MPI_Comm comm,
 			    int poll)
 {
 	MPI_Status st;
@@ -393,14 +406,14 @@ mpigo_status mpigo_sendrecv(const void *sbuf, int scount, int skind, int dest, i
 	int err;
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK) {
-		err = MPI_Sendrecv(sbuf, scount, mpigo_dtype(skind), dest, stag, rbuf, rcount,
+		err = MPI_Sendrecv((const void *)sbuf, scount, mpigo_dtype(skind), dest, stag, (void *)rbuf, rcount,
 				   mpigo_dtype(rkind), source, rtag, comm, &st);
 		return mpigo_from_status(err, &st);
 	}
-	err = MPI_Irecv(rbuf, rcount, mpigo_dtype(rkind), source, rtag, comm, &reqs[0]);
+	err = MPI_Irecv((void *)rbuf, rcount, mpigo_dtype(rkind), source, rtag, comm, &reqs[0]);
 	if (err != MPI_SUCCESS)
 		return mpigo_from_status(err, &st);
-	err = MPI_Isend(sbuf, scount, mpigo_dtype(skind), dest, stag, comm, &reqs[1]);
+	err = MPI_Isend((const void *)sbuf, scount, mpigo_dtype(skind), dest, stag, comm, &reqs[1]);
 	if (err != MPI_SUCCESS) {
 		MPI_Cancel(&reqs[0]);
 		MPI_Request_free(&reqs[0]);
@@ -488,19 +501,19 @@ mpigo_status mpigo_mrecv(void *buf, int count, int kind, MPI_Message msg, int po
 	return mpigo_from_status(err, &st);
 }
 
-mpigo_req mpigo_isend(const void *buf, int count, int kind, int dest, int tag, MPI_Comm comm)
+mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm)
 {
 	mpigo_req r;
 	r.req = MPI_REQUEST_NULL;
-	r.err = MPI_Isend(buf, count, mpigo_dtype(kind), dest, tag, comm, &r.req);
+	r.err = MPI_Isend((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm, &r.req);
 	return r;
 }
 
-mpigo_req mpigo_irecv(void *buf, int count, int kind, int source, int tag, MPI_Comm comm)
+mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm)
 {
 	mpigo_req r;
 	r.req = MPI_REQUEST_NULL;
-	r.err = MPI_Irecv(buf, count, mpigo_dtype(kind), source, tag, comm, &r.req);
+	r.err = MPI_Irecv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &r.req);
 	return r;
 }
 
@@ -574,14 +587,14 @@ int mpigo_barrier(MPI_Comm comm, int poll)
 	return mpigo_complete1(&req, MPI_Ibarrier(comm, &req), poll);
 }
 
-int mpigo_bcast(void *buf, int count, int kind, int root, MPI_Comm comm, int poll)
+int mpigo_bcast(uintptr_t buf, int count, int kind, int root, MPI_Comm comm, int poll)
 {
 	MPI_Request req;
 	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
-		return MPI_Bcast(buf, count, dt, root, comm);
-	return mpigo_complete1(&req, MPI_Ibcast(buf, count, dt, root, comm, &req), poll);
+		return MPI_Bcast((void *)buf, count, dt, root, comm);
+	return mpigo_complete1(&req, MPI_Ibcast((void *)buf, count, dt, root, comm, &req), poll);
 }
 
 int mpigo_scatter(const void *sbuf, void *rbuf, int count, int kind, int root, MPI_Comm comm,
@@ -619,9 +632,11 @@ int mpigo_allgather(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm 
 			       poll);
 }
 
-int mpigo_reduce(const void *sbuf, void *rbuf, int count, int kind, int op, int inplace, int root,
+int mpigo_reduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace, int root,
 		 MPI_Comm comm, int poll)
 {
+	const void *sbuf = (const void *)sb;
+	void *rbuf = (void *)rb;
 	MPI_Request req;
 	MPI_Datatype dt = mpigo_dtype(kind);
 	void *tmp = NULL;
@@ -651,9 +666,11 @@ int mpigo_reduce(const void *sbuf, void *rbuf, int count, int kind, int op, int 
 	return err;
 }
 
-int mpigo_allreduce(const void *sbuf, void *rbuf, int count, int kind, int op, int inplace,
+int mpigo_allreduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace,
 		    MPI_Comm comm, int poll)
 {
+	const void *sbuf = (const void *)sb;
+	void *rbuf = (void *)rb;
 	MPI_Request req;
 	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();

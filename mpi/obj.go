@@ -8,6 +8,7 @@ import (
 	"encoding/gob"
 	"math"
 	"reflect"
+	"runtime"
 	"strconv"
 	"unsafe"
 )
@@ -69,7 +70,9 @@ func (c *Comm) SendObj(v any, dest, tag int) {
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
 	data := encode(call, "v", v)
-	if e := C.mpigo_send(bytePtr(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, cRank(dest), C.int(tag), c.c, mode()); e != 0 {
+	e := C.mpigo_send(addrOf(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, cRank(dest), C.int(tag), c.c, mode())
+	runtime.KeepAlive(data)
+	if e != 0 {
 		c.fail(e, "Comm.SendObj(%s, %d bytes, dest=%s, tag=%d)", typeName(v), len(data), rankStr(dest), tag)
 	}
 	resched()
@@ -110,13 +113,17 @@ func (c *Comm) RecvObj(ptr any, source, tag int) Status {
 // rank.
 func (c *Comm) bcastBytes(call string, data []byte, root int) []byte {
 	n := []int64{int64(len(data))}
-	if e := C.mpigo_bcast(unsafe.Pointer(&n[0]), 1, C.MPIGO_INT64, C.int(root), c.c, mode()); e != 0 {
+	e := C.mpigo_bcast(C.uintptr_t(uintptr(unsafe.Pointer(&n[0]))), 1, C.MPIGO_INT64, C.int(root), c.c, mode())
+	runtime.KeepAlive(n)
+	if e != 0 {
 		c.fail(e, "%s(root=%d) (size)", call, root)
 	}
 	if c.rank != root {
 		data = make([]byte, n[0])
 	}
-	if e := C.mpigo_bcast(bytePtr(data), byteCount(call, "ptr", int(n[0])), C.MPIGO_BYTE, C.int(root), c.c, mode()); e != 0 {
+	e = C.mpigo_bcast(addrOf(data), byteCount(call, "ptr", int(n[0])), C.MPIGO_BYTE, C.int(root), c.c, mode())
+	runtime.KeepAlive(data)
+	if e != 0 {
 		c.fail(e, "%s(%d bytes, root=%d)", call, n[0], root)
 	}
 	return data

@@ -63,6 +63,8 @@ func TestProgram(t *testing.T) {
 				{mode: "misuse", want: []string{"mpi: Comm.Send: dest: rank 3 is out of range"}},
 				{mode: "abort", anyOf: []string{"rank 2 aborting", "MPI_Abort(MPI_COMM_WORLD, 3) - process 2", "MPI_ABORT was invoked on rank 2"}, code: 3},
 				{mode: "preinit", want: []string{"mpi: Comm.Rank: called before mpi.Init"}},
+				{mode: "finalize-busy", want: []string{"mpi: Finalize: other goroutines are still inside MPI calls (Comm.Recv in goroutine", "sync.WaitGroup"}},
+				{mode: "finalize-pending", want: []string{"mpi: Finalize: 1 request(s) started by Isend or Irecv were never completed"}},
 			}
 			for _, f := range failures {
 				r := launch(im, 3, 60*time.Second, nil, prog, f.mode)

@@ -3,14 +3,19 @@ package mpi
 // #include "mpigo.h"
 import "C"
 
-import "runtime"
+import (
+	"runtime"
+	"slices"
+	"sync/atomic"
+)
 
 // Request is a non-blocking send or receive in progress (MPI_Request,
 // mpi4py's MPI.Request), returned by Isend and Irecv. Its buffer is pinned
 // (runtime.Pinner) and must not be touched until Wait, WaitAll or a
 // successful Test returns; then it is released. Every request must be
-// completed that way before Finalize. A Request is not safe for concurrent
-// use: wait for it from one goroutine.
+// completed that way before Finalize (which refuses otherwise). Complete a
+// Request from one goroutine: a Wait, Test or WaitAll of a request that
+// another goroutine is completing panics.
 //
 //	req := comm.Isend(data, 1, 0)
 //	compute() // overlaps with the transfer
@@ -26,7 +31,15 @@ type Request struct {
 	n     int
 	done  bool
 	st    Status
+	// busy is set while a Wait, Test or WaitAll completes the request: MPI
+	// must never see the same request twice at once (a double free).
+	busy atomic.Bool
 }
+
+// outstanding counts the requests started and not yet completed, which
+// Finalize refuses to leave behind (MPI would write into buffers that Go
+// no longer keeps).
+var outstanding atomic.Int64
 
 // Isend starts sending buf to dest and returns at once (comm.Isend). buf
 // stays pinned, and must not be modified, until the request completes.
@@ -42,14 +55,16 @@ func (c *Comm) Isend(buf any, dest, tag int) *Request {
 	b := bufferOf(call, "buf", buf)
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
+	n := b.count(call, "buf") // checked before pinning: a refused call pins nothing
 	r := &Request{comm: c, call: call, peer: dest, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_isend(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c)
+	res := C.mpigo_isend(b.addr(), n, C.int(b.k), cRank(dest), C.int(tag), c.c) // buf is pinned
 	if res.err != 0 {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Isend(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
 	r.req = res.req
+	outstanding.Add(1)
 	return r
 }
 
@@ -68,14 +83,16 @@ func (c *Comm) Irecv(buf any, source, tag int) *Request {
 	b := bufferOf(call, "buf", buf)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
+	n := b.count(call, "buf") // checked before pinning: a refused call pins nothing
 	r := &Request{comm: c, call: call, peer: source, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_irecv(b.ptr, b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c)
+	res := C.mpigo_irecv(b.addr(), n, C.int(b.k), cRank(source), cTag(tag), c.c) // buf is pinned
 	if res.err != 0 {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Irecv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
 	r.req = res.req
+	outstanding.Add(1)
 	return r
 }
 
@@ -99,6 +116,7 @@ func (r *Request) complete(st C.mpigo_status, req C.MPI_Request) {
 	r.req = req
 	r.done = true
 	r.pin.Unpin()
+	outstanding.Add(-1)
 	if st.err != 0 {
 		r.comm.fail(st.err, "%s(%d elements, peer=%s, tag=%s) completing in Wait/Test", r.call, r.n, rankStr(r.peer), tagStr(r.tag))
 	}
@@ -127,6 +145,11 @@ func (r *Request) Wait() Status {
 		return r.st
 	}
 	checkRunning("Request.Wait")
+	r.claim("Request.Wait")
+	defer r.busy.Store(false)
+	if r.done { // completed by another goroutine meanwhile
+		return r.st
+	}
 	res := C.mpigo_wait(r.req, r.mode())
 	r.complete(res.st, res.req)
 	resched()
@@ -151,6 +174,11 @@ func (r *Request) Test() (Status, bool) {
 		return r.st, true
 	}
 	checkRunning("Request.Test")
+	r.claim("Request.Test")
+	defer r.busy.Store(false)
+	if r.done { // completed by another goroutine meanwhile
+		return r.st, true
+	}
 	res := C.mpigo_test_req(r.req)
 	resched()
 	if res.done == 0 && res.st.err == 0 {
@@ -169,39 +197,9 @@ func (r *Request) Test() (Status, bool) {
 //	mpi.WaitAll(reqs...)
 func WaitAll(reqs ...*Request) []Status {
 	out := make([]Status, len(reqs))
-	var pending []*Request
-	for _, r := range reqs {
-		if r != nil && !r.done {
-			pending = append(pending, r)
-		}
-	}
-	if len(pending) > 0 {
-		checkRunning("WaitAll")
-		handles := make([]C.MPI_Request, len(pending))
-		sts := make([]C.mpigo_status, len(pending))
-		var poll C.int
-		for i, r := range pending {
-			handles[i] = r.req
-			poll = max(poll, r.mode())
-		}
-		C.mpigo_waitall(C.int(len(pending)), &handles[0], &sts[0], poll)
-		resched()
-		// Complete all (unpinning every buffer) before reporting the first
-		// error, if any.
-		var first any
-		for i, r := range pending {
-			func() {
-				defer func() {
-					if e := recover(); e != nil && first == nil {
-						first = e
-					}
-				}()
-				r.complete(sts[i], handles[i])
-			}()
-		}
-		if first != nil {
-			panic(first)
-		}
+	if pending := claimAll(reqs); len(pending) > 0 {
+		defer release(pending)
+		waitPending(pending)
 	}
 	for i, r := range reqs {
 		if r != nil {
@@ -209,4 +207,87 @@ func WaitAll(reqs ...*Request) []Status {
 		}
 	}
 	return out
+}
+
+// claim marks r as being completed by the caller, panicking if another
+// goroutine is completing it.
+func (r *Request) claim(call string) {
+	if !r.busy.CompareAndSwap(false, true) {
+		panic(errBusyRequest(call))
+	}
+}
+
+func errBusyRequest(call string) *UsageError {
+	return usage(call, "", "the request is being completed by another goroutine at the same time (Wait, Test or WaitAll); complete each request from one goroutine")
+}
+
+// claimAll returns the requests of reqs still pending, each once (the
+// same request passed twice is waited for once), claimed.
+func claimAll(reqs []*Request) []*Request {
+	var pending []*Request
+	for _, r := range reqs {
+		if r == nil || r.done {
+			continue
+		}
+		if pending == nil {
+			checkRunning("WaitAll")
+			pending = make([]*Request, 0, len(reqs))
+		}
+		if !r.busy.CompareAndSwap(false, true) {
+			if slices.Contains(pending, r) {
+				continue
+			}
+			release(pending)
+			panic(errBusyRequest("WaitAll"))
+		}
+		if r.done { // completed by another goroutine meanwhile
+			r.busy.Store(false)
+			continue
+		}
+		pending = append(pending, r)
+	}
+	return pending
+}
+
+func release(reqs []*Request) {
+	for _, r := range reqs {
+		r.busy.Store(false)
+	}
+}
+
+// waitPending completes claimed requests with one MPI_Waitall. A request
+// that MPI reports neither completed nor failed (MPI_ERR_PENDING, when
+// another failed: MPICH returns at the first error) stays pending and
+// pinned, since MPI may still write into its buffer; it can be waited for
+// again.
+func waitPending(pending []*Request) {
+	handles := make([]C.MPI_Request, len(pending))
+	sts := make([]C.mpigo_status, len(pending))
+	var poll C.int
+	for i, r := range pending {
+		handles[i] = r.req
+		poll = max(poll, r.mode())
+	}
+	C.mpigo_waitall(C.int(len(pending)), &handles[0], &sts[0], poll)
+	resched()
+	// Complete all (unpinning their buffers) before reporting the first
+	// error, if any.
+	var first any
+	for i, r := range pending {
+		if sts[i].err == C.MPI_ERR_PENDING {
+			r.req = handles[i]
+			continue
+		}
+		func() {
+			defer func() {
+				if e := recover(); e != nil && first == nil {
+					first = e
+				}
+			}()
+			r.complete(sts[i], handles[i])
+		}()
+	}
+	if first != nil {
+		panic(first)
+	}
 }

@@ -5,6 +5,10 @@
  *   bench pingpong [single|multiple]   on 2 ranks: round-trip latency of an
  *                                      8-byte message, bandwidth at 1 MiB
  *   bench allreduce [single|multiple]  Allreduce (sum) of 1M float64
+ *   bench calls [single|multiple]      on 1 rank: nanoseconds per call of
+ *                                      the hot calls where MPI does nothing
+ *                                      (MPI_PROC_NULL, MPI_COMM_SELF): what a
+ *                                      binding adds shows against it
  *
  * Each figure is taken SAMPLES times over ITERS operations (after a warm-up);
  * rank 0 prints one line per figure: NAME median min unit.
@@ -48,6 +52,44 @@ static double pingpong(double *buf, int count, int iters, int rank)
 	return (MPI_Wtime() - t0) / iters;
 }
 
+#define CALL_ITERS 200000
+
+/* nanoseconds per call of each hot call on a no-op peer */
+static void calls(int rank)
+{
+	double buf[1] = {1}, out[1], v[SAMPLES], t0;
+	MPI_Request req;
+	int s, i;
+	const char *names[] = {"call_send_procnull", "call_recv_procnull", "call_isend_wait_procnull",
+			       "call_allreduce_self_8B"};
+	int c;
+	for (c = 0; c < 4; c++) {
+		for (s = -1; s < SAMPLES; s++) { /* -1: warm-up */
+			t0 = MPI_Wtime();
+			for (i = 0; i < CALL_ITERS; i++) {
+				switch (c) {
+				case 0:
+					MPI_Send(buf, 1, MPI_DOUBLE, MPI_PROC_NULL, 0, MPI_COMM_WORLD);
+					break;
+				case 1:
+					MPI_Recv(buf, 1, MPI_DOUBLE, MPI_PROC_NULL, 0, MPI_COMM_WORLD,
+						 MPI_STATUS_IGNORE);
+					break;
+				case 2:
+					MPI_Isend(buf, 1, MPI_DOUBLE, MPI_PROC_NULL, 0, MPI_COMM_WORLD, &req);
+					MPI_Wait(&req, MPI_STATUS_IGNORE);
+					break;
+				default:
+					MPI_Allreduce(buf, out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_SELF);
+				}
+			}
+			if (s >= 0)
+				v[s] = (MPI_Wtime() - t0) / CALL_ITERS * 1e9;
+		}
+		report(names[c], v, SAMPLES, "ns", rank);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int provided, rank, size, s;
@@ -76,6 +118,8 @@ int main(int argc, char **argv)
 		if (rank == 0)
 			printf("bandwidth_1MiB %.1f %.1f MB/s\n", -v[SAMPLES / 2], -v[0]);
 		free(buf);
+	} else if (strcmp(mode, "calls") == 0) {
+		calls(rank);
 	} else {
 		const int n = 1 << 20;
 		const int iters = 10;

@@ -9,7 +9,11 @@
 #     of 20000 round trips) and bandwidth at 1 MiB (2 MiB moved per round
 #     trip; median of 21 samples of 100 round trips);
 #   - allreduce on 4 ranks: MPI_SUM of 1M float64 (median of 21 samples of 10
-#     calls, the slowest rank's time).
+#     calls, the slowest rank's time);
+#   - calls on 1 rank: nanoseconds per call of Send, Recv, Isend+Wait to
+#     ProcNull and Allreduce of 8 bytes on Self, where MPI does nothing, and
+#     (Go only) of a bare cgo call to an empty C function: the binding's own
+#     cost per call is Go minus C, printed beside that floor.
 # Each figure is the median over the rounds of each run's median, with the
 # spread (min-max of the run medians). Ratios are Go/C of those medians, and
 # ("best") of the best run medians, which resists bursts of load from other
@@ -135,6 +139,20 @@ summary() {
 		fi
 		printf '%-34s %26s %26s %7s %7s %9s\n' "$label ($unit)" "$cm ($cmin-$cmax)" "$gm ($gmin-$gmax)" "$ratio" "$best" "$target"
 	done
+	calls_summary "$name"
+}
+
+# calls_summary NAME: per-call cost of the binding against the cgo floor
+calls_summary() {
+	local name=$1 fig c g floor
+	floor=$(stats "$OUT/$name.go.cgo_nop" | cut -d' ' -f1)
+	echo
+	printf '%-34s %10s %10s %10s   (bare cgo call: %s ns; target: Go-C <= cgo + 10 ns)\n' "per call, MPI doing nothing (ns)" "C" "Go" "Go-C" "$floor"
+	for fig in call_send_procnull call_recv_procnull call_isend_wait_procnull call_allreduce_self_8B; do
+		c=$(stats "$OUT/$name.c.$fig" | cut -d' ' -f1)
+		g=$(stats "$OUT/$name.go.$fig" | cut -d' ' -f1)
+		printf '%-34s %10s %10s %10s\n' "${fig#call_}" "$c" "$g" "$(awk -v a="$g" -v b="$c" 'BEGIN {printf "%.1f", a-b}')"
+	done
 }
 
 ran=0
@@ -151,16 +169,17 @@ for name in openmpi mpich; do
 	for ((r = 1; r <= ROUNDS; r++)); do
 		((WAIT_IDLE)) && wait_idle
 		for lang in c go; do
-			for mode in pingpong allreduce; do
+			for mode in pingpong allreduce calls; do
 				np=2
 				[[ $mode == allreduce ]] && np=4
+				[[ $mode == calls ]] && np=1
 				launch "$name" $np "$OUT/$lang-$name" $mode "$THREAD" >"$OUT/run" 2>&1 || {
 					cat "$OUT/run" >&2
 					exit 1
 				}
 				while read -r fig med _min _unit; do
 					case $fig in
-					latency_8B_rtt | bandwidth_1MiB | allreduce_1M_f64) echo "$med" >>"$OUT/$name.$lang.$fig" ;;
+					latency_8B_rtt | bandwidth_1MiB | allreduce_1M_f64 | call_* | cgo_nop) echo "$med" >>"$OUT/$name.$lang.$fig" ;;
 					esac
 				done <"$OUT/run"
 			done

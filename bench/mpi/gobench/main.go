@@ -3,8 +3,17 @@
 //
 //	gobench pingpong [single|multiple]   on 2 ranks: 8-byte round trip, 1 MiB bandwidth
 //	gobench allreduce [single|multiple]  Allreduce (sum) of 1M float64
+//	gobench calls [single|multiple]      nanoseconds per hot call on a no-op
+//	                                     peer, and of a bare cgo call
 //	gobench version                      the MPI library, without MPI_Init
 package main
+
+/*
+// nop is the cheapest C function: a call of it from Go is cgo's own cost,
+// the floor of any binding.
+static int nop(int x) { return x; }
+*/
+import "C"
 
 import (
 	"fmt"
@@ -60,6 +69,8 @@ func main() {
 	v := make([]float64, samples)
 
 	switch mode {
+	case "calls":
+		calls(v)
 	case "pingpong":
 		const big = 1 << 17 // 1 MiB of float64
 		buf := make([]float64, big)
@@ -100,5 +111,46 @@ func main() {
 	}
 	if rank == 0 {
 		fmt.Printf("thread_level %d ranks %d\n", int(provided), comm.Size())
+	}
+}
+
+const callIters = 200000
+
+// calls reports nanoseconds per call of the hot calls where MPI does
+// nothing (ProcNull, Self), as bench.c's calls does in C, and of a bare cgo
+// call: the binding's own cost is the difference with C, against that floor.
+func calls(v []float64) {
+	buf, out := []float64{1}, []float64{0}
+	names := []string{"call_send_procnull", "call_recv_procnull", "call_isend_wait_procnull", "call_allreduce_self_8B", "cgo_nop"}
+	for c, name := range names {
+		for s := -1; s < len(v); s++ { // -1: warm-up
+			t0 := mpi.Wtime()
+			switch c {
+			case 0:
+				for i := 0; i < callIters; i++ {
+					mpi.World.Send(buf, mpi.ProcNull, 0)
+				}
+			case 1:
+				for i := 0; i < callIters; i++ {
+					mpi.World.Recv(buf, mpi.ProcNull, 0)
+				}
+			case 2:
+				for i := 0; i < callIters; i++ {
+					mpi.World.Isend(buf, mpi.ProcNull, 0).Wait()
+				}
+			case 3:
+				for i := 0; i < callIters; i++ {
+					mpi.Self.Allreduce(buf, out, mpi.Sum)
+				}
+			default:
+				for i := 0; i < callIters; i++ {
+					C.nop(C.int(i))
+				}
+			}
+			if s >= 0 {
+				v[s] = (mpi.Wtime() - t0) / callIters * 1e9
+			}
+		}
+		report(name, v, "ns")
 	}
 }

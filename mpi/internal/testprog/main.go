@@ -61,6 +61,20 @@ func main() {
 		}
 		comm.Barrier()
 		comm.Barrier()
+	case "finalize-busy":
+		// a receiver that never gets its message while main finalizes: the
+		// deferred Finalize refuses (MPI_Finalize crashed the receiver)
+		started := make(chan struct{})
+		go func() {
+			close(started)
+			comm.Recv(make([]int, 1), (rank+1)%size, 99)
+		}()
+		<-started
+		comm.Barrier()
+	case "finalize-pending":
+		// an Irecv never completed before Finalize
+		comm.Irecv(make([]int, 1), (rank+1)%size, 98)
+		comm.Barrier()
 	default:
 		fmt.Fprintln(os.Stderr, "testprog: unknown mode", mode)
 		os.Exit(2)
