@@ -27,6 +27,7 @@ import (
 //	}
 type Comm struct {
 	c     C.MPI_Comm
+	h     C.uintptr_t // c as the hot C helpers take it
 	rank  int
 	size  int
 	name  string // "World", "Self" or "" for diagnostics
@@ -407,7 +408,7 @@ func (c *Comm) Dup() *Comm {
 }
 
 func newComm(h C.MPI_Comm, call string) *Comm {
-	n := &Comm{c: h}
+	n := &Comm{c: h, h: C.mpigo_comm_handle(h)}
 	var rank, size C.int
 	if e := C.mpigo_comm_rank(h, &rank); e != 0 {
 		n.fail(e, "%s (MPI_Comm_rank)", call)
@@ -454,7 +455,7 @@ func (c *Comm) Send(buf any, dest, tag int) {
 	b := bufferOf(call, "buf", buf)
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
-	e := C.mpigo_send(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.c, mode())
+	e := C.mpigo_send(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(dest), C.int(tag), c.h, mode())
 	runtime.KeepAlive(buf)
 	if e != 0 {
 		c.fail(e, "Comm.Send(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
@@ -476,7 +477,7 @@ func (c *Comm) Recv(buf any, source, tag int) Status {
 	b := bufferOf(call, "buf", buf)
 	c.checkSource(call, source)
 	checkTag(call, "tag", tag, true)
-	st := C.mpigo_recv(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.c, c.recvMode(source))
+	st := C.mpigo_recv(b.addr(), b.count(call, "buf"), C.int(b.k), cRank(source), cTag(tag), c.h, c.recvMode(source))
 	runtime.KeepAlive(buf)
 	if st.err != 0 {
 		c.fail(st.err, "Comm.Recv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
@@ -508,7 +509,7 @@ func (c *Comm) Sendrecv(send any, dest, sendTag int, recv any, source, recvTag i
 		panic(usage(call, "recv", "is the same memory as send; Sendrecv needs two separate buffers"))
 	}
 	st := C.mpigo_sendrecv(s.addr(), s.count(call, "send"), C.int(s.k), cRank(dest), C.int(sendTag),
-		r.addr(), r.count(call, "recv"), C.int(r.k), cRank(source), cTag(recvTag), c.c, c.recvMode(source))
+		r.addr(), r.count(call, "recv"), C.int(r.k), cRank(source), cTag(recvTag), c.h, c.recvMode(source))
 	runtime.KeepAlive(send)
 	runtime.KeepAlive(recv)
 	if st.err != 0 {
@@ -582,7 +583,7 @@ func (c *Comm) Bcast(buf any, root int) {
 	c.check(call)
 	b := bufferOf(call, "buf", buf)
 	c.checkRoot(call, root)
-	e := C.mpigo_bcast(b.addr(), b.count(call, "buf"), C.int(b.k), C.int(root), c.c, mode())
+	e := C.mpigo_bcast(b.addr(), b.count(call, "buf"), C.int(b.k), C.int(root), c.h, mode())
 	runtime.KeepAlive(buf)
 	if e != 0 {
 		c.fail(e, "Comm.Bcast(%d x %s, root=%d)", b.n, kindName[b.k], root)
@@ -707,7 +708,7 @@ func (c *Comm) Reduce(send, recv any, op Op, root int) {
 		}
 		inplace = sameMemory(call, s, r)
 	}
-	e := C.mpigo_reduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), C.int(root), c.c, mode())
+	e := C.mpigo_reduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), C.int(root), c.h, mode())
 	runtime.KeepAlive(send)
 	runtime.KeepAlive(recv)
 	if e != 0 {
@@ -734,7 +735,7 @@ func (c *Comm) Allreduce(send, recv any, op Op) {
 		panic(usagef(call, "recv", "has %d elements but send has %d; they must be the same length", r.n, s.n))
 	}
 	inplace := sameMemory(call, s, r)
-	e := C.mpigo_allreduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), c.c, mode())
+	e := C.mpigo_allreduce(s.addr(), r.addr(), s.count(call, "send"), C.int(s.k), C.int(op), cbool(inplace), c.h, mode())
 	runtime.KeepAlive(send)
 	runtime.KeepAlive(recv)
 	if e != 0 {

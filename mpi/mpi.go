@@ -139,13 +139,13 @@ var (
 //
 //	comm := mpi.World
 //	fmt.Printf("rank %d of %d\n", comm.Rank(), comm.Size())
-var World = &Comm{c: C.mpigo_comm_world(), name: "World"}
+var World = &Comm{c: C.mpigo_comm_world(), h: C.mpigo_comm_handle(C.mpigo_comm_world()), name: "World"}
 
 // Self is the communicator that holds only the calling process
 // (MPI_COMM_SELF).
 //
 //	mpi.Self.Bcast(buf, 0) // a no-op: the only rank is the root
-var Self = &Comm{c: C.mpigo_comm_self(), name: "Self"}
+var Self = &Comm{c: C.mpigo_comm_self(), h: C.mpigo_comm_handle(C.mpigo_comm_self()), name: "Self"}
 
 func init() {
 	// MPI must be called on the thread that initialised it when the library

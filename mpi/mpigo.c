@@ -192,8 +192,17 @@ static mpigo_status mpigo_from_status(int err, MPI_Status *st)
 	r.err = err;
 	r.source = st->MPI_SOURCE;
 	r.tag = st->MPI_TAG;
-	if (err == MPI_SUCCESS)
-		MPI_Get_elements_x(st, MPI_BYTE, &n);
+	if (err == MPI_SUCCESS) {
+		/* MPI_Get_count is a division in Open MPI where MPI_Get_elements_x
+		 * walks the datatype (10 ns of every receive); it says
+		 * MPI_UNDEFINED past INT_MAX bytes */
+		int c = MPI_UNDEFINED;
+		MPI_Get_count(st, MPI_BYTE, &c);
+		if (c != MPI_UNDEFINED)
+			n = c;
+		else
+			MPI_Get_elements_x(st, MPI_BYTE, &n);
+	}
 	r.bytes = (long long)n;
 	return r;
 }
@@ -333,6 +342,8 @@ int mpigo_type_size(int kind)
 
 MPI_Comm mpigo_comm_world(void) { return MPI_COMM_WORLD; }
 MPI_Comm mpigo_comm_self(void) { return MPI_COMM_SELF; }
+uintptr_t mpigo_comm_handle(MPI_Comm comm) { return (uintptr_t)comm; }
+
 int mpigo_comm_is_null(MPI_Comm comm) { return comm == MPI_COMM_NULL; }
 int mpigo_comm_rank(MPI_Comm comm, int *rank) { return MPI_Comm_rank(comm, rank); }
 int mpigo_comm_size(MPI_Comm comm, int *size) { return MPI_Comm_size(comm, size); }
@@ -370,8 +381,9 @@ mpigo_int mpigo_tag_ub(MPI_Comm comm)
 
 /* ---- point to point ---- */
 
-int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm, int poll)
+int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, uintptr_t ch, int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	MPI_Request req;
 	mpigo_tick();
 	if (poll == MPIGO_BLOCK)
@@ -380,9 +392,10 @@ int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm c
 			       poll);
 }
 
-mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm,
+mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch,
 			int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	MPI_Status st;
 	MPI_Request req;
 	int err;
@@ -398,9 +411,10 @@ mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag,
 }
 
 mpigo_status mpigo_sendrecv(uintptr_t sbuf, int scount, int skind, int dest, int stag,
-			    uintptr_t rbuf, int rcount, int rkind, int source, int rtag, MPI_Comm comm,
+			    uintptr_t rbuf, int rcount, int rkind, int source, int rtag, uintptr_t ch,
 			    int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	MPI_Status st;
 	MPI_Request reqs[2];
 	int err;
@@ -501,24 +515,29 @@ mpigo_status mpigo_mrecv(void *buf, int count, int kind, MPI_Message msg, int po
 	return mpigo_from_status(err, &st);
 }
 
-mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm)
+mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, uintptr_t ch)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	mpigo_req r;
 	r.req = MPI_REQUEST_NULL;
 	r.err = MPI_Isend((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm, &r.req);
+	r.h = (uintptr_t)r.req;
 	return r;
 }
 
-mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm)
+mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	mpigo_req r;
 	r.req = MPI_REQUEST_NULL;
 	r.err = MPI_Irecv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &r.req);
+	r.h = (uintptr_t)r.req;
 	return r;
 }
 
-mpigo_test mpigo_wait(MPI_Request req, int poll)
+mpigo_test mpigo_wait(uintptr_t rh, int poll)
 {
+	MPI_Request req = (MPI_Request)rh;
 	mpigo_test r;
 	MPI_Status st;
 	int err;
@@ -530,8 +549,9 @@ mpigo_test mpigo_wait(MPI_Request req, int poll)
 	return r;
 }
 
-mpigo_test mpigo_test_req(MPI_Request req)
+mpigo_test mpigo_test_req(uintptr_t rh)
 {
+	MPI_Request req = (MPI_Request)rh;
 	mpigo_test r;
 	MPI_Status st;
 	int flag = 0;
@@ -547,32 +567,26 @@ mpigo_test mpigo_test_req(MPI_Request req)
 	return r;
 }
 
+/*
+ * Every request is completed on its own (MPI_Wait or the poll loop), not by
+ * MPI_Waitall, whose error handling differs and fails: when one request
+ * fails (a truncation) while another is still pending, Open MPI 4.1.4's
+ * MPI_Waitall never returns, and MPICH 4.0.2's returns at once with the
+ * others marked MPI_ERR_PENDING, still owned by MPI. One by one, each
+ * request reports its own outcome and none is left pending; the order does
+ * not matter, since any wait progresses them all.
+ */
 int mpigo_waitall(int n, MPI_Request *reqs, mpigo_status *out, int poll)
 {
 	int i, err = MPI_SUCCESS;
 	MPI_Status one;
-	MPI_Status buf[16];
-	MPI_Status *st = n <= 16 ? buf : (MPI_Status *)malloc((size_t)n * sizeof(MPI_Status));
 	mpigo_tick();
-	if (st == NULL || poll != MPIGO_BLOCK) {
-		/* one by one: Waitall's order does not matter for the result */
-		for (i = 0; i < n; i++) {
-			int e = mpigo_complete(&reqs[i], &one, poll);
-			out[i] = mpigo_from_status(e, &one);
-			if (e != MPI_SUCCESS && err == MPI_SUCCESS)
-				err = e;
-		}
-	} else {
-		err = MPI_Waitall(n, reqs, st);
-		for (i = 0; i < n; i++) {
-			int e = err;
-			if (err == MPI_ERR_IN_STATUS)
-				e = st[i].MPI_ERROR;
-			out[i] = mpigo_from_status(e, &st[i]);
-		}
+	for (i = 0; i < n; i++) {
+		int e = mpigo_complete(&reqs[i], &one, poll);
+		out[i] = mpigo_from_status(e, &one);
+		if (e != MPI_SUCCESS && err == MPI_SUCCESS)
+			err = e;
 	}
-	if (st != NULL && st != buf)
-		free(st);
 	return err;
 }
 
@@ -587,8 +601,9 @@ int mpigo_barrier(MPI_Comm comm, int poll)
 	return mpigo_complete1(&req, MPI_Ibarrier(comm, &req), poll);
 }
 
-int mpigo_bcast(uintptr_t buf, int count, int kind, int root, MPI_Comm comm, int poll)
+int mpigo_bcast(uintptr_t buf, int count, int kind, int root, uintptr_t ch, int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	MPI_Request req;
 	MPI_Datatype dt = mpigo_dtype(kind);
 	mpigo_tick();
@@ -633,8 +648,9 @@ int mpigo_allgather(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm 
 }
 
 int mpigo_reduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace, int root,
-		 MPI_Comm comm, int poll)
+		 uintptr_t ch, int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	const void *sbuf = (const void *)sb;
 	void *rbuf = (void *)rb;
 	MPI_Request req;
@@ -667,8 +683,9 @@ int mpigo_reduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int in
 }
 
 int mpigo_allreduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace,
-		    MPI_Comm comm, int poll)
+		    uintptr_t ch, int poll)
 {
+	MPI_Comm comm = (MPI_Comm)ch;
 	const void *sbuf = (const void *)sb;
 	void *rbuf = (void *)rb;
 	MPI_Request req;

@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
 	int err;
 	MPI_Request req;
+	uintptr_t h; /* req as mpigo_wait and mpigo_test_req take it */
 } mpigo_req;
 
 typedef struct {
@@ -132,6 +133,8 @@ int mpigo_type_size(int kind);
 MPI_Comm mpigo_comm_world(void);
 MPI_Comm mpigo_comm_self(void);
 int mpigo_comm_is_null(MPI_Comm comm);
+/* a handle as the hot helpers take it (see the point to point section) */
+uintptr_t mpigo_comm_handle(MPI_Comm comm);
 int mpigo_comm_rank(MPI_Comm comm, int *rank);
 int mpigo_comm_size(MPI_Comm comm, int *size);
 mpigo_comm mpigo_comm_split(MPI_Comm comm, int color, int key);
@@ -144,36 +147,38 @@ mpigo_int mpigo_tag_ub(MPI_Comm comm);
  * The hot calls take their buffers as addresses (uintptr_t): cgo then skips
  * its check that the memory holds no Go pointers, which cost a third of a
  * call's overhead; the buffers Go passes are numbers only, by construction
- * (package mpi's buffer kinds), and Go keeps them alive over the call.
+ * (package mpi's buffer kinds), and Go keeps them alive over the call. They
+ * take communicator and request handles as uintptr_t too (pointers in Open
+ * MPI, which cgo would check as well; ints in MPICH).
  */
-int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm, int poll);
-mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm,
+int mpigo_send(uintptr_t buf, int count, int kind, int dest, int tag, uintptr_t ch, int poll);
+mpigo_status mpigo_recv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch,
 			int poll);
 mpigo_status mpigo_sendrecv(uintptr_t sbuf, int scount, int skind, int dest, int stag,
-			    uintptr_t rbuf, int rcount, int rkind, int source, int rtag, MPI_Comm comm,
+			    uintptr_t rbuf, int rcount, int rkind, int source, int rtag, uintptr_t ch,
 			    int poll);
 mpigo_status mpigo_probe(int source, int tag, MPI_Comm comm, int poll);
 mpigo_test mpigo_iprobe(int source, int tag, MPI_Comm comm);
 mpigo_mprobe mpigo_mprobe_any(int source, int tag, MPI_Comm comm, int poll);
 mpigo_status mpigo_mrecv(void *buf, int count, int kind, MPI_Message msg, int poll);
-mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, MPI_Comm comm);
-mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, MPI_Comm comm);
-mpigo_test mpigo_wait(MPI_Request req, int poll);
-mpigo_test mpigo_test_req(MPI_Request req);
+mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, uintptr_t ch);
+mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch);
+mpigo_test mpigo_wait(uintptr_t rh, int poll);
+mpigo_test mpigo_test_req(uintptr_t rh);
 int mpigo_waitall(int n, MPI_Request *reqs, mpigo_status *out, int poll);
 
 /* collectives; inplace != 0 passes MPI_IN_PLACE as the send buffer */
 int mpigo_barrier(MPI_Comm comm, int poll);
-int mpigo_bcast(uintptr_t buf, int count, int kind, int root, MPI_Comm comm, int poll);
+int mpigo_bcast(uintptr_t buf, int count, int kind, int root, uintptr_t ch, int poll);
 int mpigo_scatter(const void *sbuf, void *rbuf, int count, int kind, int root, MPI_Comm comm,
 		  int poll);
 int mpigo_gather(const void *sbuf, void *rbuf, int count, int kind, int root, MPI_Comm comm,
 		 int poll);
 int mpigo_allgather(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm comm, int poll);
 int mpigo_reduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace, int root,
-		 MPI_Comm comm, int poll);
+		 uintptr_t ch, int poll);
 int mpigo_allreduce(uintptr_t sb, uintptr_t rb, int count, int kind, int op, int inplace,
-		    MPI_Comm comm, int poll);
+		    uintptr_t ch, int poll);
 int mpigo_alltoall(const void *sbuf, void *rbuf, int count, int kind, MPI_Comm comm, int poll);
 /* counts and displacements in elements of kind; NULL where MPI ignores them */
 int mpigo_scatterv(const void *sbuf, const int *counts, const int *displs, void *rbuf,

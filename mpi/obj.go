@@ -70,7 +70,7 @@ func (c *Comm) SendObj(v any, dest, tag int) {
 	c.checkDest(call, dest)
 	checkTag(call, "tag", tag, false)
 	data := encode(call, "v", v)
-	e := C.mpigo_send(addrOf(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, cRank(dest), C.int(tag), c.c, mode())
+	e := C.mpigo_send(addrOf(data), byteCount(call, "v", len(data)), C.MPIGO_BYTE, cRank(dest), C.int(tag), c.h, mode())
 	runtime.KeepAlive(data)
 	if e != 0 {
 		c.fail(e, "Comm.SendObj(%s, %d bytes, dest=%s, tag=%d)", typeName(v), len(data), rankStr(dest), tag)
@@ -113,7 +113,7 @@ func (c *Comm) RecvObj(ptr any, source, tag int) Status {
 // rank.
 func (c *Comm) bcastBytes(call string, data []byte, root int) []byte {
 	n := []int64{int64(len(data))}
-	e := C.mpigo_bcast(C.uintptr_t(uintptr(unsafe.Pointer(&n[0]))), 1, C.MPIGO_INT64, C.int(root), c.c, mode())
+	e := C.mpigo_bcast(C.uintptr_t(uintptr(unsafe.Pointer(&n[0]))), 1, C.MPIGO_INT64, C.int(root), c.h, mode())
 	runtime.KeepAlive(n)
 	if e != 0 {
 		c.fail(e, "%s(root=%d) (size)", call, root)
@@ -121,7 +121,7 @@ func (c *Comm) bcastBytes(call string, data []byte, root int) []byte {
 	if c.rank != root {
 		data = make([]byte, n[0])
 	}
-	e = C.mpigo_bcast(addrOf(data), byteCount(call, "ptr", int(n[0])), C.MPIGO_BYTE, C.int(root), c.c, mode())
+	e = C.mpigo_bcast(addrOf(data), byteCount(call, "ptr", int(n[0])), C.MPIGO_BYTE, C.int(root), c.h, mode())
 	runtime.KeepAlive(data)
 	if e != 0 {
 		c.fail(e, "%s(%d bytes, root=%d)", call, n[0], root)

@@ -22,6 +22,7 @@ import (
 //	req.Wait()
 type Request struct {
 	req   C.MPI_Request
+	h     C.uintptr_t // req as mpigo_wait and mpigo_test_req take it
 	pin   runtime.Pinner
 	comm  *Comm
 	call  string // "Comm.Isend" or "Comm.Irecv"
@@ -58,12 +59,12 @@ func (c *Comm) Isend(buf any, dest, tag int) *Request {
 	n := b.count(call, "buf") // checked before pinning: a refused call pins nothing
 	r := &Request{comm: c, call: call, peer: dest, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_isend(b.addr(), n, C.int(b.k), cRank(dest), C.int(tag), c.c) // buf is pinned
+	res := C.mpigo_isend(b.addr(), n, C.int(b.k), cRank(dest), C.int(tag), c.h) // buf is pinned
 	if res.err != 0 {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Isend(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
-	r.req = res.req
+	r.req, r.h = res.req, res.h
 	outstanding.Add(1)
 	return r
 }
@@ -86,12 +87,12 @@ func (c *Comm) Irecv(buf any, source, tag int) *Request {
 	n := b.count(call, "buf") // checked before pinning: a refused call pins nothing
 	r := &Request{comm: c, call: call, peer: source, tag: tag, shift: kindShift[b.k], n: b.n}
 	r.pinBuffer(b)
-	res := C.mpigo_irecv(b.addr(), n, C.int(b.k), cRank(source), cTag(tag), c.c) // buf is pinned
+	res := C.mpigo_irecv(b.addr(), n, C.int(b.k), cRank(source), cTag(tag), c.h) // buf is pinned
 	if res.err != 0 {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Irecv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
-	r.req = res.req
+	r.req, r.h = res.req, res.h
 	outstanding.Add(1)
 	return r
 }
@@ -150,7 +151,7 @@ func (r *Request) Wait() Status {
 	if r.done { // completed by another goroutine meanwhile
 		return r.st
 	}
-	res := C.mpigo_wait(r.req, r.mode())
+	res := C.mpigo_wait(r.h, r.mode())
 	r.complete(res.st, res.req)
 	resched()
 	return r.st
@@ -179,7 +180,7 @@ func (r *Request) Test() (Status, bool) {
 	if r.done { // completed by another goroutine meanwhile
 		return r.st, true
 	}
-	res := C.mpigo_test_req(r.req)
+	res := C.mpigo_test_req(r.h)
 	resched()
 	if res.done == 0 && res.st.err == 0 {
 		r.req = res.req
@@ -255,11 +256,11 @@ func release(reqs []*Request) {
 	}
 }
 
-// waitPending completes claimed requests with one MPI_Waitall. A request
-// that MPI reports neither completed nor failed (MPI_ERR_PENDING, when
-// another failed: MPICH returns at the first error) stays pending and
-// pinned, since MPI may still write into its buffer; it can be waited for
-// again.
+// waitPending completes claimed requests, each on its own in C (see
+// mpigo_waitall: MPI_Waitall hung under Open MPI and left requests pending
+// under MPICH when one of them failed). A request that MPI would report
+// neither completed nor failed (MPI_ERR_PENDING) stays pending and pinned,
+// since MPI may still write into its buffer.
 func waitPending(pending []*Request) {
 	handles := make([]C.MPI_Request, len(pending))
 	sts := make([]C.mpigo_status, len(pending))

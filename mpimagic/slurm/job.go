@@ -269,15 +269,19 @@ type Poller struct {
 	Errs   chan error
 	hurry  chan struct{}
 	quit   chan struct{}
+	cancel context.CancelFunc // kills a query in progress
+	done   chan struct{}      // closed when the loop has returned
 }
 
 // StartPoller polls job id until stop; hurry makes the polls more frequent.
 func StartPoller(env []string, id string, haveScontrol bool) *Poller {
-	p := &Poller{States: make(chan JobState, 1), Errs: make(chan error, 1), hurry: make(chan struct{}, 1), quit: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Poller{States: make(chan JobState, 1), Errs: make(chan error, 1), hurry: make(chan struct{}, 1), quit: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	go func() {
+		defer close(p.done)
 		start, fast := time.Now(), false
 		for {
-			s, err := Query(context.Background(), env, id, haveScontrol)
+			s, err := Query(ctx, env, id, haveScontrol)
 			if err != nil {
 				select {
 				case p.Errs <- err:
@@ -328,8 +332,13 @@ func (p *Poller) Faster() {
 	}
 }
 
-// Stop ends the polls.
-func (p *Poller) Stop() { close(p.quit) }
+// Stop ends the polls and returns once no query runs any more (one in
+// progress is killed): nothing the poller started outlives it.
+func (p *Poller) Stop() {
+	close(p.quit)
+	p.cancel()
+	<-p.done
+}
 
 // Waited says how long a job has been waiting, to the second in its first
 // minute, then to the minute: "0 s", "42 s", "3 min", "2 h 05 min".
