@@ -18,7 +18,8 @@
 # spread (min-max of the run medians). Ratios are Go/C of those medians, and
 # ("best") of the best run medians, which resists bursts of load from other
 # work on the machine better; targets: latency
-# <= 1.15, bandwidth >= 0.95, allreduce <= 1.05. Not a test: it never fails
+# <= 1.35 (four cgo calls on the critical path of a round trip, plus 10 %),
+# bandwidth >= 0.95, allreduce <= 1.05. Not a test: it never fails
 # on speed. Both programs initialise MPI with the same thread level
 # (MPI_THREAD_MULTIPLE, what mpi.Init asks for, unless --thread single).
 # --wait-idle waits before each round until the CPUs are at least 90% idle
@@ -123,7 +124,7 @@ summary() {
 	local fig unit target c g cm gm ratio best
 	for fig in latency_8B_rtt bandwidth_1MiB allreduce_1M_f64; do
 		case $fig in
-		latency_8B_rtt) unit="us"; target="<= 1.15"; label="latency 8 B round trip" ;;
+		latency_8B_rtt) unit="us"; target="<= 1.35"; label="latency 8 B round trip" ;;
 		bandwidth_1MiB) unit="MB/s"; target=">= 0.95"; label="bandwidth 1 MiB" ;;
 		allreduce_1M_f64) unit="ms"; target="<= 1.05"; label="allreduce 1M float64, 4 ranks" ;;
 		esac
