@@ -197,6 +197,15 @@
 // function: a deferred Finalize that sees a panic lets it through instead of
 // waiting forever in MPI_Finalize for the ranks that are still running.
 //
+// Misuse that MPI would turn into memory corruption or a crash panics with a
+// *UsageError instead: the same request waited for by two goroutines at once
+// (WaitAll of the same request twice just waits for it once), a Split color
+// or key beyond C's int, an Abort code beyond 255 (the job would report
+// code % 256), and Finalize while an Isend or Irecv was never completed or
+// while other goroutines are still inside MPI calls (a receiver blocked in
+// Recv: MPI_Finalize crashes it). WaitAll completes every request even when
+// one fails; the first error panics after all are done.
+//
 // # Goroutines and threads
 //
 // Init asks MPI for MPI_THREAD_MULTIPLE; ThreadLevel says what the library
@@ -212,7 +221,8 @@
 //     in the same order on every rank, so two goroutines must not run
 //     collectives on the same Comm at once (give each its own with Dup);
 //     distinct tags or communicators keep concurrent point-to-point traffic
-//     apart; a Request must be waited for by one goroutine; and Probe
+//     apart; a Request must be completed by one goroutine (a second one
+//     panics); and Probe
 //     followed by Recv can lose its message to another goroutine receiving
 //     from the same source and tag (RecvObj probes and receives atomically
 //     with MPI_Mprobe, so it is safe).
