@@ -188,6 +188,9 @@ func TestDebugSession(t *testing.T) {
 	if v, err := d.Evaluate(fs[1].ID, "total"); err != nil || v.Value != "0" {
 		t.Fatalf("Evaluate in the caller's frame: %+v %v", v, err)
 	}
+	if text, err := d.Text(fs[0].ID, "n*10"); err != nil || text != "0" {
+		t.Fatalf("Text in twice's frame: %q %v", text, err)
+	}
 	d.SetBreakpoints(pathB, nil)
 	if err := d.Continue(MainThread); err != nil {
 		t.Fatal(err)

@@ -293,13 +293,46 @@ func frameValue(elem reflect.Value) reflect.Value {
 func (d *DebugSession) Evaluate(frameID int, expr string) (Variable, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	fr, v, err := d.evalLocked(frameID, expr)
+	if err != nil {
+		return Variable{}, err
+	}
+	return d.variableLocked(fr.thread, expr, v), nil
+}
+
+// maxRichBytes bounds the text of Text.
+const maxRichBytes = 1 << 20
+
+// Text is the whole text of an expression in a stopped frame (fmt's %v,
+// at most maxRichBytes), for a front end's rich view of a variable; the
+// expression is of Evaluate's subset.
+func (d *DebugSession) Text(frameID int, expr string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, v, err := d.evalLocked(frameID, expr)
+	if err != nil {
+		return "", err
+	}
+	if !v.IsValid() {
+		return "nil", nil
+	}
+	s := fmt.Sprintf("%v", v)
+	if len(s) > maxRichBytes {
+		s = s[:maxRichBytes] + "…"
+	}
+	return s, nil
+}
+
+// evalLocked evaluates expr in a frame, from its variables (locals first,
+// then globals).
+func (d *DebugSession) evalLocked(frameID int, expr string) (frameRef, reflect.Value, error) {
 	fr, ok := d.frames[frameID]
 	if !ok {
-		return Variable{}, errUnknownFrame(frameID)
+		return fr, reflect.Value{}, errUnknownFrame(frameID)
 	}
 	x, err := parser.ParseExpr(expr)
 	if err != nil {
-		return Variable{}, errEval(err.Error())
+		return fr, reflect.Value{}, errEval(err.Error())
 	}
 	vars := map[string]reflect.Value{}
 	for _, nv := range frameGlobals(fr.frame) {
@@ -309,10 +342,7 @@ func (d *DebugSession) Evaluate(frameID int, expr string) (Variable, error) {
 		vars[nv.name] = nv.v
 	}
 	v, err := evalNode(x, vars)
-	if err != nil {
-		return Variable{}, err
-	}
-	return d.variableLocked(fr.thread, expr, v), nil
+	return fr, v, err
 }
 
 // evalNode evaluates an expression of the supported subset.

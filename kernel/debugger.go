@@ -37,7 +37,8 @@ type Debugger interface {
 	DebugConfigure(ctx context.Context, cfg debugproto.Config) error
 	// DebugRequest answers a request that needs a stopped interpreter
 	// (see forwardedCommands): stackTrace, scopes, variables, evaluate,
-	// continue, next, stepIn, stepOut, pause, threads. The kernel sends it
+	// richInspectVariables, continue, next, stepIn, stepOut, pause,
+	// threads. The kernel sends it
 	// only while a thread is stopped, except pause, which stops a running
 	// cell. The response's seq is set by the kernel.
 	DebugRequest(ctx context.Context, req debugproto.Request) (debugproto.Response, error)
@@ -46,7 +47,7 @@ type Debugger interface {
 // forwardedCommands are the requests the engine answers (DebugRequest).
 var forwardedCommands = map[string]bool{
 	"stackTrace": true, "scopes": true, "variables": true, "evaluate": true,
-	"continue": true, "next": true, "stepIn": true, "stepOut": true, "pause": true,
+	"richInspectVariables": true, "continue": true, "next": true, "stepIn": true, "stepOut": true, "pause": true,
 	"threads": true,
 }
 

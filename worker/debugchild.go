@@ -123,6 +123,7 @@ func (c *child) debugAnswer(d *goeval.DebugSession, cmd string, args json.RawMes
 		FrameID    int    `json:"frameId"`
 		Ref        int    `json:"variablesReference"`
 		Expression string `json:"expression"`
+		Variable   string `json:"variableName"`
 		StartFrame int    `json:"startFrame"`
 		Levels     int    `json:"levels"`
 	}
@@ -156,6 +157,11 @@ func (c *child) debugAnswer(d *goeval.DebugSession, cmd string, args json.RawMes
 	case "evaluate":
 		v, err := d.Evaluate(a.FrameID, a.Expression)
 		return map[string]any{"result": v.Value, "type": v.Type, "variablesReference": v.Ref}, err
+	case "richInspectVariables":
+		// the variable as the stopped frame sees it (JupyterLab passes the
+		// frame its Variables panel shows)
+		text, err := d.Text(a.FrameID, a.Variable)
+		return map[string]any{"data": map[string]any{"text/plain": text}, "metadata": map[string]any{}}, err
 	case "pause":
 		return nil, d.Pause(a.ThreadID)
 	case "continue", "next", "stepIn", "stepOut":

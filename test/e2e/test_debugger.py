@@ -277,6 +277,13 @@ def test_breakpoint_in_a_cell_run_before_the_debugger(kc):
     assert where[0] == ("cube", path1, 3) and where[1][1:] == (path2, 2) and len(where) == 2, where
     assert frame_locals(kc, frames[0]).get("c") == "27"
     assert frame_locals(kc, frames[1]).get("k") == "3"
+    # the rich view of a variable, as the stopped frame sees it
+    for frame, name, want in ((frames[0], "c", "27"), (frames[1], "k", "3"), (frames[1], "c", None)):
+        resp = debug(kc, "richInspectVariables", {"variableName": name, "frameId": frame["id"]})
+        if want is None:
+            assert "undefined in this frame: c" in failed(resp)
+        else:
+            assert ok_response(resp, "richInspectVariables")["data"] == {"text/plain": want}, resp
     # stepOut returns to the calling cell
     set_breakpoints(kc, cell1, [])
     ok_response(debug(kc, "stepOut", {"threadId": thread}), "stepOut")
