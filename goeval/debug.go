@@ -126,7 +126,7 @@ type DebugSession struct {
 	ip          *interp.Interpreter          // the interpreter progs belong to
 	breakpoints map[string][]int             // path → lines
 	progs       map[string][]*interp.Program // path → programs compiled from it
-	known       map[*interp.Program]bool     // the programs in progs
+	learnt      int                          // how many of the session's programs progs holds
 	paths       map[int]string               // cell number → path
 	cellNo      int                          // the cell running
 	dbg         *interp.Debugger             // nil when no cell runs
@@ -143,7 +143,6 @@ func NewDebugSession() *DebugSession {
 	return &DebugSession{
 		breakpoints: map[string][]int{},
 		progs:       map[string][]*interp.Program{},
-		known:       map[*interp.Program]bool{},
 		paths:       map[int]string{},
 		stopped:     map[int]*interp.DebugEvent{},
 		steps:       map[int]stepRequest{},
@@ -334,7 +333,7 @@ func (d *DebugSession) applyLocked(path string) map[int]bool {
 
 // execute runs prog, compiled in s, under the debugger for
 // Session.execute.
-func (d *DebugSession) execute(ctx context.Context, s *Session, cellNo int, prog *interp.Program) (reflect.Value, error) {
+func (d *DebugSession) execute(ctx context.Context, s *Session, prog *interp.Program) (reflect.Value, error) {
 	q := newEventQueue()
 	dbg := s.ip.Debug(ctx, prog, q.push, &interp.DebugOptions{GoRoutineStartAt1: true})
 	d.attach(s, dbg)
@@ -357,18 +356,16 @@ func (d *DebugSession) attach(s *Session, dbg *interp.Debugger) {
 	if d.ip != s.ip { // a new interpreter: the old programs are gone
 		d.ip = s.ip
 		d.progs = map[string][]*interp.Program{}
-		d.known = map[*interp.Program]bool{}
+		d.learnt = 0
 	}
 	d.nameCellsLocked(s.srcs)
-	for _, cp := range s.progs {
-		if d.known[cp.prog] {
-			continue
-		}
-		d.known[cp.prog] = true
+	progs := s.cellProgs()
+	for _, cp := range progs[d.learnt:] { // the session only appends to them
 		if path, ok := d.paths[cp.cell]; ok {
 			d.progs[path] = append(d.progs[path], cp.prog)
 		}
 	}
+	d.learnt = len(progs)
 	d.dbg = dbg
 	for path := range d.breakpoints {
 		d.applyLocked(path)

@@ -384,7 +384,7 @@ func (s *Session) execute(ctx context.Context, cellNo int, prog *interp.Program)
 	if s.dbg == nil {
 		res, err = s.ip.ExecuteWithContext(xctx, prog)
 	} else {
-		res, err = s.dbg.execute(xctx, s, cellNo, prog) // debug.go
+		res, err = s.dbg.execute(xctx, s, prog) // debug.go
 	}
 	if xerr := end(); xerr != nil {
 		return reflect.Value{}, xerr

@@ -167,6 +167,15 @@ func (s *Session) noteProg(cellNo int, prog *interp.Program) {
 	s.progs = append(s.progs, cellProg{cellNo, prog})
 }
 
+// cellProgs returns the programs compiled from single cells in the current
+// interpreter (none yet after a rebuild, whose program replays them all).
+func (s *Session) cellProgs() []cellProg {
+	if s.progsIP != s.ip {
+		return nil
+	}
+	return s.progs
+}
+
 // addDefer registers a top-level defer of the running cell.
 func (s *Session) addDefer(f func()) {
 	s.deferMu.Lock()

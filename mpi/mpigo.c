@@ -474,7 +474,6 @@ mpigo_test mpigo_iprobe(int source, int tag, MPI_Comm comm)
 	int err;
 	mpigo_tick();
 	err = MPI_Iprobe(source, tag, comm, &flag, &st);
-	r.req = MPI_REQUEST_NULL;
 	r.done = flag;
 	if (err == MPI_SUCCESS && flag) {
 		r.st = mpigo_from_status(err, &st);
@@ -526,20 +525,20 @@ mpigo_status mpigo_mrecv(void *buf, int count, int kind, MPI_Message msg, int po
 mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, uintptr_t ch)
 {
 	MPI_Comm comm = (MPI_Comm)ch;
+	MPI_Request req = MPI_REQUEST_NULL;
 	mpigo_req r;
-	r.req = MPI_REQUEST_NULL;
-	r.err = MPI_Isend((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm, &r.req);
-	r.h = (uintptr_t)r.req;
+	r.err = MPI_Isend((const void *)buf, count, mpigo_dtype(kind), dest, tag, comm, &req);
+	r.req = (uintptr_t)req;
 	return r;
 }
 
 mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch)
 {
 	MPI_Comm comm = (MPI_Comm)ch;
+	MPI_Request req = MPI_REQUEST_NULL;
 	mpigo_req r;
-	r.req = MPI_REQUEST_NULL;
-	r.err = MPI_Irecv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &r.req);
-	r.h = (uintptr_t)r.req;
+	r.err = MPI_Irecv((void *)buf, count, mpigo_dtype(kind), source, tag, comm, &req);
+	r.req = (uintptr_t)req;
 	return r;
 }
 
@@ -552,7 +551,6 @@ mpigo_test mpigo_wait(uintptr_t rh, int poll)
 	mpigo_tick();
 	err = mpigo_complete(&req, &st, poll);
 	r.st = mpigo_from_status(err, &st);
-	r.req = req;
 	r.done = 1;
 	return r;
 }
@@ -566,7 +564,6 @@ mpigo_test mpigo_test_req(uintptr_t rh)
 	int err;
 	mpigo_tick();
 	err = MPI_Test(&req, &flag, &st);
-	r.req = req;
 	r.done = flag;
 	if (flag || err != MPI_SUCCESS)
 		r.st = mpigo_from_status(err, &st);
@@ -584,13 +581,14 @@ mpigo_test mpigo_test_req(uintptr_t rh)
  * request reports its own outcome and none is left pending; the order does
  * not matter, since any wait progresses them all.
  */
-int mpigo_waitall(int n, MPI_Request *reqs, mpigo_status *out, int poll)
+int mpigo_waitall(int n, uintptr_t *reqs, mpigo_status *out, int poll)
 {
 	int i, err = MPI_SUCCESS;
 	MPI_Status one;
 	mpigo_tick();
 	for (i = 0; i < n; i++) {
-		int e = mpigo_complete(&reqs[i], &one, poll);
+		MPI_Request req = (MPI_Request)reqs[i];
+		int e = mpigo_complete(&req, &one, poll);
 		out[i] = mpigo_from_status(e, &one);
 		if (e != MPI_SUCCESS && err == MPI_SUCCESS)
 			err = e;

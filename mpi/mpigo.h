@@ -72,13 +72,11 @@ typedef struct {
 
 typedef struct {
 	int err;
-	MPI_Request req;
-	uintptr_t h; /* req as mpigo_wait and mpigo_test_req take it */
+	uintptr_t req; /* the MPI_Request, as the other request helpers take it */
 } mpigo_req;
 
 typedef struct {
 	mpigo_status st;
-	MPI_Request req; /* MPI_REQUEST_NULL once complete */
 	int done;
 } mpigo_test;
 
@@ -165,7 +163,7 @@ mpigo_req mpigo_isend(uintptr_t buf, int count, int kind, int dest, int tag, uin
 mpigo_req mpigo_irecv(uintptr_t buf, int count, int kind, int source, int tag, uintptr_t ch);
 mpigo_test mpigo_wait(uintptr_t rh, int poll);
 mpigo_test mpigo_test_req(uintptr_t rh);
-int mpigo_waitall(int n, MPI_Request *reqs, mpigo_status *out, int poll);
+int mpigo_waitall(int n, uintptr_t *reqs, mpigo_status *out, int poll);
 
 /* collectives; inplace != 0 passes MPI_IN_PLACE as the send buffer */
 int mpigo_barrier(MPI_Comm comm, int poll);

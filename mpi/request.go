@@ -21,8 +21,7 @@ import (
 //	compute() // overlaps with the transfer
 //	req.Wait()
 type Request struct {
-	req   C.MPI_Request
-	h     C.uintptr_t // req as mpigo_wait and mpigo_test_req take it
+	req   C.uintptr_t // the MPI_Request, as the C helpers take it
 	pin   runtime.Pinner
 	comm  *Comm
 	call  string // "Comm.Isend" or "Comm.Irecv"
@@ -64,7 +63,7 @@ func (c *Comm) Isend(buf any, dest, tag int) *Request {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Isend(%d x %s, dest=%s, tag=%d)", b.n, kindName[b.k], rankStr(dest), tag)
 	}
-	r.req, r.h = res.req, res.h
+	r.req = res.req
 	outstanding.Add(1)
 	return r
 }
@@ -92,7 +91,7 @@ func (c *Comm) Irecv(buf any, source, tag int) *Request {
 		r.pin.Unpin()
 		c.fail(res.err, "Comm.Irecv(%d x %s, source=%s, tag=%s)", b.n, kindName[b.k], rankStr(source), tagStr(tag))
 	}
-	r.req, r.h = res.req, res.h
+	r.req = res.req
 	outstanding.Add(1)
 	return r
 }
@@ -113,8 +112,7 @@ func (r *Request) pinBuffer(b buffer) {
 	}
 }
 
-func (r *Request) complete(st C.mpigo_status, req C.MPI_Request) {
-	r.req = req
+func (r *Request) complete(st C.mpigo_status) {
 	r.done = true
 	r.pin.Unpin()
 	outstanding.Add(-1)
@@ -151,8 +149,8 @@ func (r *Request) Wait() Status {
 	if r.done { // completed by another goroutine meanwhile
 		return r.st
 	}
-	res := C.mpigo_wait(r.h, r.mode())
-	r.complete(res.st, res.req)
+	res := C.mpigo_wait(r.req, r.mode())
+	r.complete(res.st)
 	resched()
 	return r.st
 }
@@ -180,13 +178,12 @@ func (r *Request) Test() (Status, bool) {
 	if r.done { // completed by another goroutine meanwhile
 		return r.st, true
 	}
-	res := C.mpigo_test_req(r.h)
+	res := C.mpigo_test_req(r.req)
 	resched()
 	if res.done == 0 && res.st.err == 0 {
-		r.req = res.req
 		return Status{}, false
 	}
-	r.complete(res.st, res.req)
+	r.complete(res.st)
 	return r.st, true
 }
 
@@ -258,11 +255,9 @@ func release(reqs []*Request) {
 
 // waitPending completes claimed requests, each on its own in C (see
 // mpigo_waitall: MPI_Waitall hung under Open MPI and left requests pending
-// under MPICH when one of them failed). A request that MPI would report
-// neither completed nor failed (MPI_ERR_PENDING) stays pending and pinned,
-// since MPI may still write into its buffer.
+// under MPICH when one of them failed), then reports the first error.
 func waitPending(pending []*Request) {
-	handles := make([]C.MPI_Request, len(pending))
+	handles := make([]C.uintptr_t, len(pending))
 	sts := make([]C.mpigo_status, len(pending))
 	var poll C.int
 	for i, r := range pending {
@@ -275,17 +270,13 @@ func waitPending(pending []*Request) {
 	// error, if any.
 	var first any
 	for i, r := range pending {
-		if sts[i].err == C.MPI_ERR_PENDING {
-			r.req = handles[i]
-			continue
-		}
 		func() {
 			defer func() {
 				if e := recover(); e != nil && first == nil {
 					first = e
 				}
 			}()
-			r.complete(sts[i], handles[i])
+			r.complete(sts[i])
 		}()
 	}
 	if first != nil {

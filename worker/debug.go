@@ -224,13 +224,13 @@ func (d *debugConfig) event(ev *debugproto.Event) {
 	publish(*ev)
 }
 
-// run returns how the cell with code runs under the debugger, or nil when
+// run returns how cells run under the debugger, or nil when
 // no client is attached.
-func (d *debugConfig) run(code string) *debugRun {
+func (d *debugConfig) run() *debugRun {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.cfg.Enabled {
 		return nil
 	}
-	return &debugRun{Path: d.cfg.Paths.Path(code), Paths: d.cfg.Paths, Breakpoints: breakpointLines(d.cfg)}
+	return &debugRun{Paths: d.cfg.Paths, Breakpoints: breakpointLines(d.cfg)}
 }

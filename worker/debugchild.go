@@ -34,7 +34,7 @@ func (c *child) evalDebug(ctx context.Context, req request) (goeval.Value, error
 	}
 	stop := c.serveDuringCell(d)
 	defer stop()
-	return c.sess.EvalDebug(ctx, req.Cell, req.Code, req.Debug.Path, d)
+	return c.sess.EvalDebug(ctx, req.Cell, req.Code, req.Debug.Paths.Path(req.Code), d)
 }
 
 // setBreakpoints gives d the breakpoints by path, clearing those of paths

@@ -119,7 +119,7 @@ func (e *Engine) Execute(ctx context.Context, req Request, out Output) (Result, 
 		return Result{}, err
 	}
 	id := e.next()
-	dr := e.debug.run(req.Code)
+	dr := e.debug.run()
 	if err := p.send(request{ID: id, Op: opExecute, Cell: req.Cell, Code: req.Code, AllowStdin: req.AllowStdin, Debug: dr}); err != nil {
 		return Result{}, fmt.Errorf("worker: sending cell: %w", err)
 	}

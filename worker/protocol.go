@@ -66,9 +66,8 @@ type request struct {
 
 // debugRun says how a cell runs under the debugger.
 type debugRun struct {
-	Path string `json:"path"`
-	// Paths names the cells run before from their code, so that their
-	// functions hold breakpoints too.
+	// Paths names a cell's source file from its code: this cell's, and
+	// those of the cells run before, whose functions hold breakpoints too.
 	Paths       debugproto.Paths `json:"paths"`
 	Breakpoints map[string][]int `json:"breakpoints,omitempty"`
 }

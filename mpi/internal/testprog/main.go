@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/mpigo/mpigo/mpi"
 )
@@ -64,12 +65,8 @@ func main() {
 	case "finalize-busy":
 		// a receiver that never gets its message while main finalizes: the
 		// deferred Finalize refuses (MPI_Finalize crashed the receiver)
-		started := make(chan struct{})
-		go func() {
-			close(started)
-			comm.Recv(make([]int, 1), (rank+1)%size, 99)
-		}()
-		<-started
+		go comm.Recv(make([]int, 1), (rank+1)%size, 99)
+		waitInC("mpigo_recv")
 		comm.Barrier()
 	case "finalize-pending":
 		// an Irecv never completed before Finalize
@@ -78,6 +75,17 @@ func main() {
 	default:
 		fmt.Fprintln(os.Stderr, "testprog: unknown mode", mode)
 		os.Exit(2)
+	}
+}
+
+// waitInC waits (at most 10 s) until a goroutine is inside the C helper
+// fn, as its stack shows.
+func waitInC(fn string) {
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "_Cfunc_"+fn) {
+			return
+		}
 	}
 }
 
